@@ -1,0 +1,244 @@
+/**
+ * Activities of the onboarding process: record the customer, register its tenant with subprocessors, welcome it,
+ * activate it. Each one is idempotent (safe to retry after a crash at any point) and writes its audit event in the
+ * same transaction as the change it describes.
+ */
+import { randomUUID } from 'node:crypto';
+import { log } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { auditEvents } from '../db/repositories/audit-events';
+import { customers } from '../db/repositories/customers';
+import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
+import { subprocessors, type SubprocessorReceipt } from '../db/repositories/subprocessors';
+import { CustomerNotFoundError, DuplicateCustomerError, RequestNotFoundError, UnknownSubprocessorError } from '../lib/errors';
+import type { Mailer } from '../lib/mailer';
+import { OnboardingInput } from '../lib/schemas/onboarding';
+import type { SubprocessorClient } from '../lib/subprocessor-client';
+import { welcomeEmail } from './email-templates';
+
+/** What the onboarding activities need from the outside world. */
+export interface OnboardingDeps {
+  db: Knex;
+  mailer: Mailer;
+  subprocessorClient: SubprocessorClient;
+  /** Privacy regime for customers whose request names none. */
+  defaultPrivacyRegime: string;
+}
+
+/** Who the audit log names for steps the workflow takes on its own. */
+const ACTOR = 'system:onboarding';
+
+/** Ids and counts the workflow needs after recording; no personal data. */
+export interface RecordedCustomer {
+  customerId: string;
+  subprocessorIds: string[];
+  contactCount: number;
+  sellerAccountCount: number;
+}
+
+export interface OnboardingStep {
+  requestId: string;
+  customerId: string;
+  workflowId: string;
+}
+
+/** Builds the onboarding activities from their dependencies. */
+export function createOnboardingActivities(deps: OnboardingDeps) {
+  const { db } = deps;
+
+  async function summary(customerId: string): Promise<RecordedCustomer> {
+    const [subs, contacts, accounts] = await Promise.all([
+      db('customer_subprocessors').where({ customer_id: customerId }).orderBy('subprocessor_id').pluck('subprocessor_id'),
+      db('contacts').where({ customer_id: customerId }).count<{ count: string }[]>({ count: '*' }),
+      db('seller_accounts').where({ customer_id: customerId }).count<{ count: string }[]>({ count: '*' }),
+    ]);
+    return {
+      customerId,
+      subprocessorIds: subs as string[],
+      contactCount: Number(contacts[0]?.count ?? 0),
+      sellerAccountCount: Number(accounts[0]?.count ?? 0),
+    };
+  }
+
+  return {
+    /**
+     * Writes the customer, contacts, seller accounts, contract and subprocessor links from the request's stored input,
+     * then clears that input from the request (it holds personal data that now lives where it belongs).
+     * Already recorded: returns the same summary without writing.
+     */
+    async recordCustomer(step: OnboardingStep): Promise<RecordedCustomer> {
+      const existing = await customers.findById(db, step.customerId);
+      if (existing) return summary(step.customerId);
+
+      const request = await lifecycleRequests.findById(db, step.requestId);
+      if (!request) throw new RequestNotFoundError(step.requestId);
+      const input = OnboardingInput.parse(request.payload);
+      const other = await customers.findByRegistrationNumber(db, input.company.registrationNumber);
+      if (other) throw new DuplicateCustomerError(other.id);
+
+      await db.transaction(async (trx) => {
+        const inserted = await customers.insertIfAbsent(
+          trx,
+          step.customerId,
+          step.requestId,
+          input,
+          input.company.privacyRegime ?? deps.defaultPrivacyRegime,
+          {
+            contactIds: input.contacts.map(() => randomUUID()),
+            sellerAccountIds: input.sellerAccounts.map(() => randomUUID()),
+            contractId: randomUUID(),
+          },
+        );
+        if (!inserted) return;
+        await lifecycleRequests.setStage(trx, step.requestId, 'customer-recorded');
+        await lifecycleRequests.clearPayload(trx, step.requestId);
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'customer.recorded',
+          subjectType: 'customer',
+          subjectId: step.customerId,
+          customerId: step.customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: {
+            contacts: input.contacts.length,
+            sellerAccounts: input.sellerAccounts.length,
+            subprocessors: input.subprocessors,
+          },
+        });
+      });
+      log.info('customer recorded', { customerId: step.customerId, requestId: step.requestId });
+      return summary(step.customerId);
+    },
+
+    /**
+     * Registers the customer's tenant with one subprocessor (protocol v1 `POST /v1/tenants`). The idempotency key is
+     * derived from customer and subprocessor, so a retry (or a 409 "already done") never registers twice.
+     */
+    async registerTenant(step: OnboardingStep & { subprocessorId: string }): Promise<SubprocessorReceipt> {
+      const sub = await subprocessors.findById(db, step.subprocessorId);
+      if (!sub) throw new UnknownSubprocessorError(step.subprocessorId);
+      const idempotencyKey = `tenant-registration-${step.customerId}-${sub.id}`;
+      const answer = await deps.subprocessorClient.post(
+        sub,
+        '/v1/tenants',
+        { tenantId: step.customerId, categories: sub.categories },
+        idempotencyKey,
+      );
+      const receipt: SubprocessorReceipt = {
+        status: answer.status,
+        idempotencyKey,
+        alreadyDone: answer.alreadyDone,
+        answeredAt: new Date().toISOString(),
+      };
+      await db.transaction(async (trx) => {
+        await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'subprocessor.tenant_registered',
+          subjectType: 'subprocessor',
+          subjectId: sub.id,
+          customerId: step.customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { status: answer.status, alreadyDone: answer.alreadyDone, idempotencyKey, categories: sub.categories },
+        });
+      });
+      log.info('tenant registered with subprocessor', { customerId: step.customerId, subprocessorId: sub.id, status: answer.status });
+      return receipt;
+    },
+
+    /**
+     * Emails the primary contact that the account is ready. A communication record with a dedupe key makes a retry
+     * after success a no-op; the Message-ID is derived from the customer id so that a resend after a crash between
+     * sending and recording is recognisable as the same message.
+     */
+    async sendWelcomeEmail(step: OnboardingStep): Promise<{ alreadySent: boolean; messageId: string }> {
+      const dedupeKey = `welcome-${step.customerId}`;
+      const sent = await db('communication_records').where({ dedupe_key: dedupeKey }).first('message_id');
+      if (sent) return { alreadySent: true, messageId: sent.message_id as string };
+
+      const customer = await customers.findById(db, step.customerId);
+      if (!customer) throw new CustomerNotFoundError(step.customerId);
+      const contact = await customers.primaryContact(db, step.customerId);
+      if (!contact) throw new CustomerNotFoundError(step.customerId);
+      const mail = welcomeEmail({ contactName: contact.name, companyName: customer.companyName });
+      const { messageId } = await deps.mailer.send({
+        to: contact.email,
+        subject: mail.subject,
+        text: mail.text,
+        messageId: `<welcome-${step.customerId}@data-lifecycle.local>`,
+        headers: { 'X-Request-Id': step.requestId },
+      });
+      await db.transaction(async (trx) => {
+        await trx('communication_records')
+          .insert({
+            customer_id: step.customerId,
+            contact_id: contact.id,
+            channel: 'email',
+            direction: 'outbound',
+            kind: 'welcome',
+            subject: mail.subject,
+            message_id: messageId,
+            dedupe_key: dedupeKey,
+          })
+          .onConflict('dedupe_key')
+          .ignore();
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'notification.welcome_sent',
+          subjectType: 'contact',
+          subjectId: contact.id,
+          customerId: step.customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { messageId },
+        });
+      });
+      return { alreadySent: false, messageId };
+    },
+
+    /** Marks the customer active and the request completed, with the subprocessor receipts as its outcome. */
+    async activateCustomer(
+      step: OnboardingStep & { receipts: Record<string, SubprocessorReceipt> },
+    ): Promise<void> {
+      await db.transaction(async (trx) => {
+        await customers.setStatus(trx, step.customerId, 'active');
+        await lifecycleRequests.complete(trx, step.requestId, { customerStatus: 'active', subprocessors: step.receipts });
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'customer.activated',
+          subjectType: 'customer',
+          subjectId: step.customerId,
+          customerId: step.customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { subprocessors: Object.keys(step.receipts) },
+        });
+      });
+    },
+
+    /** Records why onboarding could not finish: the request fails with the reason, the customer is marked failed. */
+    async failOnboarding(step: OnboardingStep & { reason: string; failedSubprocessors: string[] }): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('customers').where({ id: step.customerId }).update({ status: 'onboarding_failed', updated_at: trx.fn.now() });
+        await lifecycleRequests.fail(trx, step.requestId, step.reason, { failedSubprocessors: step.failedSubprocessors });
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'onboarding.failed',
+          subjectType: 'lifecycle_request',
+          subjectId: step.requestId,
+          customerId: step.customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { failedSubprocessors: step.failedSubprocessors },
+        });
+      });
+    },
+
+    /** Records the stage the workflow reached, for `GET /v1/requests/{id}` once the workflow is gone. */
+    async reportStage(step: { requestId: string; stage: string }): Promise<void> {
+      await lifecycleRequests.setStage(db, step.requestId, step.stage);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The OpenAPI document, generated from the same zod schemas that validate requests, so it cannot drift from them.
+ */
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
+
+const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), rule: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+const OnboardingStarted = z
+  .object({
+    requestId: z.uuid(),
+    customerId: z.uuid(),
+    workflowId: z.string(),
+    replayed: z.boolean(),
+    status: z.literal('running'),
+    links: z.object({ request: z.string(), customer: z.string() }),
+  })
+  .meta({ id: 'OnboardingStarted' });
+
+const RequestStatus = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(['onboarding', 'access', 'correction', 'termination', 'retention']),
+    customerId: z.uuid(),
+    status: z.enum(['received', 'running', 'completed', 'failed', 'cancelled']),
+    stage: z.string(),
+    progress: z.unknown().nullable(),
+    dueOn: z.string().nullable(),
+    receivedAt: z.string(),
+    completedAt: z.string().nullable(),
+    outcome: z.record(z.string(), z.unknown()).nullable(),
+    failureReason: z.string().nullable(),
+    workflowId: z.string(),
+  })
+  .meta({ id: 'RequestStatus' });
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: Problem } },
+});
+
+/** Builds the OpenAPI 3.1 document. */
+export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/customers',
+    summary: 'Onboard a customer (starts the onboarding workflow)',
+    request: {
+      headers: z.object({ 'Idempotency-Key': z.string().optional() }),
+      body: { content: { 'application/json': { schema: OnboardingInput } } },
+    },
+    responses: {
+      202: { description: 'Onboarding started (or replayed for the same Idempotency-Key)', content: { 'application/json': { schema: OnboardingStarted } } },
+      400: problem('Invalid input; `errors` names each field and rule. Nothing was started.'),
+      409: problem('A customer with this registration number exists or is being onboarded'),
+      422: problem('Idempotency-Key reused with a different body'),
+      503: problem('Temporal unreachable; nothing was recorded'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/customers',
+    summary: 'List customers (keyset pagination)',
+    request: { query: ListCustomersQuery },
+    responses: { 200: { description: 'A page of customers' }, 400: problem('Invalid query') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/customers/{id}',
+    summary: 'A customer with contacts, seller accounts, contract and subprocessors',
+    request: { params: CustomerIdParam },
+    responses: { 200: { description: 'The customer' }, 404: problem('No such customer') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/requests/{requestId}',
+    summary: 'Stage, progress, due date and outcome of a lifecycle request',
+    request: { params: RequestIdParam },
+    responses: {
+      200: { description: 'The request', content: { 'application/json': { schema: RequestStatus } } },
+      404: problem('No such request'),
+    },
+  });
+  for (const path of ['/healthz', '/readyz']) {
+    registry.registerPath({ method: 'get', path, responses: { 200: { description: 'OK' }, 503: { description: 'Not ready' } } });
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Data lifecycle orchestration API',
+      version: '1',
+      description: 'Starts and reports durable privacy processes (onboarding, access, correction, retention, termination).',
+    },
+  });
+}

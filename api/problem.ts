@@ -1,0 +1,93 @@
+/**
+ * RFC 9457 problem details. Every error the API answers is `application/problem+json`; validation problems list each
+ * invalid field with the rule it broke, so a client can fix all of them in one go.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { Logger } from '../lib/logger';
+
+/** One invalid field: where it is (`contacts[0].email`), which rule it broke, and a sentence. */
+export interface FieldError {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+/** An error that becomes a problem+json answer. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail ?? title);
+    this.name = 'HttpProblem';
+  }
+}
+
+/** 400 with the list of invalid fields. */
+export class ValidationProblem extends HttpProblem {
+  constructor(readonly errors: FieldError[]) {
+    super(400, 'Invalid request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
+  }
+}
+
+/** Turns a zod path into `a.b[0].c`, prefixed with where the value came from (`body`, `query`, `path`). */
+function fieldName(location: string, path: PropertyKey[]): string {
+  let out = location;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${String(part)}`;
+  return out;
+}
+
+/** Converts zod issues into field errors. Unknown keys are reported one by one, under their own names. */
+export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue): FieldError[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: fieldName(location, [...issue.path, key]),
+        rule: 'unrecognized_key',
+        message: 'is not a known field',
+      }));
+    }
+    const rule = issue.code === 'invalid_format' ? `invalid_format:${issue.format}` : issue.code;
+    return [{ field: fieldName(location, issue.path), rule, message: issue.message }];
+  });
+}
+
+/** Parses `value` with `schema` or throws a {@link ValidationProblem}. */
+export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, location: 'body' | 'query' | 'path' | 'header'): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationProblem(fieldErrors(location, result.error));
+  return result.data;
+}
+
+function send(res: Parameters<RequestHandler>[1], status: number, body: Record<string, unknown>): void {
+  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/** 404 for routes that do not exist. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  send(res, 404, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route for ${req.method} ${req.path}`, instance: req.originalUrl });
+};
+
+/** The one place errors become answers. Unexpected errors are logged and answered 500 without internals. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (err instanceof HttpProblem) {
+      send(res, err.status, { type: 'about:blank', title: err.title, status: err.status, detail: err.detail, instance: req.originalUrl, ...err.extra });
+      return;
+    }
+    // body-parser errors (malformed JSON, too large) carry a status and are the client's fault.
+    const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const type = (err as { type?: string }).type;
+      const detail =
+        type === 'entity.parse.failed' ? 'body is not valid JSON' : type === 'entity.too.large' ? 'body is too large' : (err as Error).message;
+      send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: req.originalUrl });
+      return;
+    }
+    log.error('unhandled error', { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: req.path, method: req.method });
+    send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: req.originalUrl });
+  };
+}

@@ -1,0 +1,52 @@
+/** `/v1/customers`: onboarding and reading customers. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { customers } from '../../db/repositories/customers';
+import { CustomerIdParam, ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
+import { HttpProblem, parseOr400 } from '../problem';
+import type { AppDeps } from '../app';
+import { startOnboarding } from '../use-cases/start-onboarding';
+
+/** Optional client-chosen key that makes a retried POST return the first answer instead of starting again. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{8,128}$/, 'must be 8-128 characters of letters, digits, ".", "_", ":" or "-"')
+  .optional();
+
+export function customersRouter(deps: AppDeps): Router {
+  const router = Router();
+
+  router.post('/v1/customers', async (req, res) => {
+    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
+    const input = parseOr400(OnboardingInput, req.body, 'body');
+    const result = await startOnboarding(
+      { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, log: deps.log },
+      input,
+      { idempotencyKey, actor: res.locals.actor as string },
+    );
+    res
+      .status(202)
+      .location(`/v1/requests/${result.requestId}`)
+      .json({
+        ...result,
+        status: 'running',
+        links: { request: `/v1/requests/${result.requestId}`, customer: `/v1/customers/${result.customerId}` },
+      });
+  });
+
+  router.get('/v1/customers', async (req, res) => {
+    const query = parseOr400(ListCustomersQuery, req.query, 'query');
+    const page = await customers.list(deps.db, query);
+    const last = page.at(-1);
+    res.json({ items: page, next: page.length === query.limit && last ? `/v1/customers?limit=${query.limit}&after=${last.id}` : null });
+  });
+
+  router.get('/v1/customers/:id', async (req, res) => {
+    const { id } = parseOr400(CustomerIdParam, req.params, 'path');
+    const customer = await customers.details(deps.db, id);
+    if (!customer) throw new HttpProblem(404, 'Customer not found', `no customer ${id}`);
+    res.json(customer);
+  });
+
+  return router;
+}

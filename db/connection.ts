@@ -1,0 +1,74 @@
+/**
+ * knex connection and migration settings. One function so that the API, the worker, the scripts and the tests all
+ * talk to PostgreSQL the same way.
+ */
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+import { types } from 'pg';
+
+// DATE columns are calendar dates, not instants: keep them as 'YYYY-MM-DD' strings instead of local-midnight Dates.
+types.setTypeParser(types.builtins.DATE, (value: string) => value);
+
+export type Db = Knex;
+
+/** Where the timestamped migrations live (works from sources under tsx and from the compiled `dist/`). */
+export const MIGRATIONS_DIRECTORY = path.join(__dirname, 'migrations');
+
+/** knex configuration for a PostgreSQL URL. */
+export function knexConfig(url: string, poolMax = 10): Knex.Config {
+  return {
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    migrations: {
+      directory: MIGRATIONS_DIRECTORY,
+      tableName: 'knex_migrations',
+      loadExtensions: ['.ts', '.js'],
+    },
+  };
+}
+
+/** Opens a pool. Call `destroy()` on the result when done. */
+export function createDb(url: string, poolMax = 10): Db {
+  return knex(knexConfig(url, poolMax));
+}
+
+/**
+ * Creates the database named in `url` if it does not exist yet, connecting to the server's `postgres` database to do
+ * so. Returns true when it was created.
+ */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`DATABASE_URL names an unusual database "${name}": create it yourself`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const db = knex({ client: 'pg', connection: admin.toString(), pool: { min: 0, max: 1 } });
+  try {
+    const found = await db.raw('select 1 from pg_database where datname = ?', [name]);
+    if ((found as { rowCount: number }).rowCount > 0) return false;
+    await db.raw(`create database "${name}"`);
+    return true;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Drops a database (tests only: each run gets a fresh one). */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const db = knex({ client: 'pg', connection: admin.toString(), pool: { min: 0, max: 1 } });
+  try {
+    await db.raw(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Runs every pending migration; returns the names applied. */
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,165 @@
+import type { Knex } from 'knex';
+
+export type RequestType = 'onboarding' | 'access' | 'correction' | 'termination' | 'retention';
+export type RequestStatus = 'received' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A lifecycle request as the rest of the code sees it. */
+export interface LifecycleRequest {
+  id: string;
+  type: RequestType;
+  customerId: string;
+  subjectKey: string | null;
+  status: RequestStatus;
+  stage: string;
+  workflowId: string;
+  privacyRegime: string | null;
+  dueOn: string | null;
+  actor: string;
+  idempotencyKey: string | null;
+  requestHash: string;
+  payload: unknown;
+  outcome: Record<string, unknown> | null;
+  failureReason: string | null;
+  receivedAt: Date;
+  completedAt: Date | null;
+  updatedAt: Date;
+}
+
+interface LifecycleRequestRow {
+  id: string;
+  type: RequestType;
+  customer_id: string;
+  subject_key: string | null;
+  status: RequestStatus;
+  stage: string;
+  workflow_id: string;
+  privacy_regime: string | null;
+  due_on: string | null;
+  actor: string;
+  idempotency_key: string | null;
+  request_hash: string;
+  payload: unknown;
+  outcome: Record<string, unknown> | null;
+  failure_reason: string | null;
+  received_at: Date;
+  completed_at: Date | null;
+  updated_at: Date;
+}
+
+function toRequest(row: LifecycleRequestRow): LifecycleRequest {
+  return {
+    id: row.id,
+    type: row.type,
+    customerId: row.customer_id,
+    subjectKey: row.subject_key,
+    status: row.status,
+    stage: row.stage,
+    workflowId: row.workflow_id,
+    privacyRegime: row.privacy_regime,
+    dueOn: row.due_on,
+    actor: row.actor,
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    payload: row.payload,
+    outcome: row.outcome,
+    failureReason: row.failure_reason,
+    receivedAt: row.received_at,
+    completedAt: row.completed_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Fields needed to record a new request. */
+export interface NewLifecycleRequest {
+  id: string;
+  type: RequestType;
+  customerId: string;
+  subjectKey?: string;
+  workflowId: string;
+  privacyRegime?: string;
+  dueOn?: string;
+  actor: string;
+  idempotencyKey?: string;
+  requestHash: string;
+  payload?: unknown;
+}
+
+const TERMINAL: RequestStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Store for `lifecycle_requests`. */
+export const lifecycleRequests = {
+  async insert(db: Knex | Knex.Transaction, r: NewLifecycleRequest): Promise<void> {
+    await db('lifecycle_requests').insert({
+      id: r.id,
+      type: r.type,
+      customer_id: r.customerId,
+      subject_key: r.subjectKey ?? null,
+      workflow_id: r.workflowId,
+      privacy_regime: r.privacyRegime ?? null,
+      due_on: r.dueOn ?? null,
+      actor: r.actor,
+      idempotency_key: r.idempotencyKey ?? null,
+      request_hash: r.requestHash,
+      payload: r.payload === undefined ? null : JSON.stringify(r.payload),
+    });
+  },
+
+  async findById(db: Knex | Knex.Transaction, id: string): Promise<LifecycleRequest | undefined> {
+    const row = await db<LifecycleRequestRow>('lifecycle_requests').where({ id }).first();
+    return row && toRequest(row);
+  },
+
+  async findByIdempotencyKey(db: Knex, key: string): Promise<LifecycleRequest | undefined> {
+    const row = await db<LifecycleRequestRow>('lifecycle_requests').where({ idempotency_key: key }).first();
+    return row && toRequest(row);
+  },
+
+  async delete(db: Knex, id: string): Promise<void> {
+    await db('lifecycle_requests').where({ id }).delete();
+  },
+
+  /** Records the workflow's current stage; a no-op on a request that has already ended. */
+  async setStage(db: Knex | Knex.Transaction, id: string, stage: string): Promise<void> {
+    await db('lifecycle_requests')
+      .where({ id })
+      .whereNotIn('status', TERMINAL)
+      .update({ stage, status: 'running', updated_at: db.fn.now() });
+  },
+
+  /** Drops the stored input once it has been recorded where it belongs (it may hold personal data). */
+  async clearPayload(db: Knex | Knex.Transaction, id: string): Promise<void> {
+    await db('lifecycle_requests').where({ id }).update({ payload: null, updated_at: db.fn.now() });
+  },
+
+  async complete(db: Knex | Knex.Transaction, id: string, outcome: Record<string, unknown>): Promise<void> {
+    await db('lifecycle_requests')
+      .where({ id })
+      .whereNotIn('status', TERMINAL)
+      .update({
+        status: 'completed',
+        stage: 'completed',
+        outcome: JSON.stringify(outcome),
+        completed_at: db.fn.now(),
+        updated_at: db.fn.now(),
+      });
+  },
+
+  async fail(db: Knex | Knex.Transaction, id: string, reason: string, outcome: Record<string, unknown> = {}): Promise<void> {
+    await db('lifecycle_requests')
+      .where({ id })
+      .whereNotIn('status', TERMINAL)
+      .update({
+        status: 'failed',
+        stage: 'failed',
+        failure_reason: reason,
+        outcome: JSON.stringify(outcome),
+        completed_at: db.fn.now(),
+        updated_at: db.fn.now(),
+      });
+  },
+};
+
+/** Whether a request has ended (no workflow is working on it any more). */
+export function isTerminal(status: RequestStatus): boolean {
+  return TERMINAL.includes(status);
+}

@@ -1,0 +1,35 @@
+// Flat config: type-aware rules so that floating promises (a classic source of lost work) are errors.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '*.mjs', '*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: Node built-ins would break replay.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'os', 'path'], message: 'No I/O in workflows.' },
+            { group: ['../activities/*', '../db/*', '../api/*', '../workers/*'], message: 'Workflows import activity types only (import type) and pure lib modules.', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+);

@@ -1,0 +1,60 @@
+/**
+ * winston JSON logging shared by the API, the worker and the scripts. Temporal's own logs (worker, workflow and
+ * activity loggers) are routed here through {@link installTemporalLogging}, so every line carries the same fields and
+ * the workflow/activity correlation ids Temporal adds (workflowId, runId, activityId, taskQueue).
+ */
+import winston from 'winston';
+import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+
+export type Logger = winston.Logger;
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  level?: string;
+  /** Service name put on every line (`api`, `worker`, `dev-stack`, ...). */
+  service: string;
+  /** Human-readable single-line output instead of JSON (the dev stack's terminal). */
+  pretty?: boolean;
+  /** Extra transports, e.g. a stream that tests read. */
+  transports?: winston.transport[];
+}
+
+/** Creates a JSON logger (one object per line, ISO timestamps). */
+export function createLogger(opts: LoggerOptions): Logger {
+  const format = opts.pretty
+    ? winston.format.combine(
+        winston.format.timestamp({ format: 'HH:mm:ss' }),
+        winston.format.printf(({ timestamp, level, message, service, ...rest }) => {
+          const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+          return `${String(timestamp)} ${String(service)} ${level}: ${String(message)}${extra}`;
+        }),
+      )
+    : winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json());
+  return winston.createLogger({
+    level: opts.level ?? 'info',
+    defaultMeta: { service: opts.service },
+    format,
+    transports: opts.transports ?? [new winston.transports.Console()],
+  });
+}
+
+const temporalToWinston: Record<LogLevel, string> = {
+  TRACE: 'debug',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Routes the Temporal runtime's logs (core, worker, workflow `log`, activity `log`) into winston.
+ * Must run once per process, before any Temporal connection or worker is created.
+ */
+export function installTemporalLogging(logger: Logger, level: LogLevel = 'INFO'): void {
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const meta: LogMetadata = { ...entry.meta };
+      logger.log(temporalToWinston[entry.level], entry.message, meta);
+    }),
+  });
+}

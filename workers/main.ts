@@ -1,0 +1,49 @@
+/**
+ * Production worker entry point: validate config, install logging, connect, run until SIGINT/SIGTERM.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { createDb } from '../db/connection';
+import { loadConfig, temporalAddress } from '../lib/config';
+import { createLogger, installTemporalLogging } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { createSubprocessorClient } from '../lib/subprocessor-client';
+import { createWorker } from './worker';
+
+/** The bundle `npm run build` writes; used when WORKFLOW_BUNDLE_PATH is not set. */
+const DEFAULT_BUNDLE = path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: 'worker', level: config.logLevel });
+  installTemporalLogging(logger);
+  const db = createDb(config.database.url, config.database.poolMax);
+  const mailer = createMailer(config.smtp);
+  const connection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const bundle = config.temporal.workflowBundlePath ?? (fs.existsSync(DEFAULT_BUNDLE) ? DEFAULT_BUNDLE : undefined);
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundlePath: bundle,
+    deps: {
+      db,
+      mailer,
+      subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+      defaultPrivacyRegime: config.defaultPrivacyRegime,
+    },
+  });
+  logger.info('worker started', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, bundle: bundle ?? 'sources' });
+  // The SDK's worker shuts down gracefully on SIGINT/SIGTERM by default (shutdownSignals), finishing in-flight tasks.
+  await worker.run();
+  await connection.close();
+  mailer.close();
+  await db.destroy();
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,131 @@
+/**
+ * Onboarding: record the customer, register its tenant with each chosen subprocessor, welcome it, activate it.
+ * Deterministic code only; every side effect is an activity. Inputs and results carry ids and receipts, never the
+ * customer's personal data (that travels from the API to the activity through the database).
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { SubprocessorReceipt } from '../db/repositories/subprocessors';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { searchAttributes } from '../lib/temporal-ids';
+
+export interface OnboardingWorkflowInput {
+  requestId: string;
+  customerId: string;
+  /** How long to keep retrying an unreachable subprocessor before giving up (a Temporal duration, default 1 day). */
+  subprocessorGiveUpAfter?: Duration;
+}
+
+export type OnboardingStage =
+  | 'recording-customer'
+  | 'registering-subprocessors'
+  | 'sending-welcome'
+  | 'activating'
+  | 'completed'
+  | 'failed';
+
+/** What the `status` query answers: enough for the API and an operator to see where the process stands. */
+export interface OnboardingStatus {
+  stage: OnboardingStage;
+  subprocessors: Record<string, 'pending' | 'registered' | 'failed'>;
+  failure?: string;
+}
+
+export interface OnboardingResult {
+  customerId: string;
+  status: 'active';
+  subprocessors: Record<string, SubprocessorReceipt>;
+}
+
+/** Live status of an onboarding run. */
+export const onboardingStatusQuery = defineQuery<OnboardingStatus>('status');
+
+const local = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+/** Runs one customer's onboarding to `active`, or fails with a reason that names the step and the party. */
+export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promise<OnboardingResult> {
+  const { workflowId } = workflowInfo();
+  const step = { requestId: input.requestId, customerId: input.customerId, workflowId };
+  const status: OnboardingStatus = { stage: 'recording-customer', subprocessors: {} };
+  setHandler(onboardingStatusQuery, () => status);
+
+  const remote = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: input.subprocessorGiveUpAfter ?? '1 day',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+    },
+  });
+
+  async function enter(stage: OnboardingStage): Promise<void> {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    await local.reportStage({ requestId: input.requestId, stage });
+  }
+
+  const recorded = await local.recordCustomer(step);
+
+  await enter('registering-subprocessors');
+  for (const id of recorded.subprocessorIds) status.subprocessors[id] = 'pending';
+  const outcomes = await Promise.allSettled(
+    recorded.subprocessorIds.map(async (subprocessorId) => {
+      const receipt = await remote.registerTenant({ ...step, subprocessorId });
+      status.subprocessors[subprocessorId] = 'registered';
+      return [subprocessorId, receipt] as const;
+    }),
+  );
+  const receipts: Record<string, SubprocessorReceipt> = {};
+  const failures: string[] = [];
+  outcomes.forEach((outcome, i) => {
+    const id = recorded.subprocessorIds[i]!;
+    if (outcome.status === 'fulfilled') receipts[id] = outcome.value[1];
+    else {
+      status.subprocessors[id] = 'failed';
+      failures.push(`${id}: ${describeFailure(outcome.reason)}`);
+    }
+  });
+  if (failures.length > 0) {
+    const reason = `tenant registration failed for ${failures.length} subprocessor(s): ${failures.join('; ')}`;
+    status.stage = 'failed';
+    status.failure = reason;
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'failed' }]);
+    await local.failOnboarding({ ...step, reason, failedSubprocessors: Object.keys(status.subprocessors).filter((s) => status.subprocessors[s] === 'failed') });
+    log.warn('onboarding failed', { requestId: input.requestId, failed: failures.length });
+    throw ApplicationFailure.nonRetryable(reason, 'OnboardingFailed');
+  }
+
+  await enter('sending-welcome');
+  await local.sendWelcomeEmail(step);
+
+  await enter('activating');
+  await local.activateCustomer({ ...step, receipts });
+  status.stage = 'completed';
+  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'completed' }]);
+  return { customerId: input.customerId, status: 'active', subprocessors: receipts };
+}
+
+/** The innermost message of an activity failure: the domain error's own words, not Temporal's wrapper. */
+function describeFailure(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+    return cause.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
