@@ -1,0 +1,54 @@
+/**
+ * Once per test run: a fresh PostgreSQL database with every migration, the workflow bundle, and a real Temporal dev
+ * server (the pinned CLI) on a free port. Test files find them through TEST_* environment variables and each start
+ * their own worker on their own task queue.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
+
+const ROOT = path.join(__dirname, '..');
+
+export interface TestRunState {
+  env: TestWorkflowEnvironment;
+  databaseUrl: string;
+}
+
+declare global {
+  var __testRun: TestRunState | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const cli = execFileSync('bash', [path.join(ROOT, 'scripts', 'temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+  const server = new URL(process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  server.pathname = `/dlo_test_${Date.now()}_${process.pid}`;
+  const databaseUrl = server.toString();
+  await ensureDatabase(databaseUrl);
+  const db = createDb(databaseUrl, 2);
+  try {
+    await migrateLatest(db);
+  } finally {
+    await db.destroy();
+  }
+
+  const bundle = await bundleWorkflowsTo(path.join(ROOT, '.data', 'test', `workflow-bundle-${process.pid}.js`));
+
+  const namespace = 'data-lifecycle-test';
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli },
+      namespace,
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+    },
+  });
+
+  globalThis.__testRun = { env, databaseUrl };
+  process.env.TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.TEST_TEMPORAL_NAMESPACE = namespace;
+  process.env.TEST_DATABASE_URL = databaseUrl;
+  process.env.TEST_WORKFLOW_BUNDLE = bundle;
+}
