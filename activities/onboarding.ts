@@ -155,8 +155,10 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
      */
     async sendWelcomeEmail(step: OnboardingStep): Promise<{ alreadySent: boolean; messageId: string }> {
       const dedupeKey = `welcome-${step.customerId}`;
-      const sent = await db('communication_records').where({ dedupe_key: dedupeKey }).first('message_id');
-      if (sent) return { alreadySent: true, messageId: sent.message_id as string };
+      const sent = await db<{ dedupe_key: string; message_id: string }>('communication_records')
+        .where({ dedupe_key: dedupeKey })
+        .first('message_id');
+      if (sent) return { alreadySent: true, messageId: sent.message_id };
 
       const customer = await customers.findById(db, step.customerId);
       if (!customer) throw new CustomerNotFoundError(step.customerId);

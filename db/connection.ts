@@ -45,8 +45,8 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   admin.pathname = '/postgres';
   const db = knex({ client: 'pg', connection: admin.toString(), pool: { min: 0, max: 1 } });
   try {
-    const found = await db.raw('select 1 from pg_database where datname = ?', [name]);
-    if ((found as { rowCount: number }).rowCount > 0) return false;
+    const found = await db<{ datname: string }>('pg_database').where({ datname: name }).first('datname');
+    if (found) return false;
     await db.raw(`create database "${name}"`);
     return true;
   } finally {

@@ -23,6 +23,33 @@ export interface CustomerDetails extends Customer {
   subprocessors: { id: string; registeredAt: Date | null }[];
 }
 
+interface ContactRow {
+  customer_id: string;
+  created_at: Date;
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  role: string;
+}
+
+interface SellerAccountRow {
+  customer_id: string;
+  id: string;
+  marketplace: string;
+  external_account_id: string;
+  region: string | null;
+}
+
+interface ContractRow {
+  customer_id: string;
+  created_at: Date;
+  starts_on: string;
+  ends_on: string | null;
+  termination_disposition: string;
+  plan: string | null;
+}
+
 interface CustomerRow {
   id: string;
   company_name: string;
@@ -136,38 +163,31 @@ export const customers = {
     const customer = await customers.findById(db, id);
     if (!customer) return undefined;
     const [contacts, accounts, contract, links] = await Promise.all([
-      db('contacts').where({ customer_id: id }).orderBy('created_at').orderBy('email'),
-      db('seller_accounts').where({ customer_id: id }).orderBy('marketplace').orderBy('external_account_id'),
-      db('contracts').where({ customer_id: id }).orderBy('created_at', 'desc').first(),
-      db('customer_subprocessors').where({ customer_id: id }).orderBy('subprocessor_id'),
+      db<ContactRow>('contacts').where({ customer_id: id }).orderBy('created_at').orderBy('email'),
+      db<SellerAccountRow>('seller_accounts').where({ customer_id: id }).orderBy('marketplace').orderBy('external_account_id'),
+      db<ContractRow>('contracts').where({ customer_id: id }).orderBy('created_at', 'desc').first(),
+      db<{ customer_id: string; subprocessor_id: string; registered_at: Date | null }>('customer_subprocessors')
+        .where({ customer_id: id })
+        .orderBy('subprocessor_id'),
     ]);
     return {
       ...customer,
-      contacts: contacts.map((c: Record<string, string | null>) => ({
-        id: c.id!,
-        name: c.name!,
-        email: c.email!,
-        phone: c.phone ?? null,
-        role: c.role!,
-      })),
-      sellerAccounts: accounts.map((a: Record<string, string | null>) => ({
-        id: a.id!,
-        marketplace: a.marketplace!,
-        accountId: a.external_account_id!,
-        region: a.region ?? null,
+      contacts: contacts.map((c) => ({ id: c.id, name: c.name, email: c.email, phone: c.phone, role: c.role })),
+      sellerAccounts: accounts.map((a) => ({
+        id: a.id,
+        marketplace: a.marketplace,
+        accountId: a.external_account_id,
+        region: a.region,
       })),
       contract: contract
         ? {
-            startsOn: contract.starts_on as string,
-            endsOn: (contract.ends_on as string | null) ?? null,
-            terminationDisposition: contract.termination_disposition as string,
-            plan: (contract.plan as string | null) ?? null,
+            startsOn: contract.starts_on,
+            endsOn: contract.ends_on,
+            terminationDisposition: contract.termination_disposition,
+            plan: contract.plan,
           }
         : null,
-      subprocessors: links.map((l: { subprocessor_id: string; registered_at: Date | null }) => ({
-        id: l.subprocessor_id,
-        registeredAt: l.registered_at,
-      })),
+      subprocessors: links.map((l) => ({ id: l.subprocessor_id, registeredAt: l.registered_at })),
     };
   },
 
@@ -185,6 +205,6 @@ export const customers = {
 
   /** The contact that receives notices (exactly one per customer, enforced at onboarding). */
   async primaryContact(db: Knex, customerId: string): Promise<{ id: string; name: string; email: string } | undefined> {
-    return db('contacts').where({ customer_id: customerId, role: 'primary' }).first('id', 'name', 'email');
+    return db<ContactRow>('contacts').where({ customer_id: customerId, role: 'primary' }).first('id', 'name', 'email');
   },
 };

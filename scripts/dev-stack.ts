@@ -1,0 +1,209 @@
+/**
+ * The whole local stack in one process tree (`npm start`): a Temporal dev server with its Web UI (state in
+ * .data/temporal.db), the application database migrated, an SMTP sink and a subprocessor simulator so every email and
+ * subprocessor call can be seen without outside accounts, the worker and the API. Ctrl-C stops everything cleanly.
+ *
+ * TEMPORAL_ADDRESS set means "use that server, start none"; SMTP_URL set means "use that mail server".
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createApp } from '../api/app';
+import { startServer } from '../api/server';
+import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { subprocessors } from '../db/repositories/subprocessors';
+import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
+import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { createSubprocessorClient } from '../lib/subprocessor-client';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { startSmtpSink } from '../test/fakes/smtp-sink';
+import { startSubprocessorSimulator } from '../test/fakes/subprocessor-simulator';
+import { createWorker } from '../workers/worker';
+
+const ROOT = path.join(__dirname, '..');
+const DATA_DIR = path.join(ROOT, '.data');
+
+/** Demo subprocessors served by the simulator, with the categories each holds. */
+const DEMO_SUBPROCESSORS = [
+  { id: 'crm', name: 'CRM platform (simulated)', categories: ['business_contact', 'communication_records'] },
+  { id: 'analytics', name: 'Product analytics (simulated)', categories: ['orders', 'listings', 'api_access_logs'] },
+  { id: 'warehouse', name: 'Fulfilment warehouse (simulated)', categories: ['orders', 'inventory'] },
+];
+
+/** Starts `temporal server start-dev` and resolves once it answers. */
+async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProcess> {
+  const cli = process.env.TEMPORAL_CLI;
+  if (!cli) throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or installs the CLI');
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(config.temporal.port),
+    '--ui-port',
+    String(config.temporal.uiPort),
+    '--namespace',
+    config.temporal.namespace,
+    '--db-filename',
+    path.join(DATA_DIR, 'temporal.db'),
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=OFF',
+    '--log-level',
+    'warn',
+    ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ];
+  const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? set TEMPORAL_PORT)`))),
+  );
+  const address = temporalAddress(config);
+  const ready = (async () => {
+    for (let attempt = 0; attempt < 120; attempt++) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 1000 });
+        await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+        await connection.close();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    throw new Error(`Temporal dev server did not answer on ${address} within 60 s`);
+  })();
+  await Promise.race([ready, exited]);
+  child.removeAllListeners('exit');
+  log.info('temporal dev server ready', { address });
+  return child;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ service: 'dev-stack', level: config.logLevel, pretty: true });
+  installTemporalLogging(log, 'WARN');
+  const stops: (() => Promise<unknown> | void)[] = [];
+
+  let temporal: ChildProcess | undefined;
+  if (!config.temporal.address) {
+    temporal = await startTemporal(config, log);
+    const child = temporal;
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    );
+  }
+
+  if (await ensureDatabase(config.database.url)) log.info('database created', { database: new URL(config.database.url).pathname.slice(1) });
+  const db = createDb(config.database.url, config.database.poolMax);
+  const applied = await migrateLatest(db);
+  log.info('migrations applied', { count: applied.length });
+
+  let smtpUrl = config.smtp.url;
+  let mailboxUrl: string | undefined;
+  if (!process.env.SMTP_URL) {
+    const sink = await startSmtpSink({
+      port: Number(new URL(config.smtp.url).port),
+      httpPort: Number(process.env.MAILBOX_PORT ?? 8025),
+      mailDir: path.join(DATA_DIR, 'mail'),
+    });
+    smtpUrl = sink.url;
+    mailboxUrl = sink.httpUrl;
+    stops.push(() => sink.stop());
+  }
+
+  const simPort = Number(process.env.SUBPROCESSOR_SIM_PORT ?? 4010);
+  const secrets = Object.fromEntries(DEMO_SUBPROCESSORS.map((s) => [s.id, `dev-secret-${s.id}`]));
+  const sim = await startSubprocessorSimulator({ port: simPort, secrets, log: (line) => log.debug(line) });
+  stops.push(() => sim.stop());
+  for (const s of DEMO_SUBPROCESSORS) {
+    await subprocessors.upsert(db, { ...s, baseUrl: sim.baseUrlFor(s.id), signingSecret: secrets[s.id]! });
+  }
+
+  const mailer = createMailer({ url: smtpUrl, from: config.smtp.from });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundlePath: config.temporal.workflowBundlePath,
+    deps: {
+      db,
+      mailer,
+      subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+      defaultPrivacyRegime: config.defaultPrivacyRegime,
+    },
+  });
+  const workerRun = worker.run();
+
+  const connection = await Connection.connect({ address: temporalAddress(config) });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const api = await startServer(createApp({ db, temporal: client, taskQueue: config.temporal.taskQueue, log }), config.http.port, config.http.host);
+
+  // Reverse order of start: stop taking requests first, then let the worker finish, then the servers behind them.
+  stops.unshift(
+    () => api.stop(),
+    async () => {
+      worker.shutdown();
+      await workerRun;
+    },
+    () => nativeConnection.close(),
+    () => connection.close(),
+    () => mailer.close(),
+    () => db.destroy(),
+  );
+
+  const ui = `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows`;
+  console.log(
+    [
+      '',
+      'Data lifecycle service is up:',
+      `  API            ${api.url}`,
+      `  API docs       ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
+      temporal ? `  Temporal UI    ${ui}` : `  Temporal       ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
+      mailboxUrl ? `  Mailbox        ${mailboxUrl}/messages   (SMTP sink ${smtpUrl}; .eml files in .data/mail)` : `  SMTP           ${smtpUrl}`,
+      `  Subprocessors  ${sim.url}/_calls   (simulated: ${DEMO_SUBPROCESSORS.map((s) => s.id).join(', ')})`,
+      '',
+      'Try: bash scripts/demo-onboarding.sh    Stop: Ctrl-C',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    for (const fn of stops) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn('error while stopping', { err: (err as Error).message });
+      }
+    }
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  temporal?.once('exit', (code) => {
+    if (!stopping) {
+      log.error('Temporal dev server exited unexpectedly', { code });
+      void stop('temporal-exit');
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(`Could not start the stack: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
