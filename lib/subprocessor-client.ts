@@ -51,7 +51,9 @@ export function createSubprocessorClient(opts: { timeoutMs: number; fetch?: type
           signal: AbortSignal.timeout(opts.timeoutMs),
         });
       } catch (err) {
-        const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${opts.timeoutMs} ms` : String(err);
+        // Checked by name: the DOMException fetch throws need not share this realm's Error prototype.
+        const timedOut = (err as { name?: string } | null)?.name === 'TimeoutError';
+        const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : String(err);
         throw new SubprocessorUnavailableError(endpoint.id, reason, { cause: err });
       }
       const text = await response.text();

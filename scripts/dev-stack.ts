@@ -56,10 +56,12 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
     '--sqlite-pragma',
     'synchronous=OFF',
     '--log-level',
-    'warn',
+    'error',
     ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
-  const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its own process group: Ctrl-C reaches only us, and we stop the server last, after the worker has drained.
+  const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  process.once('exit', () => child.kill('SIGTERM'));
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? set TEMPORAL_PORT)`))),
   );
@@ -153,7 +155,8 @@ async function main(): Promise<void> {
   stops.unshift(
     () => api.stop(),
     async () => {
-      worker.shutdown();
+      // The SDK runtime also reacts to SIGINT/SIGTERM by shutting workers down; ask only if it has not yet.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
     },
     () => nativeConnection.close(),

@@ -11,8 +11,11 @@ import { createMailer } from '../lib/mailer';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { createWorker } from './worker';
 
-/** The bundle `npm run build` writes; used when WORKFLOW_BUNDLE_PATH is not set. */
-const DEFAULT_BUNDLE = path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
+/**
+ * The bundle `npm run build` writes (dist/workflow-bundle.js), found beside the compiled code when this runs from
+ * dist/; used when WORKFLOW_BUNDLE_PATH is not set. Running from sources without one bundles at start-up.
+ */
+const DEFAULT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
   const config = loadConfig();

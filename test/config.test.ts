@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig, temporalAddress } from '../lib/config';
+
+describe('configuration', () => {
+  it('boots on defaults that point at the local stack', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(8080);
+    expect(config.temporal.uiPort).toBe(8233);
+    expect(temporalAddress(config)).toBe('127.0.0.1:7233');
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/data_lifecycle');
+  });
+
+  it('derives the Web UI port from the Temporal port and uses an existing server when TEMPORAL_ADDRESS is set', () => {
+    expect(loadConfig({ TEMPORAL_PORT: '9233' }).temporal.uiPort).toBe(10233);
+    expect(temporalAddress(loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' }))).toBe('temporal:7233');
+  });
+
+  it('refuses bad values with a message naming every bad variable and its rule', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://db/x', SMTP_URL: 'http://mail', TEMPORAL_ADDRESS: 'no-port' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/PORT: .*number/);
+    expect(message).toContain('DATABASE_URL: must be a postgres:// URL');
+    expect(message).toContain('SMTP_URL: must be an smtp:// or smtps:// URL');
+    expect(message).toContain('TEMPORAL_ADDRESS: must be host:port');
+  });
+});
