@@ -24,8 +24,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'os', 'path'], message: 'No I/O in workflows.' },
-            { group: ['../activities', '../activities/**', '../db/**', '../api/**', '../workers/**'], message: 'Workflows import activity types only (import type) and pure lib modules.', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'os', 'path'],
+              message: 'No I/O in workflows.',
+            },
+            {
+              group: ['../activities', '../activities/**', '../db/**', '../api/**', '../workers/**'],
+              message: 'Workflows import activity types only (import type) and pure lib modules.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -10,7 +10,12 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { customers } from '../db/repositories/customers';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { subprocessors, type SubprocessorReceipt } from '../db/repositories/subprocessors';
-import { CustomerNotFoundError, DuplicateCustomerError, RequestNotFoundError, UnknownSubprocessorError } from '../lib/errors';
+import {
+  CustomerNotFoundError,
+  DuplicateCustomerError,
+  RequestNotFoundError,
+  UnknownSubprocessorError,
+} from '../lib/errors';
 import type { Mailer } from '../lib/mailer';
 import { OnboardingInput } from '../lib/schemas/onboarding';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
@@ -48,7 +53,10 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
 
   async function summary(customerId: string): Promise<RecordedCustomer> {
     const [subs, contacts, accounts] = await Promise.all([
-      db('customer_subprocessors').where({ customer_id: customerId }).orderBy('subprocessor_id').pluck('subprocessor_id'),
+      db('customer_subprocessors')
+        .where({ customer_id: customerId })
+        .orderBy('subprocessor_id')
+        .pluck('subprocessor_id'),
       db('contacts').where({ customer_id: customerId }).count<{ count: string }[]>({ count: '*' }),
       db('seller_accounts').where({ customer_id: customerId }).count<{ count: string }[]>({ count: '*' }),
     ]);
@@ -141,10 +149,19 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
           customerId: step.customerId,
           requestId: step.requestId,
           workflowId: step.workflowId,
-          details: { status: answer.status, alreadyDone: answer.alreadyDone, idempotencyKey, categories: sub.categories },
+          details: {
+            status: answer.status,
+            alreadyDone: answer.alreadyDone,
+            idempotencyKey,
+            categories: sub.categories,
+          },
         });
       });
-      log.info('tenant registered with subprocessor', { customerId: step.customerId, subprocessorId: sub.id, status: answer.status });
+      log.info('tenant registered with subprocessor', {
+        customerId: step.customerId,
+        subprocessorId: sub.id,
+        status: answer.status,
+      });
       return receipt;
     },
 
@@ -201,12 +218,13 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
     },
 
     /** Marks the customer active and the request completed, with the subprocessor receipts as its outcome. */
-    async activateCustomer(
-      step: OnboardingStep & { receipts: Record<string, SubprocessorReceipt> },
-    ): Promise<void> {
+    async activateCustomer(step: OnboardingStep & { receipts: Record<string, SubprocessorReceipt> }): Promise<void> {
       await db.transaction(async (trx) => {
         await customers.setStatus(trx, step.customerId, 'active');
-        await lifecycleRequests.complete(trx, step.requestId, { customerStatus: 'active', subprocessors: step.receipts });
+        await lifecycleRequests.complete(trx, step.requestId, {
+          customerStatus: 'active',
+          subprocessors: step.receipts,
+        });
         await auditEvents.append(trx, {
           actor: ACTOR,
           action: 'customer.activated',
@@ -223,8 +241,12 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
     /** Records why onboarding could not finish: the request fails with the reason, the customer is marked failed. */
     async failOnboarding(step: OnboardingStep & { reason: string; failedSubprocessors: string[] }): Promise<void> {
       await db.transaction(async (trx) => {
-        await trx('customers').where({ id: step.customerId }).update({ status: 'onboarding_failed', updated_at: trx.fn.now() });
-        await lifecycleRequests.fail(trx, step.requestId, step.reason, { failedSubprocessors: step.failedSubprocessors });
+        await trx('customers')
+          .where({ id: step.customerId })
+          .update({ status: 'onboarding_failed', updated_at: trx.fn.now() });
+        await lifecycleRequests.fail(trx, step.requestId, step.reason, {
+          failedSubprocessors: step.failedSubprocessors,
+        });
         await auditEvents.append(trx, {
           actor: ACTOR,
           action: 'onboarding.failed',

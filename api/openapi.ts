@@ -61,7 +61,10 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       body: { content: { 'application/json': { schema: OnboardingInput } } },
     },
     responses: {
-      202: { description: 'Onboarding started (or replayed for the same Idempotency-Key)', content: { 'application/json': { schema: OnboardingStarted } } },
+      202: {
+        description: 'Onboarding started (or replayed for the same Idempotency-Key)',
+        content: { 'application/json': { schema: OnboardingStarted } },
+      },
       400: problem('Invalid input; `errors` names each field and rule. Nothing was started.'),
       409: problem('A customer with this registration number exists or is being onboarded'),
       422: problem('Idempotency-Key reused with a different body'),
@@ -93,14 +96,19 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     },
   });
   for (const path of ['/healthz', '/readyz']) {
-    registry.registerPath({ method: 'get', path, responses: { 200: { description: 'OK' }, 503: { description: 'Not ready' } } });
+    registry.registerPath({
+      method: 'get',
+      path,
+      responses: { 200: { description: 'OK' }, 503: { description: 'Not ready' } },
+    });
   }
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Data lifecycle orchestration API',
       version: '1',
-      description: 'Starts and reports durable privacy processes (onboarding, access, correction, retention, termination).',
+      description:
+        'Starts and reports durable privacy processes (onboarding, access, correction, retention, termination).',
     },
   });
 }

@@ -56,7 +56,11 @@ export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
 }
 
 /** Parses `value` with `schema` or throws a {@link ValidationProblem}. */
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, location: 'body' | 'query' | 'path' | 'header'): z.infer<S> {
+export function parseOr400<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  location: 'body' | 'query' | 'path' | 'header',
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationProblem(fieldErrors(location, result.error));
   return result.data;
@@ -68,26 +72,48 @@ function send(res: Parameters<RequestHandler>[1], status: number, body: Record<s
 
 /** 404 for routes that do not exist. */
 export const notFoundHandler: RequestHandler = (req, res) => {
-  send(res, 404, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route for ${req.method} ${req.path}`, instance: req.originalUrl });
+  send(res, 404, {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: `no route for ${req.method} ${req.path}`,
+    instance: req.originalUrl,
+  });
 };
 
 /** The one place errors become answers. Unexpected errors are logged and answered 500 without internals. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (err instanceof HttpProblem) {
-      send(res, err.status, { type: 'about:blank', title: err.title, status: err.status, detail: err.detail, instance: req.originalUrl, ...err.extra });
+      send(res, err.status, {
+        type: 'about:blank',
+        title: err.title,
+        status: err.status,
+        detail: err.detail,
+        instance: req.originalUrl,
+        ...err.extra,
+      });
       return;
     }
     // body-parser errors (malformed JSON, too large) carry a status and are the client's fault.
-    const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+    const status =
+      (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const type = (err as { type?: string }).type;
       const detail =
-        type === 'entity.parse.failed' ? 'body is not valid JSON' : type === 'entity.too.large' ? 'body is too large' : (err as Error).message;
+        type === 'entity.parse.failed'
+          ? 'body is not valid JSON'
+          : type === 'entity.too.large'
+            ? 'body is too large'
+            : (err as Error).message;
       send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: req.originalUrl });
       return;
     }
-    log.error('unhandled error', { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: req.path, method: req.method });
+    log.error('unhandled error', {
+      err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+      path: req.path,
+      method: req.method,
+    });
     send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: req.originalUrl });
   };
 }

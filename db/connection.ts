@@ -40,7 +40,8 @@ export function createDb(url: string, poolMax = 10): Db {
 export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`DATABASE_URL names an unusual database "${name}": create it yourself`);
+  if (!/^[A-Za-z0-9_]+$/.test(name))
+    throw new Error(`DATABASE_URL names an unusual database "${name}": create it yourself`);
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const db = knex({ client: 'pg', connection: admin.toString(), pool: { min: 0, max: 1 } });

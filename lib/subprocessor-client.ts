@@ -26,7 +26,12 @@ export interface SubprocessorClient {
    * @throws SubprocessorUnavailableError on 5xx, 408, 429, a timeout or a network error (retry).
    * @throws SubprocessorRejectedError on any other 4xx (permanent).
    */
-  post(endpoint: SubprocessorEndpoint, path: string, body: unknown, idempotencyKey: string): Promise<SubprocessorAnswer>;
+  post(
+    endpoint: SubprocessorEndpoint,
+    path: string,
+    body: unknown,
+    idempotencyKey: string,
+  ): Promise<SubprocessorAnswer>;
 }
 
 const RETRYABLE_4XX = new Set([408, 429]);

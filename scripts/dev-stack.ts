@@ -36,7 +36,8 @@ const DEMO_SUBPROCESSORS = [
 /** Starts `temporal server start-dev` and resolves once it answers. */
 async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProcess> {
   const cli = process.env.TEMPORAL_CLI;
-  if (!cli) throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or installs the CLI');
+  if (!cli)
+    throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or installs the CLI');
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const args = [
     'server',
@@ -63,7 +64,13 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
   const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   process.once('exit', () => child.kill('SIGTERM'));
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? set TEMPORAL_PORT)`))),
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? set TEMPORAL_PORT)`,
+        ),
+      ),
+    ),
   );
   const address = temporalAddress(config);
   const ready = (async () => {
@@ -105,7 +112,8 @@ async function main(): Promise<void> {
     );
   }
 
-  if (await ensureDatabase(config.database.url)) log.info('database created', { database: new URL(config.database.url).pathname.slice(1) });
+  if (await ensureDatabase(config.database.url))
+    log.info('database created', { database: new URL(config.database.url).pathname.slice(1) });
   const db = createDb(config.database.url, config.database.poolMax);
   const applied = await migrateLatest(db);
   log.info('migrations applied', { count: applied.length });
@@ -149,7 +157,11 @@ async function main(): Promise<void> {
 
   const connection = await Connection.connect({ address: temporalAddress(config) });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const api = await startServer(createApp({ db, temporal: client, taskQueue: config.temporal.taskQueue, log }), config.http.port, config.http.host);
+  const api = await startServer(
+    createApp({ db, temporal: client, taskQueue: config.temporal.taskQueue, log }),
+    config.http.port,
+    config.http.host,
+  );
 
   // Reverse order of start: stop taking requests first, then let the worker finish, then the servers behind them.
   stops.unshift(
@@ -172,8 +184,12 @@ async function main(): Promise<void> {
       'Data lifecycle service is up:',
       `  API            ${api.url}`,
       `  API docs       ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
-      temporal ? `  Temporal UI    ${ui}` : `  Temporal       ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
-      mailboxUrl ? `  Mailbox        ${mailboxUrl}/messages   (SMTP sink ${smtpUrl}; .eml files in .data/mail)` : `  SMTP           ${smtpUrl}`,
+      temporal
+        ? `  Temporal UI    ${ui}`
+        : `  Temporal       ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
+      mailboxUrl
+        ? `  Mailbox        ${mailboxUrl}/messages   (SMTP sink ${smtpUrl}; .eml files in .data/mail)`
+        : `  SMTP           ${smtpUrl}`,
       `  Subprocessors  ${sim.url}/_calls   (simulated: ${DEMO_SUBPROCESSORS.map((s) => s.id).join(', ')})`,
       '',
       'Try: bash scripts/demo-onboarding.sh    Stop: Ctrl-C',

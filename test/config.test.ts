@@ -17,7 +17,12 @@ describe('configuration', () => {
   it('refuses bad values with a message naming every bad variable and its rule', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://db/x', SMTP_URL: 'http://mail', TEMPORAL_ADDRESS: 'no-port' });
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://db/x',
+        SMTP_URL: 'http://mail',
+        TEMPORAL_ADDRESS: 'no-port',
+      });
     } catch (err) {
       error = err;
     }

@@ -22,7 +22,10 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const cli = execFileSync('bash', [path.join(ROOT, 'scripts', 'temporal-cli.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const cli = execFileSync('bash', [path.join(ROOT, 'scripts', 'temporal-cli.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 
   const server = new URL(process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   server.pathname = `/dlo_test_${Date.now()}_${process.pid}`;

@@ -53,19 +53,38 @@ describe('onboarding a customer through the API', () => {
       status: 'active',
       contract: { startsOn: '2026-01-01', endsOn: '2027-12-31', terminationDisposition: 'return_then_delete' },
     });
-    expect(customer.body.contacts.map((c: { email: string }) => c.email).sort()).toEqual(body.contacts.map((c) => c.email).sort());
+    expect(customer.body.contacts.map((c: { email: string }) => c.email).sort()).toEqual(
+      body.contacts.map((c) => c.email).sort(),
+    );
     expect(customer.body.sellerAccounts).toHaveLength(2);
-    expect(customer.body.subprocessors.map((s: { id: string; registeredAt: string | null }) => [s.id, s.registeredAt !== null])).toEqual(
-      [[analytics, true], [crm, true]].sort(),
+    expect(
+      customer.body.subprocessors.map((s: { id: string; registeredAt: string | null }) => [
+        s.id,
+        s.registeredAt !== null,
+      ]),
+    ).toEqual(
+      [
+        [analytics, true],
+        [crm, true],
+      ].sort(),
     );
     const request = await stack.http('GET', `/v1/requests/${requestId}`);
-    expect(request.body).toMatchObject({ id: requestId, type: 'onboarding', status: 'completed', stage: 'completed', customerId });
+    expect(request.body).toMatchObject({
+      id: requestId,
+      type: 'onboarding',
+      status: 'completed',
+      stage: 'completed',
+      customerId,
+    });
     expect(Object.keys(request.body.outcome.subprocessors).sort()).toEqual([analytics, crm].sort());
     const stored = await stack.db('lifecycle_requests').where({ id: requestId }).first();
     expect(stored.payload).toBeNull();
 
     // Subprocessors: one signed, idempotency-keyed tenant registration each, with the categories each holds.
-    for (const [id, categories] of [[crm, ['business_contact']], [analytics, ['orders', 'listings']]] as const) {
+    for (const [id, categories] of [
+      [crm, ['business_contact']],
+      [analytics, ['orders', 'listings']],
+    ] as const) {
       const calls = stack.sim.calls({ subprocessorId: id, path: '/v1/tenants' });
       expect(calls).toHaveLength(1);
       expect(calls[0]!.signatureValid).toBe(true);
@@ -100,14 +119,20 @@ describe('onboarding a customer through the API', () => {
     const second = await onboard(body, { 'Idempotency-Key': key });
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
-    expect(second.body).toMatchObject({ requestId: first.body.requestId, customerId: first.body.customerId, replayed: true });
+    expect(second.body).toMatchObject({
+      requestId: first.body.requestId,
+      customerId: first.body.customerId,
+      replayed: true,
+    });
     expect(first.body.replayed).toBe(false);
 
     await stack.client.workflow.getHandle(first.body.workflowId).result();
     const rows = await stack.db('lifecycle_requests').where({ idempotency_key: key });
     expect(rows).toHaveLength(1);
     expect(await stack.db('customers').where({ registration_number: body.company.registrationNumber })).toHaveLength(1);
-    expect(stack.sim.calls({ subprocessorId: crm }).filter((c) => tenantOf(c) === first.body.customerId)).toHaveLength(1);
+    expect(stack.sim.calls({ subprocessorId: crm }).filter((c) => tenantOf(c) === first.body.customerId)).toHaveLength(
+      1,
+    );
 
     const otherBody = await onboard(onboardingBody([crm]), { 'Idempotency-Key': key });
     expect(otherBody.status).toBe(422);
@@ -135,7 +160,9 @@ describe('onboarding a customer through the API', () => {
     expect(res.status).toBe(202);
     const result = await stack.client.workflow.getHandle(res.body.workflowId).result();
     expect(result.status).toBe('active');
-    const calls = stack.sim.calls({ subprocessorId: analytics, path: '/v1/tenants' }).filter((c) => tenantOf(c) === res.body.customerId);
+    const calls = stack.sim
+      .calls({ subprocessorId: analytics, path: '/v1/tenants' })
+      .filter((c) => tenantOf(c) === res.body.customerId);
     expect(calls.map((c) => c.status)).toEqual([503, 503, 201]);
     expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(1);
     const customer = await stack.db('customers').where({ id: res.body.customerId }).first();
@@ -151,13 +178,18 @@ describe('onboarding a customer through the API', () => {
     const failure = await stack.client.workflow
       .getHandle(res.body.workflowId)
       .result()
-      .then(() => null, (err: unknown) => err);
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause;
     expect(cause?.message).toContain(crm);
     expect(cause?.message).toContain('HTTP 422');
 
-    const calls = stack.sim.calls({ subprocessorId: crm, path: '/v1/tenants' }).filter((c) => tenantOf(c) === res.body.customerId);
+    const calls = stack.sim
+      .calls({ subprocessorId: crm, path: '/v1/tenants' })
+      .filter((c) => tenantOf(c) === res.body.customerId);
     expect(calls).toHaveLength(1);
     const request = await stack.http('GET', `/v1/requests/${res.body.requestId}`);
     expect(request.body).toMatchObject({ status: 'failed', stage: 'failed' });
@@ -214,12 +246,17 @@ describe('refusing bad onboarding input', () => {
   it('rejects unknown fields, missing sections and a missing primary contact', async () => {
     const body = onboardingBody([]);
     await expectRefused({ ...body, isAdmin: true }, { 'body.isAdmin': 'unrecognized_key' });
-    await expectRefused({ company: body.company }, { 'body.contacts': 'invalid_type', 'body.contract': 'invalid_type' });
+    await expectRefused(
+      { company: body.company },
+      { 'body.contacts': 'invalid_type', 'body.contract': 'invalid_type' },
+    );
     await expectRefused({ ...body, contacts: [body.contacts[1]] }, { 'body.contacts': 'custom' });
   });
 
   it('rejects a subprocessor that is not in the registry, naming its position', async () => {
-    await expectRefused(onboardingBody([crm, 'no-such-processor']), { 'body.subprocessors[1]': 'unknown_subprocessor' });
+    await expectRefused(onboardingBody([crm, 'no-such-processor']), {
+      'body.subprocessors[1]': 'unknown_subprocessor',
+    });
   });
 
   it('rejects a malformed JSON body and a malformed Idempotency-Key', async () => {
@@ -237,7 +274,10 @@ describe('refusing bad onboarding input', () => {
     const res = await onboard({ ...onboardingBody([]), contacts: [] });
     expect(res.status).toBe(400);
     const runs = [];
-    for await (const wf of stack.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'` })) runs.push(wf);
+    for await (const wf of stack.client.workflow.list({
+      query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'`,
+    }))
+      runs.push(wf);
     const rows = await stack.db('lifecycle_requests').where({ status: 'running' }).orWhere({ status: 'received' });
     expect(runs.length).toBeLessThanOrEqual(rows.length);
   });

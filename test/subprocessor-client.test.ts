@@ -31,9 +31,9 @@ describe('subprocessor protocol v1 client', () => {
 
   it.each([500, 502, 503, 408, 429])('treats HTTP %i as transient', async (status) => {
     sim.failNext('crm', { status, times: 1 });
-    await expect(client.post(endpoint(), '/v1/tenants', { tenantId: 't3', categories: [] }, `key-t-${status}`)).rejects.toBeInstanceOf(
-      SubprocessorUnavailableError,
-    );
+    await expect(
+      client.post(endpoint(), '/v1/tenants', { tenantId: 't3', categories: [] }, `key-t-${status}`),
+    ).rejects.toBeInstanceOf(SubprocessorUnavailableError);
   });
 
   it.each([400, 401, 403, 404, 422])('treats HTTP %i as permanent', async (status) => {
@@ -47,7 +47,9 @@ describe('subprocessor protocol v1 client', () => {
 
   it('treats a call that gets no answer in time as transient', async () => {
     sim.delayNext('crm', 2000, 1);
-    const failure = await client.post(endpoint(), '/v1/tenants', { tenantId: 't5', categories: [] }, 'key-slow').catch((err: unknown) => err);
+    const failure = await client
+      .post(endpoint(), '/v1/tenants', { tenantId: 't5', categories: [] }, 'key-slow')
+      .catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(SubprocessorUnavailableError);
     expect((failure as Error).message).toContain('no answer within 300 ms');
   });

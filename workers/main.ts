@@ -37,7 +37,11 @@ async function main(): Promise<void> {
       defaultPrivacyRegime: config.defaultPrivacyRegime,
     },
   });
-  logger.info('worker started', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, bundle: bundle ?? 'sources' });
+  logger.info('worker started', {
+    taskQueue: config.temporal.taskQueue,
+    namespace: config.temporal.namespace,
+    bundle: bundle ?? 'sources',
+  });
   // The SDK's worker shuts down gracefully on SIGINT/SIGTERM by default (shutdownSignals), finishing in-flight tasks.
   await worker.run();
   await connection.close();

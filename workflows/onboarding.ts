@@ -27,12 +27,7 @@ export interface OnboardingWorkflowInput {
 }
 
 export type OnboardingStage =
-  | 'recording-customer'
-  | 'registering-subprocessors'
-  | 'sending-welcome'
-  | 'activating'
-  | 'completed'
-  | 'failed';
+  'recording-customer' | 'registering-subprocessors' | 'sending-welcome' | 'activating' | 'completed' | 'failed';
 
 /** What the `status` query answers: enough for the API and an operator to see where the process stands. */
 export interface OnboardingStatus {
@@ -52,7 +47,11 @@ export const onboardingStatusQuery = defineQuery<OnboardingStatus>('status');
 
 const local = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
 });
 
 /** Runs one customer's onboarding to `active`, or fails with a reason that names the step and the party. */
@@ -105,7 +104,11 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     status.stage = 'failed';
     status.failure = reason;
     upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'failed' }]);
-    await local.failOnboarding({ ...step, reason, failedSubprocessors: Object.keys(status.subprocessors).filter((s) => status.subprocessors[s] === 'failed') });
+    await local.failOnboarding({
+      ...step,
+      reason,
+      failedSubprocessors: Object.keys(status.subprocessors).filter((s) => status.subprocessors[s] === 'failed'),
+    });
     log.warn('onboarding failed', { requestId: input.requestId, failed: failures.length });
     throw ApplicationFailure.nonRetryable(reason, 'OnboardingFailed');
   }

@@ -38,7 +38,10 @@ export function customersRouter(deps: AppDeps): Router {
     const query = parseOr400(ListCustomersQuery, req.query, 'query');
     const page = await customers.list(deps.db, query);
     const last = page.at(-1);
-    res.json({ items: page, next: page.length === query.limit && last ? `/v1/customers?limit=${query.limit}&after=${last.id}` : null });
+    res.json({
+      items: page,
+      next: page.length === query.limit && last ? `/v1/customers?limit=${query.limit}&after=${last.id}` : null,
+    });
   });
 
   router.get('/v1/customers/:id', async (req, res) => {

@@ -75,9 +75,14 @@ export async function startOnboarding(
   }
   const existing = await customers.findByRegistrationNumber(deps.db, input.company.registrationNumber);
   if (existing) {
-    throw new HttpProblem(409, 'Customer already exists', 'a customer with this company.registrationNumber is already onboarded', {
-      customerId: existing.id,
-    });
+    throw new HttpProblem(
+      409,
+      'Customer already exists',
+      'a customer with this company.registrationNumber is already onboarded',
+      {
+        customerId: existing.id,
+      },
+    );
   }
 
   const requestId = randomUUID();
@@ -98,7 +103,11 @@ export async function startOnboarding(
     });
   } catch (err) {
     if (isUniqueViolation(err, 'lifecycle_requests_one_live_onboarding')) {
-      throw new HttpProblem(409, 'Onboarding already in progress', 'an onboarding of this company.registrationNumber is already running');
+      throw new HttpProblem(
+        409,
+        'Onboarding already in progress',
+        'an onboarding of this company.registrationNumber is already running',
+      );
     }
     if (opts.idempotencyKey && isUniqueViolation(err, 'lifecycle_requests_idempotency_key_unique')) {
       // A concurrent call with the same key won the race: answer what it answered.
@@ -126,7 +135,11 @@ export async function startOnboarding(
     // Nothing may be half-written: without a workflow the request record would never progress.
     await lifecycleRequests.delete(deps.db, requestId);
     deps.log.error('could not start onboarding workflow', { requestId, err: (err as Error).message });
-    throw new HttpProblem(503, 'Workflow service unavailable', 'the onboarding could not be started; nothing was recorded, try again');
+    throw new HttpProblem(
+      503,
+      'Workflow service unavailable',
+      'the onboarding could not be started; nothing was recorded, try again',
+    );
   }
   await auditEvents.append(deps.db, {
     actor: opts.actor,
@@ -144,7 +157,11 @@ export async function startOnboarding(
 
 function replay(earlier: LifecycleRequest, hash: string): OnboardingStarted {
   if (earlier.type !== 'onboarding' || earlier.requestHash !== hash) {
-    throw new HttpProblem(422, 'Idempotency-Key reused', 'this Idempotency-Key was already used with a different request body');
+    throw new HttpProblem(
+      422,
+      'Idempotency-Key reused',
+      'this Idempotency-Key was already used with a different request body',
+    );
   }
   return started(earlier, true);
 }

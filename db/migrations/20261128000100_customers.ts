@@ -14,7 +14,10 @@ export async function up(knex: Knex): Promise<void> {
     t.text('registration_number').notNullable().comment('Company registration number; one customer per number');
     t.string('country', 2).notNullable().comment('ISO 3166-1 alpha-2 country of the company');
     t.text('privacy_regime').notNullable().comment('gdpr | uk_gdpr | ccpa: which deadline rules apply to requests');
-    t.text('status').notNullable().defaultTo('onboarding').comment('onboarding | active | onboarding_failed | terminated');
+    t.text('status')
+      .notNullable()
+      .defaultTo('onboarding')
+      .comment('onboarding | active | onboarding_failed | terminated');
     t.text('data_category').notNullable().defaultTo('business_contact');
     t.uuid('onboarding_request_id').comment('The lifecycle request that created this customer');
     t.timestamps(true, true);

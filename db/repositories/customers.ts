@@ -164,7 +164,10 @@ export const customers = {
     if (!customer) return undefined;
     const [contacts, accounts, contract, links] = await Promise.all([
       db<ContactRow>('contacts').where({ customer_id: id }).orderBy('created_at').orderBy('email'),
-      db<SellerAccountRow>('seller_accounts').where({ customer_id: id }).orderBy('marketplace').orderBy('external_account_id'),
+      db<SellerAccountRow>('seller_accounts')
+        .where({ customer_id: id })
+        .orderBy('marketplace')
+        .orderBy('external_account_id'),
       db<ContractRow>('contracts').where({ customer_id: id }).orderBy('created_at', 'desc').first(),
       db<{ customer_id: string; subprocessor_id: string; registered_at: Date | null }>('customer_subprocessors')
         .where({ customer_id: id })

@@ -144,7 +144,12 @@ export const lifecycleRequests = {
       });
   },
 
-  async fail(db: Knex | Knex.Transaction, id: string, reason: string, outcome: Record<string, unknown> = {}): Promise<void> {
+  async fail(
+    db: Knex | Knex.Transaction,
+    id: string,
+    reason: string,
+    outcome: Record<string, unknown> = {},
+  ): Promise<void> {
     await db('lifecycle_requests')
       .where({ id })
       .whereNotIn('status', TERMINAL)

@@ -74,12 +74,17 @@ export const OnboardingInput = z
   .superRefine((input, ctx) => {
     const primaries = input.contacts.filter((c) => c.role === 'primary').length;
     if (primaries !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['contacts'], message: `must contain exactly one primary contact (found ${primaries})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['contacts'],
+        message: `must contain exactly one primary contact (found ${primaries})`,
+      });
     }
     const seen = new Set<string>();
     input.contacts.forEach((c, i) => {
       const email = c.email.toLowerCase();
-      if (seen.has(email)) ctx.addIssue({ code: 'custom', path: ['contacts', i, 'email'], message: 'must be unique among contacts' });
+      if (seen.has(email))
+        ctx.addIssue({ code: 'custom', path: ['contacts', i, 'email'], message: 'must be unique among contacts' });
       seen.add(email);
     });
     const subs = new Set<string>();

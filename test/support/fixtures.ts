@@ -14,7 +14,12 @@ export function onboardingBody(subprocessors: string[] = []) {
       { marketplace: 'amazon', accountId: `A1${tag.toUpperCase()}`, region: 'EU' },
       { marketplace: 'ebay', accountId: `nordlicht-${tag}`, region: 'DE' },
     ],
-    contract: { startsOn: '2026-01-01', endsOn: '2027-12-31', terminationDisposition: 'return_then_delete', plan: 'growth' },
+    contract: {
+      startsOn: '2026-01-01',
+      endsOn: '2027-12-31',
+      terminationDisposition: 'return_then_delete',
+      plan: 'growth',
+    },
     subprocessors,
   };
 }

@@ -30,13 +30,19 @@ export interface TestStack {
   /** Registers a subprocessor served by the simulator under a name unique to this test file; returns its id. */
   addSubprocessor(name: string, categories?: string[]): Promise<string>;
   /** Calls the API: JSON in, parsed JSON (or text) out. */
-  http(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  http(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\` (jest globalSetup starts the servers)`);
+  if (!value)
+    throw new Error(`${name} is not set: run the tests with \`npm test\` (jest globalSetup starts the servers)`);
   return value;
 }
 
@@ -61,7 +67,11 @@ export async function startTestStack(opts: { name: string }): Promise<TestStack>
   const log = createLogger({
     service: `test-${opts.name}`,
     level: 'debug',
-    transports: [new winston.transports.File({ filename: path.join(__dirname, '..', '..', '.data', 'test', 'logs', `${opts.name}.log`) })],
+    transports: [
+      new winston.transports.File({
+        filename: path.join(__dirname, '..', '..', '.data', 'test', 'logs', `${opts.name}.log`),
+      }),
+    ],
   });
 
   routeTemporalLogs(log);
