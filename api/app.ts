@@ -7,11 +7,13 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import swaggerUi from 'swagger-ui-express';
 import type { Logger } from '../lib/logger';
+import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, type RateLimits } from './auth';
 import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
 import { customersRouter } from './routes/customers';
 import { healthRouter } from './routes/health';
 import { requestsRouter } from './routes/requests';
+import { subprocessorsRouter } from './routes/subprocessors';
 
 /** What the API needs from the outside world. */
 export interface AppDeps {
@@ -19,6 +21,8 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
+  /** Overrides of {@link DEFAULT_RATE_LIMITS}. */
+  limits?: Partial<RateLimits>;
 }
 
 /** Largest JSON body accepted; onboarding bodies are a few KB. */
@@ -32,11 +36,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use((req, res, next) => {
-    // Until staff authentication lands every call is attributed to the API itself.
-    res.locals.actor = 'system:api';
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       deps.log.info('http', {
+        staffId: (res.locals.staff as { id?: string } | undefined)?.id,
         method: req.method,
         path: req.route ? `${req.baseUrl}${(req.route as { path: string }).path}` : req.path,
         status: res.statusCode,
@@ -45,6 +48,13 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+
+  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
+  const limiters = rateLimiters(limits);
+  app.use(['/verify', '/exports'], limiters.publicLinks);
+  app.use(limiters.api);
+  // Every request past this point is authenticated and authorised by the route table, unless the table says public.
+  app.use(authenticate({ db: deps.db, log: deps.log, limits }));
 
   const openApi = buildOpenApiDocument();
   app.get('/openapi.json', (_req, res) => {
@@ -56,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps));
   app.use(customersRouter(deps));
   app.use(requestsRouter(deps));
+  app.use(subprocessorsRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

@@ -4,6 +4,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
+import { SubprocessorInput } from '../lib/schemas/subprocessors';
 
 const Problem = z
   .object({
@@ -52,6 +53,12 @@ const problem = (description: string) => ({
 /** Builds the OpenAPI 3.1 document. */
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Staff token created with `npm run cli -- token create --role <role> --name <name>`',
+  });
+  const security = [{ [bearer.name]: [] }];
   registry.registerPath({
     method: 'post',
     path: '/v1/customers',
@@ -95,6 +102,27 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       404: problem('No such request'),
     },
   });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/subprocessors',
+    summary: 'The subprocessor registry (secrets are never returned)',
+    responses: { 200: { description: 'All subprocessors' } },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/subprocessors',
+    summary: 'Register or update a subprocessor (admin)',
+    request: { body: { content: { 'application/json': { schema: SubprocessorInput } } } },
+    responses: { 201: { description: 'Registered' }, 200: { description: 'Updated' }, 400: problem('Invalid input') },
+  });
+  // Every /v1 route needs a staff token; say so once for all of them.
+  for (const def of registry.definitions) {
+    if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
+      def.route.security = security;
+      def.route.responses[401] ??= problem('No or invalid bearer token');
+      def.route.responses[403] ??= problem('The token role lacks the permission this route needs');
+    }
+  }
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

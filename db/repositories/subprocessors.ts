@@ -41,7 +41,7 @@ export interface SubprocessorReceipt {
 /** Store for `subprocessors` and `customer_subprocessors`. */
 export const subprocessors = {
   /** Creates or updates a registry entry (idempotent; used by the dev stack, seeds and the admin API). */
-  async upsert(db: Knex, s: Omit<Subprocessor, 'active'> & { active?: boolean }): Promise<void> {
+  async upsert(db: Knex | Knex.Transaction, s: Omit<Subprocessor, 'active'> & { active?: boolean }): Promise<void> {
     await db('subprocessors')
       .insert({
         id: s.id,
@@ -55,7 +55,7 @@ export const subprocessors = {
       .merge(['name', 'base_url', 'signing_secret', 'categories', 'active', 'updated_at']);
   },
 
-  async findById(db: Knex, id: string): Promise<Subprocessor | undefined> {
+  async findById(db: Knex | Knex.Transaction, id: string): Promise<Subprocessor | undefined> {
     const row = await db<SubprocessorRow>('subprocessors').where({ id }).first();
     return row && toSubprocessor(row);
   },

@@ -9,11 +9,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import winston from 'winston';
 import { createApp } from '../../api/app';
+import type { RateLimits } from '../../api/auth';
 import { startServer, type RunningServer } from '../../api/server';
 import { createDb, type Db } from '../../db/connection';
+import { staffTokens } from '../../db/repositories/staff-tokens';
 import { subprocessors } from '../../db/repositories/subprocessors';
 import { createLogger, installTemporalLogging, type Logger } from '../../lib/logger';
 import { createMailer } from '../../lib/mailer';
+import { ROLES, type Role } from '../../lib/roles';
 import { createSubprocessorClient } from '../../lib/subprocessor-client';
 import { createWorker } from '../../workers/worker';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink';
@@ -29,12 +32,18 @@ export interface TestStack {
   log: Logger;
   /** Registers a subprocessor served by the simulator under a name unique to this test file; returns its id. */
   addSubprocessor(name: string, categories?: string[]): Promise<string>;
-  /** Calls the API: JSON in, parsed JSON (or text) out. */
+  /** A bearer token per role, created for this stack. */
+  tokens: Record<Role, string>;
+  /**
+   * Calls the API: JSON in, parsed JSON (or text) out, as a staff member of role `as` (default `support`; `null` sends
+   * no token; an Authorization header in `headers` wins).
+   */
   http(
     method: string,
     urlPath: string,
     body?: unknown,
     headers?: Record<string, string>,
+    as?: Role | null,
   ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
@@ -59,7 +68,7 @@ function routeTemporalLogs(log: Logger): void {
 }
 
 /** Starts the stack; call `stop()` in afterAll. */
-export async function startTestStack(opts: { name: string }): Promise<TestStack> {
+export async function startTestStack(opts: { name: string; limits?: Partial<RateLimits> }): Promise<TestStack> {
   const address = required('TEST_TEMPORAL_ADDRESS');
   const namespace = required('TEST_TEMPORAL_NAMESPACE');
   const suffix = randomUUID().slice(0, 8);
@@ -98,7 +107,22 @@ export async function startTestStack(opts: { name: string }): Promise<TestStack>
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
-  const api = await startServer(createApp({ db, temporal: client, taskQueue, log }), 0);
+  const api = await startServer(
+    createApp({
+      db,
+      temporal: client,
+      taskQueue,
+      log,
+      // Every test client shares 127.0.0.1: per-address limits would make test files throttle each other.
+      limits: { apiPerMinute: 100_000, authFailuresPer15Minutes: 100_000, ...opts.limits },
+    }),
+    0,
+  );
+  const tokens = Object.fromEntries(
+    await Promise.all(
+      ROLES.map(async (role) => [role, (await staffTokens.create(db, { name: `test ${role} ${suffix}`, role })).token]),
+    ),
+  ) as Record<Role, string>;
 
   return {
     db,
@@ -108,6 +132,7 @@ export async function startTestStack(opts: { name: string }): Promise<TestStack>
     sim,
     taskQueue,
     log,
+    tokens,
     async addSubprocessor(name, categories = ['business_contact', 'orders']) {
       const id = `${name}-${suffix}`;
       await subprocessors.upsert(db, {
@@ -119,10 +144,14 @@ export async function startTestStack(opts: { name: string }): Promise<TestStack>
       });
       return id;
     },
-    async http(method, urlPath, body, headers = {}) {
+    async http(method, urlPath, body, headers = {}, as = 'support') {
       const res = await fetch(`${api.url}${urlPath}`, {
         method,
-        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+        headers: {
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(as ? { Authorization: `Bearer ${tokens[as]}` } : {}),
+          ...headers,
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

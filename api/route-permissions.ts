@@ -1,0 +1,70 @@
+/**
+ * The one table that says who may call what. Every route of the API is either public (no token; health, docs, the
+ * signed public links) or listed here with the permission it needs. A request that matches no entry is refused even
+ * if some router would handle it: deny by default. test/authorization.test.ts walks this table for every role.
+ */
+import { match } from 'path-to-regexp';
+import type { Permission } from '../lib/roles';
+
+/** `METHOD /path/:param` -> permission. */
+export const ROUTE_PERMISSIONS = {
+  'POST /v1/customers': 'customers:create',
+  'GET /v1/customers': 'customers:read',
+  'GET /v1/customers/:id': 'customers:read',
+  'GET /v1/requests/:requestId': 'requests:read',
+  'GET /v1/audit-events': 'audit:read',
+  'GET /v1/audit/verify': 'audit:read',
+  'GET /v1/subprocessors': 'subprocessors:read',
+  'POST /v1/subprocessors': 'subprocessors:manage',
+  'POST /codec/encode': 'codec:use',
+  'POST /codec/decode': 'codec:use',
+} as const satisfies Record<string, Permission>;
+
+export type ProtectedRoute = keyof typeof ROUTE_PERMISSIONS;
+
+/** Routes anyone may call. The public links (/verify, /exports) carry their own signed, expiring tokens. */
+export const PUBLIC_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /openapi.json',
+  'GET /docs{/*rest}',
+  'GET /verify/:token',
+  'GET /exports/:token',
+] as const;
+
+interface CompiledRoute {
+  key: string;
+  method: string;
+  matches: (path: string) => boolean;
+}
+
+function compile(key: string): CompiledRoute {
+  const [method, pattern] = key.split(' ') as [string, string];
+  const m = match(pattern, { decode: decodeURIComponent });
+  return { key, method, matches: (path) => m(path) !== false };
+}
+
+const protectedRoutes = Object.keys(ROUTE_PERMISSIONS).map(compile);
+const publicRoutes = PUBLIC_ROUTES.map(compile);
+
+function find(routes: CompiledRoute[], method: string, path: string): CompiledRoute | undefined {
+  // HEAD is answered by GET handlers in Express, so it needs what GET needs.
+  const m = method === 'HEAD' ? 'GET' : method;
+  return routes.find((r) => r.method === m && r.matches(path));
+}
+
+/** Whether a request needs no token. */
+export function isPublicRoute(method: string, path: string): boolean {
+  return find(publicRoutes, method, path) !== undefined;
+}
+
+/** The permission a request needs, or undefined when no protected route matches it. */
+export function permissionFor(
+  method: string,
+  path: string,
+): { route: ProtectedRoute; permission: Permission } | undefined {
+  const route = find(protectedRoutes, method, path);
+  if (!route) return undefined;
+  const key = route.key as ProtectedRoute;
+  return { route: key, permission: ROUTE_PERMISSIONS[key] };
+}

@@ -1,0 +1,79 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Role } from '../../lib/roles';
+
+/** A staff token as the API sees it after authentication (never the token itself). */
+export interface StaffIdentity {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface StaffTokenRecord extends StaffIdentity {
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface StaffTokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  token_hash: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Prefix that makes leaked tokens recognisable to secret scanners. */
+const TOKEN_PREFIX = 'dlo_';
+
+/** SHA-256 (hex) of a bearer token: what the database stores and looks up. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Store for `staff_tokens`. */
+export const staffTokens = {
+  /** Creates a token; returns it in the clear exactly once. */
+  async create(db: Knex, opts: { name: string; role: Role }): Promise<{ id: string; token: string }> {
+    const id = randomUUID();
+    const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    await db('staff_tokens').insert({ id, name: opts.name, role: opts.role, token_hash: hashToken(token) });
+    return { id, token };
+  },
+
+  /** The identity behind a bearer token, or undefined when unknown or revoked. */
+  async authenticate(db: Knex, token: string): Promise<StaffIdentity | undefined> {
+    const row = await db<StaffTokenRow>('staff_tokens')
+      .where({ token_hash: hashToken(token) })
+      .whereNull('revoked_at')
+      .first('id', 'name', 'role');
+    if (!row) return undefined;
+    // At most one write a minute per token: enough for "last used" without a write per request.
+    void db('staff_tokens')
+      .where({ id: row.id })
+      .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
+      .update({ last_used_at: db.fn.now() })
+      .catch(() => undefined);
+    return { id: row.id, name: row.name, role: row.role };
+  },
+
+  async list(db: Knex): Promise<StaffTokenRecord[]> {
+    const rows = await db<StaffTokenRow>('staff_tokens').orderBy('created_at');
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: r.role,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at,
+      revokedAt: r.revoked_at,
+    }));
+  },
+
+  /** Revokes a token; returns false when no active token has that id. */
+  async revoke(db: Knex, id: string): Promise<boolean> {
+    const n = await db('staff_tokens').where({ id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+    return n > 0;
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * Staff roles and what each may do (DESIGN.md "API shape"). Deny by default: a permission not listed for a role is
+ * refused, and a route must name its permission to exist at all (api/route-permissions.ts).
+ */
+
+export const ROLES = ['support', 'privacy_officer', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'customers:create',
+  'customers:read',
+  'requests:read',
+  'requests:decide',
+  'audit:read',
+  'subprocessors:read',
+  'subprocessors:manage',
+  'codec:use',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** Which role holds which permission. */
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  // Starts requests and follows them.
+  support: ['customers:create', 'customers:read', 'requests:read', 'codec:use'],
+  // Decides: approvals, extensions, legal holds, retention policies.
+  privacy_officer: ['customers:read', 'requests:read', 'requests:decide', 'subprocessors:read', 'codec:use'],
+  // Reads the evidence, changes nothing.
+  auditor: ['requests:read', 'audit:read', 'subprocessors:read', 'codec:use'],
+  // Runs the service: tokens (CLI) and the subprocessor registry.
+  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use'],
+};
+
+/** Whether `role` holds `permission`. */
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,86 @@
+/** `token create|list|revoke`: staff bearer tokens. The token is printed once; only its hash is stored. */
+import type { Command } from 'commander';
+import { createDb, type Db } from '../../db/connection';
+import { auditEvents } from '../../db/repositories/audit-events';
+import { staffTokens } from '../../db/repositories/staff-tokens';
+import { loadConfig } from '../../lib/config';
+import { isRole, ROLES } from '../../lib/roles';
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = createDb(loadConfig().database.url, 1);
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Actor for changes made from the CLI: the operating-system user who ran it. */
+function cliActor(): string {
+  return `cli:${process.env.USER ?? 'unknown'}`;
+}
+
+export function registerTokenCommands(program: Command): void {
+  const token = program.command('token').description('Staff API tokens');
+
+  token
+    .command('create')
+    .description('Create a token and print it once')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .requiredOption('--name <name>', 'who holds it (a person or team)')
+    .action(async (opts: { role: string; name: string }) => {
+      if (!isRole(opts.role)) throw new Error(`--role must be one of ${ROLES.join(', ')} (got "${opts.role}")`);
+      if (!opts.name.trim()) throw new Error('--name must not be empty');
+      const role = opts.role;
+      const created = await withDb(async (db) => {
+        const t = await staffTokens.create(db, { name: opts.name.trim(), role });
+        await auditEvents.append(db, {
+          actor: cliActor(),
+          action: 'staff_token.created',
+          subjectType: 'staff_token',
+          subjectId: t.id,
+          details: { role },
+        });
+        return t;
+      });
+      console.error(`Created ${role} token ${created.id}. It is shown once; store it now.`);
+      console.log(created.token);
+    });
+
+  token
+    .command('list')
+    .description('List tokens (never their values)')
+    .action(async () => {
+      const tokens = await withDb((db) => staffTokens.list(db));
+      console.table(
+        tokens.map((t) => ({
+          id: t.id,
+          name: t.name,
+          role: t.role,
+          created: t.createdAt.toISOString(),
+          lastUsed: t.lastUsedAt?.toISOString() ?? '',
+          revoked: t.revokedAt?.toISOString() ?? '',
+        })),
+      );
+    });
+
+  token
+    .command('revoke <id>')
+    .description('Revoke a token; it stops working at once')
+    .action(async (id: string) => {
+      const revoked = await withDb(async (db) => {
+        const done = await staffTokens.revoke(db, id);
+        if (done) {
+          await auditEvents.append(db, {
+            actor: cliActor(),
+            action: 'staff_token.revoked',
+            subjectType: 'staff_token',
+            subjectId: id,
+          });
+        }
+        return done;
+      });
+      if (!revoked) throw new Error(`no active token ${id}`);
+      console.log(`revoked ${id}`);
+    });
+}
