@@ -1,4 +1,24 @@
+/**
+ * The audit log: append-only, hash-chained (one global chain, one chain per customer), queryable, verifiable, and
+ * itself subject to retention. Hashing is defined in lib/audit-hash.ts; what the database enforces (no UPDATE, DELETE
+ * only through {@link auditEvents.purgeBefore}, every insert must extend its chains) in
+ * db/migrations/20261128000400_audit_chain.ts.
+ *
+ * Concurrency: every append takes one transaction-scoped advisory lock before it reads the chain heads, so appends are
+ * serialised in commit order and a chain cannot fork (the unique chain positions would refuse a fork anyway). The lock
+ * is held until the surrounding transaction ends: append as the last statement of a transaction, so that the lock is
+ * held briefly and no other row lock is taken after it (which could deadlock with another appending transaction).
+ * Appends must run in READ COMMITTED transactions (the default), so that the heads read after the lock are current.
+ */
 import type { Knex } from 'knex';
+import {
+  auditContentHash,
+  chainLinkHash,
+  customerChain,
+  GENESIS_HASH,
+  GLOBAL_CHAIN,
+  type AuditContent,
+} from '../../lib/audit-hash';
 
 /** What happened, by whom, to what. Details hold ids, counts and hashes only: never plaintext personal data. */
 export interface AuditEventInput {
@@ -12,11 +32,84 @@ export interface AuditEventInput {
   details?: Record<string, unknown>;
 }
 
-/** A stored audit event. */
+/** An event's place in one chain. Positions are bigints, as decimal strings. */
+export interface ChainLink {
+  seq: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** A stored audit event, with its content hash and its links in the global and (if any) the customer chain. */
 export interface AuditEvent extends Required<Omit<AuditEventInput, 'details'>> {
   id: string;
   occurredAt: Date;
   details: Record<string, unknown>;
+  dataCategory: string;
+  contentHash: string;
+  chains: { global: ChainLink; customer: ChainLink | null };
+}
+
+/** Filters of {@link auditEvents.list}; all optional and combined with AND. */
+export interface AuditEventFilter {
+  customerId?: string;
+  requestId?: string;
+  actor?: string;
+  action?: string;
+  /** Events that occurred at or after this instant. */
+  from?: Date;
+  /** Events that occurred before this instant (exclusive). */
+  to?: Date;
+  /** Keyset cursor: only events with a larger id. */
+  after?: string;
+  /** Page size; unlimited when absent. */
+  limit?: number;
+}
+
+/** Why verification stopped at an event. */
+export type ChainBreakReason =
+  /** The stored content no longer hashes to the stored content hash: the event was altered. */
+  | 'content_hash_mismatch'
+  /** The previous-hash link does not match the event before it (or the anchor): an event was removed, reordered or
+   * inserted before this one. */
+  | 'prev_hash_mismatch'
+  /** The stored chain hash is not SHA-256(prev hash || content hash): the hash columns were rewritten. */
+  | 'hash_mismatch'
+  /** The chain position is not the next one: positions were renumbered or an event was removed. */
+  | 'seq_mismatch';
+
+/** Where a chain starts after a retention purge. */
+export interface ChainAnchor {
+  seq: string;
+  eventId: string;
+  hash: string;
+  purgedAt: Date;
+}
+
+/** Result of verifying one chain. */
+export interface AuditVerifyReport {
+  ok: boolean;
+  /** `global` or `customer:<id>`. */
+  chain: string;
+  /** Events examined, including the broken one. */
+  checked: number;
+  /** The latest purge anchor the walk started from, or null when the chain starts at the genesis hash. */
+  anchor: ChainAnchor | null;
+  /** The last intact event: when ok, the chain's head (record its hash elsewhere to detect a truncated tail). */
+  head: { id: string; seq: string; hash: string } | null;
+  firstBroken?: { id: string; seq: string; reason: ChainBreakReason; detail: string };
+}
+
+/** Result of a retention purge. */
+export interface AuditPurgeResult {
+  cutoff: Date;
+  /** Events deleted (all from the start of the global chain). */
+  purged: number;
+  /** Customer chains that lost events (each got an anchor). */
+  customerChains: number;
+  /** The new global anchor, or null when nothing was old enough. */
+  anchor: { seq: string; eventId: string; hash: string } | null;
+  /** The `audit.purged` event recording the purge, or null when nothing was purged. */
+  eventId: string | null;
 }
 
 interface AuditEventRow {
@@ -30,7 +123,35 @@ interface AuditEventRow {
   request_id: string | null;
   workflow_id: string | null;
   details: Record<string, unknown>;
+  data_category: string;
+  content_hash: string;
+  global_seq: string;
+  global_prev_hash: string;
+  global_hash: string;
+  customer_seq: string | null;
+  customer_prev_hash: string | null;
+  customer_hash: string | null;
 }
+
+interface AnchorRow {
+  chain: string;
+  last_seq: string;
+  last_event_id: string;
+  last_hash: string;
+  purged_at: Date;
+}
+
+/** The category the retention policy applies to audit events. */
+const AUDIT_DATA_CATEGORY = 'audit_log';
+
+/** Name of the advisory lock that serialises every writer of the chains (hashed to a bigint by PostgreSQL). */
+const CHAIN_LOCK = 'audit_events.chain';
+
+/** Rows read per round trip while verifying. */
+const VERIFY_BATCH = 1000;
+
+/** Anchors inserted per statement while purging. */
+const ANCHOR_BATCH = 1000;
 
 function toAuditEvent(row: AuditEventRow): AuditEvent {
   return {
@@ -44,32 +165,367 @@ function toAuditEvent(row: AuditEventRow): AuditEvent {
     requestId: row.request_id,
     workflowId: row.workflow_id,
     details: row.details,
+    dataCategory: row.data_category,
+    contentHash: row.content_hash,
+    chains: {
+      global: { seq: row.global_seq, prevHash: row.global_prev_hash, hash: row.global_hash },
+      customer:
+        row.customer_id === null
+          ? null
+          : { seq: row.customer_seq!, prevHash: row.customer_prev_hash!, hash: row.customer_hash! },
+    },
   };
+}
+
+function contentOf(row: AuditEventRow): AuditContent {
+  return {
+    id: row.id,
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    action: row.action,
+    subjectType: row.subject_type,
+    subjectId: row.subject_id,
+    customerId: row.customer_id,
+    requestId: row.request_id,
+    workflowId: row.workflow_id,
+    dataCategory: row.data_category,
+    details: row.details,
+  };
+}
+
+function isTransaction(db: Knex | Knex.Transaction): db is Knex.Transaction {
+  return db.isTransaction === true;
+}
+
+async function lockChains(trx: Knex.Transaction): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [CHAIN_LOCK]);
+}
+
+/**
+ * Read under the lock, in one round trip: a new id, the instant (database clock, milliseconds, never before the global
+ * head's so that chain order and time order agree), the ids and details as they will read back from their columns
+ * (so the content hash is computed over exactly what verification will see), and the head of each chain.
+ */
+const HEADS_SQL = `
+  with g as (select global_seq as seq, global_hash as hash, occurred_at
+               from audit_events order by global_seq desc limit 1),
+       ga as (select last_seq as seq, last_hash as hash
+                from audit_chain_anchors where chain = 'global' order by last_seq desc limit 1),
+       c as (select customer_seq as seq, customer_hash as hash
+               from audit_events where customer_id = ?::uuid order by customer_seq desc limit 1),
+       ca as (select last_seq as seq, last_hash as hash
+                from audit_chain_anchors where chain = 'customer:' || ?::uuid order by last_seq desc limit 1)
+  select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
+         greatest(date_trunc('milliseconds', clock_timestamp()), (select occurred_at from g)) as occurred_at,
+         ?::uuid::text as customer_id,
+         ?::uuid::text as request_id,
+         ?::jsonb as details,
+         coalesce((select seq from g), (select seq from ga), 0)::text as global_seq,
+         coalesce((select hash from g), (select hash from ga), ?) as global_hash,
+         coalesce((select seq from c), (select seq from ca), 0)::text as customer_seq,
+         coalesce((select hash from c), (select hash from ca), ?) as customer_hash`;
+
+interface HeadsRow {
+  id: string;
+  occurred_at: Date;
+  customer_id: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+  global_seq: string;
+  global_hash: string;
+  customer_seq: string;
+  customer_hash: string;
+}
+
+function nextLink(headSeq: string, headHash: string, contentHash: string): ChainLink {
+  return { seq: (BigInt(headSeq) + 1n).toString(), prevHash: headHash, hash: chainLinkHash(headHash, contentHash) };
+}
+
+async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<AuditEvent> {
+  const details = event.details ?? {};
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) {
+    throw new TypeError('audit event details must be an object');
+  }
+  await lockChains(trx);
+  const customerId = event.customerId ?? null;
+  const {
+    rows: [head],
+  } = await trx.raw<{ rows: HeadsRow[] }>(HEADS_SQL, [
+    customerId,
+    customerId,
+    customerId,
+    event.requestId ?? null,
+    JSON.stringify(details),
+    GENESIS_HASH,
+    GENESIS_HASH,
+  ]);
+  if (!head) throw new Error('reading the audit chain heads returned no row');
+
+  const content: AuditContent = {
+    id: head.id,
+    occurredAt: head.occurred_at,
+    actor: event.actor,
+    action: event.action,
+    subjectType: event.subjectType,
+    subjectId: event.subjectId,
+    customerId: head.customer_id,
+    requestId: head.request_id,
+    workflowId: event.workflowId ?? null,
+    dataCategory: AUDIT_DATA_CATEGORY,
+    details: head.details,
+  };
+  const contentHash = auditContentHash(content);
+  const global = nextLink(head.global_seq, head.global_hash, contentHash);
+  const customer = content.customerId === null ? null : nextLink(head.customer_seq, head.customer_hash, contentHash);
+
+  await trx('audit_events').insert({
+    id: content.id,
+    occurred_at: content.occurredAt,
+    actor: content.actor,
+    action: content.action,
+    subject_type: content.subjectType,
+    subject_id: content.subjectId,
+    customer_id: content.customerId,
+    request_id: content.requestId,
+    workflow_id: content.workflowId,
+    details: JSON.stringify(content.details),
+    data_category: content.dataCategory,
+    content_hash: contentHash,
+    global_seq: global.seq,
+    global_prev_hash: global.prevHash,
+    global_hash: global.hash,
+    customer_seq: customer?.seq ?? null,
+    customer_prev_hash: customer?.prevHash ?? null,
+    customer_hash: customer?.hash ?? null,
+  });
+  return { ...content, contentHash, chains: { global, customer } };
+}
+
+async function latestAnchor(db: Knex, chain: string): Promise<ChainAnchor | null> {
+  const row = await db<AnchorRow>('audit_chain_anchors')
+    .where({ chain })
+    .orderByRaw('last_seq desc')
+    .first('last_seq', 'last_event_id', 'last_hash', 'purged_at');
+  return row ? { seq: row.last_seq, eventId: row.last_event_id, hash: row.last_hash, purgedAt: row.purged_at } : null;
+}
+
+async function verifyIn(db: Knex, customerId: string | undefined): Promise<AuditVerifyReport> {
+  const chain = customerId === undefined ? GLOBAL_CHAIN : customerChain(customerId);
+  const col =
+    customerId === undefined
+      ? ({ seq: 'global_seq', prev: 'global_prev_hash', hash: 'global_hash' } as const)
+      : ({ seq: 'customer_seq', prev: 'customer_prev_hash', hash: 'customer_hash' } as const);
+  const anchor = await latestAnchor(db, chain);
+  let expectedSeq = anchor ? BigInt(anchor.seq) + 1n : 1n;
+  let expectedPrev = anchor?.hash ?? GENESIS_HASH;
+  let head: AuditVerifyReport['head'] = null;
+  let checked = 0;
+  let cursor: string | null = null;
+
+  for (;;) {
+    const q = db<AuditEventRow>('audit_events').orderBy(col.seq).limit(VERIFY_BATCH);
+    if (customerId !== undefined) void q.where('customer_id', customerId);
+    if (cursor !== null) void q.where(col.seq, '>', cursor);
+    const rows = await q;
+    if (rows.length === 0) return { ok: true, chain, checked, anchor, head };
+
+    for (const row of rows) {
+      checked += 1;
+      const seq = row[col.seq]!;
+      const prev = row[col.prev]!;
+      const stored = row[col.hash]!;
+      const broken = (reason: ChainBreakReason, detail: string): AuditVerifyReport => ({
+        ok: false,
+        chain,
+        checked,
+        anchor,
+        head,
+        firstBroken: { id: row.id, seq, reason, detail },
+      });
+      const content = auditContentHash(contentOf(row));
+      if (content !== row.content_hash) {
+        return broken('content_hash_mismatch', 'the stored event no longer matches its content hash: it was altered');
+      }
+      if (prev !== expectedPrev) {
+        return broken(
+          'prev_hash_mismatch',
+          `previous hash ${prev} is not ${expectedPrev}: an event before this one was removed, reordered or inserted`,
+        );
+      }
+      if (stored !== chainLinkHash(prev, content)) {
+        return broken('hash_mismatch', 'the chain hash is not SHA-256(previous hash || content hash)');
+      }
+      if (seq !== expectedSeq.toString()) {
+        return broken('seq_mismatch', `chain position ${seq} where ${expectedSeq.toString()} was expected`);
+      }
+      head = { id: row.id, seq, hash: stored };
+      expectedPrev = stored;
+      expectedSeq += 1n;
+    }
+    cursor = rows[rows.length - 1]![col.seq];
+  }
+}
+
+async function purgeIn(
+  trx: Knex.Transaction,
+  cutoff: Date,
+  opts: { actor: string; maxEvents?: number },
+): Promise<AuditPurgeResult> {
+  await lockChains(trx);
+  // The purge takes the longest prefix of the global chain whose events all occurred before the cutoff.
+  const firstKept = await trx<AuditEventRow>('audit_events')
+    .where('occurred_at', '>=', cutoff)
+    .orderBy('global_seq')
+    .first('global_seq');
+  const {
+    rows: [bounds],
+  } = await trx.raw<{ rows: { first: string | null; last: string | null }[] }>(
+    `select min(global_seq)::text as first, max(global_seq)::text as last
+       from audit_events where ?::bigint is null or global_seq < ?::bigint`,
+    [firstKept?.global_seq ?? null, firstKept?.global_seq ?? null],
+  );
+  const first = bounds?.first ?? null;
+  const lastOld = bounds?.last ?? null;
+  const nothing: AuditPurgeResult = { cutoff, purged: 0, customerChains: 0, anchor: null, eventId: null };
+  if (first === null || lastOld === null) return nothing;
+  let lastSeq = lastOld;
+  if (opts.maxEvents !== undefined) {
+    const capped = BigInt(first) + BigInt(opts.maxEvents) - 1n;
+    if (capped < BigInt(lastSeq)) lastSeq = capped.toString();
+  }
+
+  const lastEvent = await trx<AuditEventRow>('audit_events')
+    .where('global_seq', lastSeq)
+    .first('id', 'global_seq', 'global_hash');
+  if (!lastEvent) throw new Error(`audit chain has no event at global position ${lastSeq}`);
+  const [{ count }] = (await trx('audit_events').where('global_seq', '<=', lastSeq).count({ count: '*' })) as [
+    { count: string },
+  ];
+  const customerEnds = (
+    await trx.raw<{
+      rows: { customer_id: string; customer_seq: string; customer_hash: string; id: string; n: string }[];
+    }>(
+      `select distinct on (customer_id) customer_id, customer_seq, customer_hash, id,
+              count(*) over (partition by customer_id) as n
+         from audit_events
+        where global_seq <= ? and customer_id is not null
+        order by customer_id, customer_seq desc`,
+      [lastSeq],
+    )
+  ).rows;
+
+  // Anchors first: the delete trigger refuses a purge whose anchors are missing.
+  const anchors = [
+    {
+      chain: GLOBAL_CHAIN,
+      last_seq: lastEvent.global_seq,
+      last_event_id: lastEvent.id,
+      last_hash: lastEvent.global_hash,
+      purged_count: count,
+      cutoff,
+    },
+    ...customerEnds.map((c) => ({
+      chain: customerChain(c.customer_id),
+      last_seq: c.customer_seq,
+      last_event_id: c.id,
+      last_hash: c.customer_hash,
+      purged_count: c.n,
+      cutoff,
+    })),
+  ];
+  for (let i = 0; i < anchors.length; i += ANCHOR_BATCH) {
+    await trx('audit_chain_anchors').insert(anchors.slice(i, i + ANCHOR_BATCH));
+  }
+
+  // Open the purge path for this transaction only, delete, and close it again.
+  await trx.raw("select set_config('audit.allow_purge', pg_current_xact_id()::text, true)");
+  const deleted = await trx('audit_events').where('global_seq', '<=', lastSeq).delete();
+  await trx.raw("select set_config('audit.allow_purge', '', true)");
+  if (String(deleted) !== count) throw new Error(`audit purge deleted ${deleted} events where ${count} were counted`);
+
+  const anchor = { seq: lastEvent.global_seq, eventId: lastEvent.id, hash: lastEvent.global_hash };
+  const recorded = await appendIn(trx, {
+    actor: opts.actor,
+    action: 'audit.purged',
+    subjectType: 'audit_log',
+    subjectId: GLOBAL_CHAIN,
+    details: {
+      cutoff: cutoff.toISOString(),
+      purged: deleted,
+      customerChains: customerEnds.length,
+      anchor,
+    },
+  });
+  return { cutoff, purged: deleted, customerChains: customerEnds.length, anchor, eventId: recorded.id };
 }
 
 /** Append-only access to the audit log. Pass a transaction so the event commits with the change it describes. */
 export const auditEvents = {
-  async append(db: Knex | Knex.Transaction, event: AuditEventInput): Promise<void> {
-    await db('audit_events').insert({
-      actor: event.actor,
-      action: event.action,
-      subject_type: event.subjectType,
-      subject_id: event.subjectId,
-      customer_id: event.customerId ?? null,
-      request_id: event.requestId ?? null,
-      workflow_id: event.workflowId ?? null,
-      details: JSON.stringify(event.details ?? {}),
-    });
+  /**
+   * Appends an event to the global chain and, when it names a customer, to that customer's chain. Given a transaction
+   * it takes the chain lock inside it (held until it ends); given a plain knex instance it opens its own.
+   * @returns the stored event with its hashes.
+   */
+  async append(db: Knex | Knex.Transaction, event: AuditEventInput): Promise<AuditEvent> {
+    if (isTransaction(db)) return appendIn(db, event);
+    return db.transaction((trx) => appendIn(trx, event));
   },
 
-  async list(
-    db: Knex,
-    filter: { customerId?: string; requestId?: string; action?: string } = {},
-  ): Promise<AuditEvent[]> {
+  /** Events matching `filter`, in id order (which is also chain order). */
+  async list(db: Knex, filter: AuditEventFilter = {}): Promise<AuditEvent[]> {
     const q = db<AuditEventRow>('audit_events').orderBy('id', 'asc');
     if (filter.customerId) void q.where('customer_id', filter.customerId);
     if (filter.requestId) void q.where('request_id', filter.requestId);
+    if (filter.actor) void q.where('actor', filter.actor);
     if (filter.action) void q.where('action', filter.action);
+    if (filter.from) void q.where('occurred_at', '>=', filter.from);
+    if (filter.to) void q.where('occurred_at', '<', filter.to);
+    if (filter.after) void q.where('id', '>', filter.after);
+    if (filter.limit !== undefined) void q.limit(filter.limit);
     return (await q).map(toAuditEvent);
   },
+
+  /**
+   * Walks one chain (a customer's when `customerId` is given, else the global one) from its latest anchor (or the
+   * genesis hash) and reports the first event whose content hash, previous-hash link, chain hash or position does not
+   * hold. Reads one consistent snapshot (a read-only REPEATABLE READ transaction unless given a transaction).
+   */
+  async verify(db: Knex | Knex.Transaction, opts: { customerId?: string } = {}): Promise<AuditVerifyReport> {
+    if (isTransaction(db)) return verifyIn(db, opts.customerId);
+    return db.transaction((trx) => verifyIn(trx, opts.customerId), {
+      isolationLevel: 'repeatable read',
+      readOnly: true,
+    });
+  },
+
+  /**
+   * Retention of the audit log itself: deletes the longest prefix of the global chain whose events occurred before
+   * `cutoff` (at most `maxEvents` of them), which is also a prefix of every customer chain it touches. An anchor per
+   * affected chain records the last purged position and hash, so verification starts there and still proves the
+   * rest; an `audit.purged` event records the purge. Nothing is written when no event is old enough. Appends wait
+   * while a purge runs.
+   */
+  async purgeBefore(
+    db: Knex | Knex.Transaction,
+    cutoff: Date,
+    opts: { actor?: string; maxEvents?: number } = {},
+  ): Promise<AuditPurgeResult> {
+    if (Number.isNaN(cutoff.getTime())) throw new RangeError('cutoff is not a valid date');
+    if (opts.maxEvents !== undefined && (!Number.isInteger(opts.maxEvents) || opts.maxEvents < 1)) {
+      throw new RangeError('maxEvents must be a positive integer');
+    }
+    const run = (trx: Knex.Transaction) =>
+      purgeIn(trx, cutoff, { actor: opts.actor ?? 'system:retention', maxEvents: opts.maxEvents });
+    if (isTransaction(db)) return run(db);
+    return db.transaction(run);
+  },
 };
+
+/** {@link auditEvents.purgeBefore} as a function, for the retention workflow's activities. */
+export function purgeAuditEventsBefore(
+  db: Knex | Knex.Transaction,
+  cutoff: Date,
+  opts?: { actor?: string; maxEvents?: number },
+): Promise<AuditPurgeResult> {
+  return auditEvents.purgeBefore(db, cutoff, opts);
+}

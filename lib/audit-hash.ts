@@ -1,0 +1,92 @@
+/**
+ * Hashing of the audit log: what an event's canonical content is, and how events are linked into chains. Pure
+ * functions, shared by the repository (which writes and verifies the chains) and its tests.
+ *
+ * Chains. Every event is in the global chain; an event with a customer id is also in that customer's chain. Each
+ * chain is a sequence 1, 2, 3, ... (positions after a retention purge continue from the purge's anchor) in which
+ *
+ *     contentHash = SHA-256( canonical content )                      (hex)
+ *     hash        = SHA-256( prevHash || contentHash )                (hex of the 128 ASCII hex characters)
+ *     prevHash    = hash of the previous event of the same chain, or the anchor's hash after a purge, or
+ *                   {@link GENESIS_HASH} for the first event ever
+ *
+ * Canonical content is the RFC 8785 (JCS) serialisation of the event's own fields, exactly as they read back from the
+ * database: the id, the instant (`occurredAt`, millisecond ISO 8601 in UTC: the column holds milliseconds only),
+ * actor, action, subject, the customer/request/workflow ids (null when absent), the data category and the details,
+ * plus a format version `v` so that the form can evolve without making old events unverifiable.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
+
+/** Version of the canonical form written into every event's content. */
+export const AUDIT_CANONICAL_VERSION = 1;
+
+/** `prevHash` of the first event of a chain that was never purged. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Name of the chain every event belongs to. */
+export const GLOBAL_CHAIN = 'global';
+
+/** A lower-case hex SHA-256 digest. */
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Name of a customer's chain, as stored in `audit_chain_anchors.chain` and reported by verification. */
+export function customerChain(customerId: string): string {
+  return `customer:${customerId}`;
+}
+
+/** The fields of an event that its content hash covers. */
+export interface AuditContent {
+  /** The event id (bigint as a decimal string). */
+  id: string;
+  occurredAt: Date;
+  actor: string;
+  action: string;
+  subjectType: string;
+  subjectId: string;
+  customerId: string | null;
+  requestId: string | null;
+  workflowId: string | null;
+  dataCategory: string;
+  details: Record<string, unknown>;
+}
+
+/** Hex SHA-256 of a UTF-8 string. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The RFC 8785 canonical JSON of an event's content.
+ * @throws RangeError when `occurredAt` is not a valid date.
+ */
+export function canonicalAuditContent(event: AuditContent): string {
+  if (Number.isNaN(event.occurredAt.getTime())) throw new RangeError('occurredAt is not a valid date');
+  return canonicalize({
+    v: AUDIT_CANONICAL_VERSION,
+    id: event.id,
+    occurredAt: event.occurredAt.toISOString(),
+    actor: event.actor,
+    action: event.action,
+    subjectType: event.subjectType,
+    subjectId: event.subjectId,
+    customerId: event.customerId,
+    requestId: event.requestId,
+    workflowId: event.workflowId,
+    dataCategory: event.dataCategory,
+    details: event.details,
+  });
+}
+
+/** SHA-256 of an event's canonical content. */
+export function auditContentHash(event: AuditContent): string {
+  return sha256Hex(canonicalAuditContent(event));
+}
+
+/** The link hash of a chain position: SHA-256 over the previous hash followed by this event's content hash. */
+export function chainLinkHash(prevHash: string, contentHash: string): string {
+  if (!HASH_PATTERN.test(prevHash) || !HASH_PATTERN.test(contentHash)) {
+    throw new RangeError('chain hashes must be 64 lower-case hex characters');
+  }
+  return sha256Hex(prevHash + contentHash);
+}

@@ -1,0 +1,114 @@
+/**
+ * The audit API: query strings of `GET /v1/audit-events` and `GET /v1/audit/verify`, and the shapes they answer. The
+ * same schemas validate requests and generate the OpenAPI description. Query objects are strict: an unknown parameter
+ * is an error that names it.
+ */
+import { z } from 'zod';
+
+const instant = z.iso
+  .datetime({ offset: true })
+  .meta({ description: 'ISO 8601 instant with a zone, e.g. 2026-01-31T12:00:00Z', example: '2026-01-31T12:00:00Z' });
+
+/** A bigint id as a decimal string (ids outgrow JavaScript numbers). */
+const eventId = z
+  .string()
+  .regex(/^[1-9][0-9]{0,18}$/, 'must be an audit event id (a positive integer)')
+  .meta({ example: '42' });
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const ListAuditEventsQuery = z
+  .strictObject({
+    customerId: z.uuid().optional().meta({ description: "Only events in this customer's chain" }),
+    requestId: z.uuid().optional().meta({ description: 'Only events of this lifecycle request' }),
+    actor: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: 'Only events by this actor (staff id or system:<component>)' }),
+    action: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, 'must be a dotted action name such as customer.recorded')
+      .max(100)
+      .optional(),
+    from: instant.optional().meta({ description: 'Only events that occurred at or after this instant' }),
+    to: instant.optional().meta({ description: 'Only events that occurred before this instant' }),
+    after: eventId.optional().meta({ description: 'Cursor: the last id of the previous page' }),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
+    message: 'must be after from',
+    path: ['to'],
+  })
+  .meta({ id: 'ListAuditEventsQuery' });
+
+export type ListAuditEventsQuery = z.infer<typeof ListAuditEventsQuery>;
+
+export const VerifyAuditQuery = z
+  .strictObject({
+    customerId: z
+      .uuid()
+      .optional()
+      .meta({ description: "Verify this customer's chain; without it, the global chain (every event)" }),
+  })
+  .meta({ id: 'VerifyAuditQuery' });
+
+const ChainLink = z
+  .object({ seq: z.string().meta({ description: 'Position in the chain' }), prevHash: hash, hash })
+  .meta({ id: 'AuditChainLink' });
+
+export const AuditEvent = z
+  .object({
+    id: eventId,
+    occurredAt: z.string().meta({ description: 'ISO 8601, millisecond precision' }),
+    actor: z.string(),
+    action: z.string(),
+    subjectType: z.string(),
+    subjectId: z.string(),
+    customerId: z.uuid().nullable(),
+    requestId: z.uuid().nullable(),
+    workflowId: z.string().nullable(),
+    details: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'Ids, counts and hashes only: never personal data' }),
+    dataCategory: z.string(),
+    contentHash: hash.meta({ description: 'SHA-256 of the RFC 8785 canonical content' }),
+    chains: z.object({ global: ChainLink, customer: ChainLink.nullable() }),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const AuditEventPage = z
+  .object({
+    items: z.array(AuditEvent),
+    next: z.string().nullable().meta({ description: 'URL of the next page, or null on the last one' }),
+  })
+  .meta({ id: 'AuditEventPage' });
+
+export const AuditVerifyReport = z
+  .object({
+    ok: z.boolean(),
+    chain: z.string().meta({ description: 'global or customer:<customerId>' }),
+    checked: z.number().int().meta({ description: 'Events examined, including the broken one' }),
+    anchor: z
+      .object({ seq: z.string(), eventId: eventId, hash, purgedAt: z.string() })
+      .nullable()
+      .meta({ description: 'The retention purge anchor the walk started from; null when it started at genesis' }),
+    head: z
+      .object({ id: eventId, seq: z.string(), hash })
+      .nullable()
+      .meta({ description: 'The last intact event (the chain head when ok)' }),
+    firstBroken: z
+      .object({
+        id: eventId,
+        seq: z.string(),
+        reason: z.enum(['content_hash_mismatch', 'prev_hash_mismatch', 'hash_mismatch', 'seq_mismatch']).meta({
+          description:
+            'content_hash_mismatch: the event was altered; prev_hash_mismatch / seq_mismatch: an event before it ' +
+            'was removed, reordered or inserted; hash_mismatch: its chain hash was rewritten',
+        }),
+        detail: z.string(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'AuditVerifyReport' });
