@@ -6,13 +6,27 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import swaggerUi from 'swagger-ui-express';
+import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
-import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, type RateLimits } from './auth';
+import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission, type RateLimits } from './auth';
 import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
+import { accessRequestsRouter } from './routes/access-requests';
+import { codecRouter, type CodecRouterDeps } from './routes/codec';
+import { auditRouter } from './routes/audit';
+import { contractsRouter } from './routes/contracts';
 import { customersRouter } from './routes/customers';
+import { decisionsRouter } from './routes/decisions';
 import { healthRouter } from './routes/health';
+import { legalHoldsRouter } from './routes/legal-holds';
+import { publicLinksRouter } from './routes/public-links';
 import { requestsRouter } from './routes/requests';
+import { retentionPoliciesRouter } from './routes/retention-policies';
+import {
+  SUBPROCESSOR_CALLBACK_PATH,
+  subprocessorCallbackBody,
+  subprocessorCallbacksRouter,
+} from './routes/subprocessor-callbacks';
 import { subprocessorsRouter } from './routes/subprocessors';
 
 /** What the API needs from the outside world. */
@@ -21,8 +35,12 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
+  /** Validated configuration (durations, public base URL, secrets) for routes that start or serve processes. */
+  config: AppConfig;
   /** Overrides of {@link DEFAULT_RATE_LIMITS}. */
   limits?: Partial<RateLimits>;
+  /** Codec endpoints for the Temporal Web UI (`/codec/encode`, `/codec/decode`); not served when absent. */
+  codec?: CodecRouterDeps;
 }
 
 /** Largest JSON body accepted; onboarding bodies are a few KB. */
@@ -34,6 +52,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  // Signed subprocessor callbacks keep their raw bytes (the signature covers them); express.json then skips them.
+  app.use(SUBPROCESSOR_CALLBACK_PATH, subprocessorCallbackBody());
   app.use(express.json({ limit: BODY_LIMIT }));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -48,6 +68,17 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+
+  // The codec endpoints answer CORS for the Web UI themselves, so they come before the general limiter and guard and
+  // check the token inside (a refusal without CORS headers would reach the browser as an opaque network error).
+  if (deps.codec) {
+    app.use(
+      codecRouter({
+        ...deps.codec,
+        authenticate: deps.config.codec.requireAuth ? requirePermission(deps, 'codec:use') : undefined,
+      }),
+    );
+  }
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   const limiters = rateLimiters(limits);
@@ -65,8 +96,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(healthRouter(deps));
   app.use(customersRouter(deps));
+  app.use(contractsRouter(deps));
+  app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
+  app.use(accessRequestsRouter(deps));
+  app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
+  app.use(legalHoldsRouter(deps));
+  app.use(subprocessorCallbacksRouter(deps));
+  app.use(auditRouter(deps));
+  app.use(decisionsRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

@@ -3,12 +3,12 @@
  * rate limit, a stricter one for the public links, and detection of repeated failed authentication, which is logged
  * as abnormal activity.
  */
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Knex } from 'knex';
 import { staffTokens, type StaffIdentity } from '../db/repositories/staff-tokens';
 import type { Logger } from '../lib/logger';
-import { can } from '../lib/roles';
+import { can, type Permission } from '../lib/roles';
 import { HttpProblem } from './problem';
 import { isPublicRoute, permissionFor } from './route-permissions';
 
@@ -75,6 +75,53 @@ export function rateLimiters(limits: RateLimits): { api: RequestHandler; publicL
   };
 }
 
+/** The staff member behind the request's bearer token; 401 (logged as a security event) when there is none. */
+async function identify(deps: { db: Knex; log: Logger }, req: Request, res: Response): Promise<StaffIdentity> {
+  const header = req.get('authorization');
+  const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const staff = token ? await staffTokens.authenticate(deps.db, token) : undefined;
+  if (!staff) {
+    deps.log.warn('authentication failed', {
+      event: 'security.auth_failed',
+      ip: req.ip,
+      method: req.method,
+      path: req.path,
+      reason: header ? 'unknown or revoked token' : 'no bearer token',
+    });
+    res.set('WWW-Authenticate', 'Bearer');
+    throw new HttpProblem(401, 'Unauthorized', 'a valid staff bearer token is required');
+  }
+  return staff;
+}
+
+/** 403 unless the staff member's role holds `permission`; on success records who acts in `res.locals`. */
+function authorize(
+  deps: { log: Logger },
+  staff: StaffIdentity,
+  permission: Permission,
+  route: string,
+  res: Response,
+): void {
+  if (!can(staff.role, permission)) {
+    deps.log.warn('permission denied', { event: 'security.forbidden', staffId: staff.id, role: staff.role, route });
+    throw new HttpProblem(403, 'Forbidden', `role ${staff.role} lacks permission ${permission}`);
+  }
+  res.locals.staff = staff;
+  res.locals.actor = actorOf(staff);
+}
+
+/**
+ * Authentication and authorisation for one permission, for routers mounted ahead of the global guard (the codec
+ * endpoints answer CORS themselves, so their refusals must come from inside them to carry CORS headers).
+ */
+export function requirePermission(deps: { db: Knex; log: Logger }, permission: Permission): RequestHandler {
+  return async (req, res, next) => {
+    const staff = await identify(deps, req, res);
+    authorize(deps, staff, permission, `${req.method} ${req.path}`, res);
+    next();
+  };
+}
+
 /**
  * Authenticates every non-public request and checks its permission against the route table.
  * Answers 401 (no or bad token), 403 (role lacks the permission), 404 (no such protected route: deny by default),
@@ -101,33 +148,10 @@ export function authenticate(deps: { db: Knex; log: Logger; limits: RateLimits }
   });
 
   const check: RequestHandler = async (req, res, next) => {
-    const header = req.get('authorization');
-    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const staff = token ? await staffTokens.authenticate(deps.db, token) : undefined;
-    if (!staff) {
-      deps.log.warn('authentication failed', {
-        event: 'security.auth_failed',
-        ip: req.ip,
-        method: req.method,
-        path: req.path,
-        reason: header ? 'unknown or revoked token' : 'no bearer token',
-      });
-      res.set('WWW-Authenticate', 'Bearer');
-      throw new HttpProblem(401, 'Unauthorized', 'a valid staff bearer token is required');
-    }
+    const staff = await identify(deps, req, res);
     const needed = permissionFor(req.method, req.path);
     if (!needed) throw new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}`);
-    if (!can(staff.role, needed.permission)) {
-      deps.log.warn('permission denied', {
-        event: 'security.forbidden',
-        staffId: staff.id,
-        role: staff.role,
-        route: needed.route,
-      });
-      throw new HttpProblem(403, 'Forbidden', `role ${staff.role} lacks permission ${needed.permission}`);
-    }
-    res.locals.staff = staff;
-    res.locals.actor = actorOf(staff);
+    authorize(deps, staff, needed.permission, needed.route, res);
     next();
   };
 

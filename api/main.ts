@@ -1,19 +1,36 @@
 /** Production API entry point: validate config, connect, listen, stop cleanly on SIGINT/SIGTERM. */
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connection';
-import { loadConfig, temporalAddress } from '../lib/config';
+import { loadConfig } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
 import { createLogger } from '../lib/logger';
+import { AesGcmPayloadCodec } from '../lib/payload-codec';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { createApp } from './app';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ service: 'api', level: config.logLevel });
-  const db = createDb(config.database.url, config.database.poolMax);
-  const connection = await Connection.connect({ address: temporalAddress(config) });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ db, temporal, taskQueue: config.temporal.taskQueue, log });
-  const running = await startServer(app, config.http.port, config.http.host);
+  if (config.payloadEncryption.insecureDevKey)
+    log.warn('payloads are encrypted with the well-known development key: set PAYLOAD_KEYS for real data');
+  const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const temporal = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: createDataConverter(config.payloadEncryption.keyring),
+  });
+  const app = createApp({
+    db,
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    log,
+    config,
+    codec: { codec: new AesGcmPayloadCodec(config.payloadEncryption.keyring), corsOrigins: config.codec.corsOrigins },
+  });
+  const running = await startServer(app, config.http.port, config.http.host, httpTlsOptions(config));
   log.info('api listening', { url: running.url, docs: `${running.url}/docs` });
   const stop = async (): Promise<void> => {
     await running.stop();

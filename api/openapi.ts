@@ -3,7 +3,13 @@
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { registerAccessRequestsOpenApi } from './routes/access-requests';
+import { registerAuditOpenApi } from './routes/audit';
+import { registerContractsOpenApi } from './routes/contracts';
+import { registerPublicLinksOpenApi } from './routes/public-links';
+import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
+import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
 
 const Problem = z
@@ -115,6 +121,11 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     request: { body: { content: { 'application/json': { schema: SubprocessorInput } } } },
     responses: { 201: { description: 'Registered' }, 200: { description: 'Updated' }, 400: problem('Invalid input') },
   });
+  registerAuditOpenApi(registry);
+  registerAccessRequestsOpenApi(registry, problem);
+  registerRetentionPoliciesOpenApi(registry);
+  registerContractsOpenApi(registry);
+  registerLegalHoldPaths(registry, problem);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
@@ -123,6 +134,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       def.route.responses[403] ??= problem('The token role lacks the permission this route needs');
     }
   }
+  // Registered after the loop above: authenticated by its body signature, not by a staff token.
+  registerSubprocessorCallbackPath(registry, problem);
+  registerPublicLinksOpenApi(registry, problem);
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

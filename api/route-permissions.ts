@@ -11,11 +11,24 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/customers': 'customers:create',
   'GET /v1/customers': 'customers:read',
   'GET /v1/customers/:id': 'customers:read',
+  'PUT /v1/customers/:id/contract': 'contracts:manage',
+  'GET /v1/customers/:id/retention': 'customers:read',
+  'GET /v1/retention-policies': 'retention-policies:read',
+  'GET /v1/retention-policies/:category': 'retention-policies:read',
+  'PUT /v1/retention-policies/:category': 'retention-policies:manage',
   'GET /v1/requests/:requestId': 'requests:read',
+  'POST /v1/requests/:requestId/approve': 'requests:decide',
+  'POST /v1/requests/:requestId/reject': 'requests:decide',
+  'POST /v1/requests/:requestId/extend': 'requests:decide',
+  'POST /v1/customers/:id/access-requests': 'requests:create',
   'GET /v1/audit-events': 'audit:read',
   'GET /v1/audit/verify': 'audit:read',
   'GET /v1/subprocessors': 'subprocessors:read',
   'POST /v1/subprocessors': 'subprocessors:manage',
+  'POST /v1/customers/:id/legal-holds': 'legal-holds:manage',
+  'GET /v1/customers/:id/legal-holds': 'legal-holds:read',
+  'GET /v1/legal-holds/:holdId': 'legal-holds:read',
+  'DELETE /v1/legal-holds/:holdId': 'legal-holds:manage',
   'POST /codec/encode': 'codec:use',
   'POST /codec/decode': 'codec:use',
 } as const satisfies Record<string, Permission>;
@@ -30,6 +43,9 @@ export const PUBLIC_ROUTES = [
   'GET /docs{/*rest}',
   'GET /verify/:token',
   'GET /exports/:token',
+  // No bearer token: subprocessors authenticate each callback with X-Signature, the HMAC of the raw body under their
+  // shared secret, checked by the route itself (api/routes/subprocessor-callbacks.ts answers 401 when it fails).
+  'POST /v1/subprocessor-callbacks/:subprocessorId',
 ] as const;
 
 interface CompiledRoute {

@@ -14,11 +14,22 @@ export type Db = Knex;
 /** Where the timestamped migrations live (works from sources under tsx and from the compiled `dist/`). */
 export const MIGRATIONS_DIRECTORY = path.join(__dirname, 'migrations');
 
+/** Connection settings beyond the URL. */
+export interface DbOptions {
+  /**
+   * CA bundle (PEM) the server certificate must chain to (DATABASE_SSL_CA_PATH). When set, the connection uses TLS and
+   * verifies the certificate and the host name against it (libpq's `verify-full`); `sslmode`, `ssl` and `sslrootcert`
+   * in the URL are superseded. Without it, `?sslmode=verify-full` (or `require`, which pg 8 treats the same) in the URL
+   * verifies against the system CAs.
+   */
+  sslCa?: string | Buffer;
+}
+
 /** knex configuration for a PostgreSQL URL. */
-export function knexConfig(url: string, poolMax = 10): Knex.Config {
+export function knexConfig(url: string, poolMax = 10, options: DbOptions = {}): Knex.Config {
   return {
     client: 'pg',
-    connection: url,
+    connection: connectionSettings(url, options),
     pool: { min: 0, max: poolMax },
     migrations: {
       directory: MIGRATIONS_DIRECTORY,
@@ -28,9 +39,25 @@ export function knexConfig(url: string, poolMax = 10): Knex.Config {
   };
 }
 
+/** The URL as is, or (with a CA) the URL without its TLS parameters plus an explicit, verifying `ssl` setting. */
+function connectionSettings(url: string, options: DbOptions): string | Knex.PgConnectionConfig {
+  if (options.sslCa === undefined) return url;
+  const parsed = new URL(url);
+  const mode = parsed.searchParams.get('sslmode');
+  if (mode === 'disable' || mode === 'no-verify')
+    throw new Error(`DATABASE_SSL_CA_PATH is set but DATABASE_URL asks for sslmode=${mode}: remove one of them`);
+  if (parsed.searchParams.has('sslcert') || parsed.searchParams.has('sslkey'))
+    throw new Error(
+      'DATABASE_SSL_CA_PATH cannot be combined with sslcert/sslkey in DATABASE_URL: put sslrootcert in the URL instead',
+    );
+  // pg lets TLS parameters in the connection string override an explicit `ssl`, so they are taken out.
+  for (const param of ['sslmode', 'ssl', 'sslrootcert']) parsed.searchParams.delete(param);
+  return { connectionString: parsed.toString(), ssl: { ca: options.sslCa, rejectUnauthorized: true } };
+}
+
 /** Opens a pool. Call `destroy()` on the result when done. */
-export function createDb(url: string, poolMax = 10): Db {
-  return knex(knexConfig(url, poolMax));
+export function createDb(url: string, poolMax = 10, options: DbOptions = {}): Db {
+  return knex(knexConfig(url, poolMax, options));
 }
 
 /**

@@ -2,11 +2,108 @@
  * Configuration, read once from the environment and validated at boot. A bad value stops the process with a message
  * that names the variable and the rule, instead of failing later in some activity.
  */
+import path from 'node:path';
 import { z } from 'zod';
+import {
+  INSECURE_DEV_KEYRING,
+  PayloadKeyError,
+  parsePayloadKeys,
+  usesInsecureDevKey,
+  type PayloadKeyring,
+} from './payload-codec';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './temporal-ids';
+import { Duration } from 'luxon';
+import { isIsoDuration, type StatutoryRetentionPeriods } from './statutory-retention';
+import { reminderOffsetMs } from './deadlines';
+import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
+import { DEFAULT_HOLIDAYS, DEFAULT_TIME_ZONES, isCalendarDate, isValidTimeZone, type PrivacyRegime } from './deadlines';
+import { durationToMillis, periodProblem } from './retention';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
+/** Public holidays of a regime's calendar (README "Deadlines"): unset or blank -> built-in list, `none` -> no holidays. */
+const holidayList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    if (value.trim() === 'none') return [];
+    const dates = value.split(',').map((date) => date.trim());
+    const bad = dates.filter((date) => !isCalendarDate(date));
+    if (bad.length === 0) return dates;
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be comma-separated YYYY-MM-DD dates (or "none"); not a date: ${bad.map((d) => `"${d}"`).join(', ')}`,
+    });
+    return z.NEVER;
+  });
+/** A retention interval (ISO 8601, whole numbers, e.g. PT1H, P1D), as milliseconds (README "Retention"). */
+const retentionDurationMs = (fallback: string, opts: { allowZero?: boolean } = {}) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const problem = periodProblem(value.trim(), opts);
+      if (problem === undefined) return durationToMillis(value.trim());
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    });
+/** Time zone of a regime's calendar (README "Deadlines"): unset or blank -> `fallback`. */
+const timeZone = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value) => value?.trim() || fallback)
+    .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+
+/** A positive ISO 8601 duration of exact units (weeks to seconds; no months or years), validated like reminder offsets. */
+const exactDuration = (fallback: string) =>
+  z
+    .string()
+    .refine(
+      isExactDuration,
+      'must be a positive ISO 8601 duration of weeks, days, hours, minutes or seconds, e.g. P7D or PT30S',
+    )
+    .default(fallback);
+/** Comma-separated {@link exactDuration}s; `none` for an empty list. */
+const exactDurationList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (value.trim() === 'none' || value.trim() === '') return [];
+      const list = value.split(',').map((item) => item.trim());
+      const bad = list.filter((item) => !isExactDuration(item));
+      if (bad.length === 0) return list;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be comma-separated ISO 8601 durations such as P7D,PT12H (or "none"); not one: ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    });
+
+/** A statutory retention period (lib/statutory-retention.ts): any positive ISO 8601 duration, or `none` -> null. */
+const statutoryPeriod = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (value.trim() === 'none') return null;
+      if (isIsoDuration(value.trim()) && Duration.fromISO(value.trim()).toMillis() > 0) return value.trim();
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a positive ISO 8601 duration such as P10Y or PT30S, or "none"',
+      });
+      return z.NEVER;
+    });
+
+function isExactDuration(value: string): boolean {
+  try {
+    return reminderOffsetMs(value) > 0;
+  } catch {
+    return false;
+  }
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -35,14 +132,69 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Privacy Team <privacy@example.com>'),
   SUBPROCESSOR_TIMEOUT_MS: positiveMs.default(10_000),
   DEFAULT_PRIVACY_REGIME: z.enum(['gdpr', 'uk_gdpr', 'ccpa']).default('gdpr'),
+  // Deadline engine calendars (lib/deadlines.ts, README "Deadlines").
+  DEADLINE_HOLIDAYS_GDPR: holidayList,
+  DEADLINE_HOLIDAYS_UK_GDPR: holidayList,
+  DEADLINE_HOLIDAYS_CCPA: holidayList,
+  DEADLINE_TIME_ZONE_GDPR: timeZone(DEFAULT_TIME_ZONES.gdpr),
+  DEADLINE_TIME_ZONE_UK_GDPR: timeZone(DEFAULT_TIME_ZONES.uk_gdpr),
+  DEADLINE_TIME_ZONE_CCPA: timeZone(DEFAULT_TIME_ZONES.ccpa),
+  // Security (README "Security"): payload encryption keys, codec endpoint CORS, TLS for the API, Temporal and PostgreSQL.
+  PAYLOAD_KEYS: z.string().optional(),
+  PAYLOAD_ACTIVE_KEY_ID: z.string().optional(),
+  CODEC_CORS_ORIGINS: z.string().optional(),
+  CODEC_AUTH: z.enum(['required', 'none']).default('required'),
+  TLS_CERT_PATH: z.string().min(1).optional(),
+  TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  DATABASE_SSL_CA_PATH: z.string().min(1).optional(),
+  // Access requests and exports (README "Access requests"); durations are ISO 8601 (weeks, days, hours, minutes, seconds).
+  ACCESS_VERIFICATION_TIMEOUT: exactDuration('P14D'),
+  ACCESS_REMINDER_OFFSETS: exactDurationList('P7D,P2D'),
+  STAFF_NOTIFICATION_EMAIL: z.email().default('privacy-team@example.com'),
+  EXPORT_DIR: z.string().min(1).default('.data/exports'),
+  EXPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(250_000),
+  EXPORT_PARALLEL_TABLES: z.coerce.number().int().min(1).max(8).default(2),
+  EXPORT_LINK_LIFETIME: exactDuration('P7D'),
+  EXPORT_PROGRESS_INTERVAL: exactDuration('PT2S'),
+  LINK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+  // Erasure, legal holds and statutory retention (workflows/erasure.ts, lib/statutory-retention.ts).
+  ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  ERASURE_CONFIRMATION_TIMEOUT: exactDuration('P7D'),
+  LEGAL_HOLD_RECHECK_INTERVAL: exactDuration('PT1H'),
+  STATUTORY_RETENTION_ORDERS: statutoryPeriod('P10Y'),
+  // Retention (README "Retention"): policy set, rolling sweep schedule, per-customer timers.
+  RETENTION_POLICY_SET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a lower-case slug such as "default"')
+    .default('default'),
+  RETENTION_SWEEP_INTERVAL: retentionDurationMs('PT1H'),
+  RETENTION_SWEEP_CATCHUP_WINDOW: retentionDurationMs('PT1H'),
+  RETENTION_SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  RETENTION_JITTER_MAX: retentionDurationMs('PT6H', { allowZero: true }),
+  RETENTION_RECHECK_INTERVAL: retentionDurationMs('P1D'),
 });
 
 /** Validated configuration, in the names the code uses. */
 export interface AppConfig {
   env: 'development' | 'test' | 'production';
   logLevel: 'error' | 'warn' | 'info' | 'debug';
-  http: { host: string; port: number; publicBaseUrl: string };
-  database: { url: string; poolMax: number };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string;
+    /** PEM files to serve HTTPS with (TLS 1.2+); undefined serves plain HTTP (behind a TLS-terminating proxy). */
+    tls?: { certPath: string; keyPath: string };
+  };
+  database: {
+    url: string;
+    poolMax: number;
+    /** CA bundle (PEM) the PostgreSQL server certificate must chain to; see README "Security". */
+    sslCaPath?: string;
+  };
   temporal: {
     /** Address of an existing server; undefined means the dev stack starts its own on `port`. */
     address?: string;
@@ -51,10 +203,72 @@ export interface AppConfig {
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
+    /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
+    tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
   smtp: { url: string; from: string };
   subprocessors: { timeoutMs: number };
   defaultPrivacyRegime: 'gdpr' | 'uk_gdpr' | 'ccpa';
+  /** Calendars of the deadline engine per regime: `calendarFor(regime, config.deadlines)` (lib/deadlines.ts). */
+  deadlines: {
+    holidays: Record<PrivacyRegime, readonly string[]>;
+    timeZones: Record<PrivacyRegime, string>;
+  };
+  /** Keys of the payload codec (lib/payload-codec.ts). */
+  payloadEncryption: {
+    keyring: PayloadKeyring;
+    /** True when PAYLOAD_KEYS is unset outside production and the well-known development key is in use. */
+    insecureDevKey: boolean;
+  };
+  /** Codec endpoint for the Temporal Web UI: browser origins allowed to call it. */
+  /**
+   * Codec endpoint for the Temporal Web UI: browser origins allowed to call it, and whether it needs a staff token
+   * (`CODEC_AUTH=none` only outside production: the local Web UI cannot send one).
+   */
+  codec: { corsOrigins: string[]; requireAuth: boolean };
+  /** Access requests (workflows/access-request.ts): how long identity verification may take, when staff are reminded. */
+  accessRequests: {
+    /** How long the workflow waits for the verification link to be used; the link expires at the same instant. */
+    verificationTimeoutMs: number;
+    /** ISO 8601 durations before the end of the due date at which staff are reminded (lib/deadlines.ts). */
+    reminderOffsets: string[];
+    /** Where reminders and escalations go. */
+    staffEmail: string;
+  };
+  /** Export archives (activities/export.ts). */
+  exports: {
+    /** Absolute directory holding one directory per archive; the worker writes it, the API serves from it. */
+    dir: string;
+    /** Rows per COPY statement (and per checkpoint) of the bigint-keyed tables. */
+    batchRows: number;
+    /** Tables an export writes at the same time, each on its own database connection. */
+    parallelTables: number;
+    /** How long the download link works; the archive is deleted when it ends. */
+    linkLifetimeMs: number;
+    /** Least time between two progress reports of a running export to its workflow. */
+    progressIntervalMs: number;
+  };
+  /** Keys that sign the public links (lib/signed-links.ts): LINK_SIGNING_KEY, else derived from the payload keys. */
+  links: { keyring: LinkKeyring };
+  /** Erasure (workflows/erasure.ts): rows per batch transaction, subprocessor confirmation deadline, hold re-check. */
+  erasure: { batchSize: number; confirmationTimeoutMs: number; holdRecheckIntervalMs: number };
+  /** Statutory retention periods (lib/statutory-retention.ts): ISO 8601 durations, null where no obligation applies. */
+  statutoryRetention: StatutoryRetentionPeriods;
+  /** Retention (lib/retention.ts, workflows/retention*.ts): which policies apply and how the timers behave. */
+  retention: {
+    /** Policy set this deployment reads and changes (db/repositories/retention-policies.ts). */
+    policySet: string;
+    /** How often the Temporal Schedule runs the rolling sweep. */
+    sweepIntervalMs: number;
+    /** How far back sweeps missed while the server was down are caught up (overlap SKIP keeps that to one). */
+    sweepCatchupWindowMs: number;
+    /** Rows per delete transaction of the sweep. */
+    sweepBatchSize: number;
+    /** Upper bound of the per-customer delay added to each expiry, so equal expiries do not all wake together. */
+    jitterMaxMs: number;
+    /** How often a per-customer workflow re-reads its contract and the policies without being signalled. */
+    recheckIntervalMs: number;
+  };
 }
 
 /** Raised when the environment does not validate; the message lists every bad variable. */
@@ -73,11 +287,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const security = securitySettings(e);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}` },
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL ?? `${security.httpTls ? 'https' : 'http'}://localhost:${e.PORT}`,
+      tls: security.httpTls,
+    },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, sslCaPath: e.DATABASE_SSL_CA_PATH },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
@@ -85,10 +305,142 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+      tls: security.temporalTls,
     },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
     subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
+    deadlines: {
+      holidays: {
+        gdpr: e.DEADLINE_HOLIDAYS_GDPR ?? DEFAULT_HOLIDAYS.gdpr,
+        uk_gdpr: e.DEADLINE_HOLIDAYS_UK_GDPR ?? DEFAULT_HOLIDAYS.uk_gdpr,
+        ccpa: e.DEADLINE_HOLIDAYS_CCPA ?? DEFAULT_HOLIDAYS.ccpa,
+      },
+      timeZones: {
+        gdpr: e.DEADLINE_TIME_ZONE_GDPR,
+        uk_gdpr: e.DEADLINE_TIME_ZONE_UK_GDPR,
+        ccpa: e.DEADLINE_TIME_ZONE_CCPA,
+      },
+    },
+    payloadEncryption: security.payloadEncryption,
+    codec: { corsOrigins: security.corsOrigins, requireAuth: e.CODEC_AUTH === 'required' },
+    ...accessRequestSettings(e, security.payloadEncryption.keyring),
+    erasure: {
+      batchSize: e.ERASURE_BATCH_SIZE,
+      confirmationTimeoutMs: reminderOffsetMs(e.ERASURE_CONFIRMATION_TIMEOUT),
+      holdRecheckIntervalMs: reminderOffsetMs(e.LEGAL_HOLD_RECHECK_INTERVAL),
+    },
+    statutoryRetention: { orders: e.STATUTORY_RETENTION_ORDERS },
+    retention: {
+      policySet: e.RETENTION_POLICY_SET,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL,
+      sweepCatchupWindowMs: e.RETENTION_SWEEP_CATCHUP_WINDOW,
+      sweepBatchSize: e.RETENTION_SWEEP_BATCH_SIZE,
+      jitterMaxMs: e.RETENTION_JITTER_MAX,
+      recheckIntervalMs: e.RETENTION_RECHECK_INTERVAL,
+    },
+  };
+}
+
+/** Access request, export and public link settings (README "Access requests"). */
+function accessRequestSettings(
+  e: z.infer<typeof envSchema>,
+  payloadKeyring: PayloadKeyring,
+): Pick<AppConfig, 'accessRequests' | 'exports' | 'links'> {
+  return {
+    accessRequests: {
+      verificationTimeoutMs: reminderOffsetMs(e.ACCESS_VERIFICATION_TIMEOUT),
+      reminderOffsets: e.ACCESS_REMINDER_OFFSETS,
+      staffEmail: e.STAFF_NOTIFICATION_EMAIL,
+    },
+    exports: {
+      dir: path.resolve(e.EXPORT_DIR),
+      batchRows: e.EXPORT_BATCH_ROWS,
+      parallelTables: e.EXPORT_PARALLEL_TABLES,
+      linkLifetimeMs: reminderOffsetMs(e.EXPORT_LINK_LIFETIME),
+      progressIntervalMs: reminderOffsetMs(e.EXPORT_PROGRESS_INTERVAL),
+    },
+    // An explicit key wins; otherwise one link key per payload key, so link keys rotate with the payload keys.
+    links: {
+      keyring: e.LINK_SIGNING_KEY ? explicitLinkKeyring(e.LINK_SIGNING_KEY) : deriveLinkKeyring(payloadKeyring),
+    },
+  };
+}
+
+/** True for a bare origin such as `http://localhost:8233` (scheme, host, optional port; no path, no wildcard). */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The security settings that span several variables: payload keys (required in production, where the well-known
+ * development key is refused), codec CORS origins (default: the local Temporal Web UI), and TLS file pairs (both or
+ * neither).
+ * @throws ConfigError naming each variable at fault.
+ */
+function securitySettings(e: z.infer<typeof envSchema>) {
+  const issues: string[] = [];
+  const problem = (variable: string, message: string) => issues.push(`  ${variable}: ${message}`);
+  if (e.NODE_ENV === 'production' && e.CODEC_AUTH === 'none') {
+    problem('CODEC_AUTH', 'must be "required" when NODE_ENV=production: decoded payloads are customer data');
+  }
+
+  let keyring = INSECURE_DEV_KEYRING;
+  const keysSet = e.PAYLOAD_KEYS !== undefined && e.PAYLOAD_KEYS.trim() !== '';
+  if (keysSet) {
+    try {
+      keyring = parsePayloadKeys(e.PAYLOAD_KEYS!, e.PAYLOAD_ACTIVE_KEY_ID);
+    } catch (err) {
+      if (!(err instanceof PayloadKeyError)) throw err;
+      problem(err.variable, err.message);
+    }
+    if (e.NODE_ENV === 'production' && usesInsecureDevKey(keyring))
+      problem('PAYLOAD_KEYS', 'contains the well-known development key, which protects nothing: generate real keys');
+  } else if (e.NODE_ENV === 'production') {
+    problem(
+      'PAYLOAD_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
+  } else if (e.PAYLOAD_ACTIVE_KEY_ID) {
+    problem('PAYLOAD_ACTIVE_KEY_ID', 'is set but PAYLOAD_KEYS is not');
+  }
+
+  const uiPort = e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000;
+  const corsOrigins = (e.CODEC_CORS_ORIGINS ?? `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`)
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin))
+      problem('CODEC_CORS_ORIGINS', `"${origin}" is not an origin such as http://localhost:8233 (no path, no *)`);
+  }
+
+  const pair = (certVar: string, cert: string | undefined, keyVar: string, key: string | undefined) => {
+    if (cert && !key) problem(keyVar, `is required when ${certVar} is set (both or neither)`);
+    if (key && !cert) problem(certVar, `is required when ${keyVar} is set (both or neither)`);
+  };
+  pair('TLS_CERT_PATH', e.TLS_CERT_PATH, 'TLS_KEY_PATH', e.TLS_KEY_PATH);
+  pair('TEMPORAL_TLS_CERT_PATH', e.TEMPORAL_TLS_CERT_PATH, 'TEMPORAL_TLS_KEY_PATH', e.TEMPORAL_TLS_KEY_PATH);
+
+  if (issues.length > 0) throw new ConfigError(`Invalid configuration:\n${issues.join('\n')}`);
+  const temporalTlsSet =
+    e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_KEY_PATH || e.TEMPORAL_TLS_SERVER_NAME;
+  return {
+    payloadEncryption: { keyring, insecureDevKey: !keysSet },
+    corsOrigins,
+    httpTls: e.TLS_CERT_PATH && e.TLS_KEY_PATH ? { certPath: e.TLS_CERT_PATH, keyPath: e.TLS_KEY_PATH } : undefined,
+    temporalTls: temporalTlsSet
+      ? {
+          caPath: e.TEMPORAL_TLS_CA_PATH,
+          certPath: e.TEMPORAL_TLS_CERT_PATH,
+          keyPath: e.TEMPORAL_TLS_KEY_PATH,
+          serverName: e.TEMPORAL_TLS_SERVER_NAME,
+        }
+      : undefined,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import winston from 'winston';
 import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { redactPii } from './log-redaction';
 
 export type Logger = winston.Logger;
 
@@ -19,17 +20,26 @@ export interface LoggerOptions {
   transports?: winston.transport[];
 }
 
-/** Creates a JSON logger (one object per line, ISO timestamps). */
+/**
+ * Creates a JSON logger (one object per line, ISO timestamps). Every logger redacts emails, phone numbers and names
+ * (lib/log-redaction.ts) before any transport sees a line.
+ */
 export function createLogger(opts: LoggerOptions): Logger {
   const format = opts.pretty
     ? winston.format.combine(
         winston.format.timestamp({ format: 'HH:mm:ss' }),
+        redactPii(),
         winston.format.printf(({ timestamp, level, message, service, ...rest }) => {
           const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
           return `${String(timestamp)} ${String(service)} ${level}: ${String(message)}${extra}`;
         }),
       )
-    : winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json());
+    : winston.format.combine(
+        winston.format.timestamp(),
+        winston.format.errors({ stack: true }),
+        redactPii(),
+        winston.format.json(),
+      );
   return winston.createLogger({
     level: opts.level ?? 'info',
     defaultMeta: { service: opts.service },

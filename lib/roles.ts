@@ -9,8 +9,15 @@ export type Role = (typeof ROLES)[number];
 export const PERMISSIONS = [
   'customers:create',
   'customers:read',
+  'requests:create',
   'requests:read',
   'requests:decide',
+  'legal-holds:read',
+  'legal-holds:manage',
+  'retention-policies:read',
+  'retention-policies:manage',
+  'contracts:manage',
+  'certificates:read',
   'audit:read',
   'subprocessors:read',
   'subprocessors:manage',
@@ -21,11 +28,31 @@ export type Permission = (typeof PERMISSIONS)[number];
 /** Which role holds which permission. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Starts requests and follows them.
-  support: ['customers:create', 'customers:read', 'requests:read', 'codec:use'],
+  support: ['customers:create', 'customers:read', 'requests:create', 'requests:read', 'codec:use'],
   // Decides: approvals, extensions, legal holds, retention policies.
-  privacy_officer: ['customers:read', 'requests:read', 'requests:decide', 'subprocessors:read', 'codec:use'],
+  privacy_officer: [
+    'customers:read',
+    'requests:read',
+    'requests:decide',
+    'legal-holds:read',
+    'legal-holds:manage',
+    'retention-policies:read',
+    'retention-policies:manage',
+    // Moving a contract's end moves every contract-end deletion date of the customer's data.
+    'contracts:manage',
+    'subprocessors:read',
+    'codec:use',
+  ],
   // Reads the evidence, changes nothing.
-  auditor: ['requests:read', 'audit:read', 'subprocessors:read', 'codec:use'],
+  auditor: [
+    'requests:read',
+    'audit:read',
+    'certificates:read',
+    'legal-holds:read',
+    'retention-policies:read',
+    'subprocessors:read',
+    'codec:use',
+  ],
   // Runs the service: tokens (CLI) and the subprocessor registry.
   admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use'],
 };

@@ -15,6 +15,46 @@ export function onboardingWorkflowId(customerId: string): string {
   return `onboarding-${customerId}`;
 }
 
+/** Workflow id of an access request (a customer may have several, one per request). */
+export function accessRequestWorkflowId(requestId: string): string {
+  return `access-request-${requestId}`;
+}
+
+/** Workflow id of a customer's long-lived retention lifecycle (one per customer, for as long as its data exists). */
+export function retentionWorkflowId(customerId: string): string {
+  return `retention-${customerId}`;
+}
+
+/**
+ * Id of the Temporal Schedule that runs the rolling retention sweep on a task queue, and the workflow id prefix of its
+ * runs (the server appends each run's scheduled time).
+ */
+export function retentionSweepScheduleId(taskQueue: string): string {
+  return `retention-sweep-${taskQueue}`;
+}
+
+/**
+ * Workflow id of the erasure of one scope: `erasure-<customerId>-<scopeKey>`, with the scope key from
+ * {@link erasureScopeKey}, e.g. `erasure-<customerId>-retention-3f9a0c1d2e4b5a69`.
+ */
+export function erasureWorkflowId(customerId: string, scopeKey: string): string {
+  return `erasure-${customerId}-${scopeKey}`;
+}
+
+/**
+ * `<reason>-<hash of the sorted, de-duplicated categories>` (FNV-1a 64, hex): the same scope always gives the same key,
+ * whatever order the categories came in. Pure, so workflows can compute it too.
+ */
+export function erasureScopeKey(reason: string, categories: readonly string[]): string {
+  const canonical = [...new Set(categories)].sort().join(',');
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < canonical.length; i++) {
+    hash ^= BigInt(canonical.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return `${reason}-${hash.toString(16).padStart(16, '0')}`;
+}
+
 /** Custom search attributes, so operators can filter the Web UI by customer, request type and stage. */
 export const searchAttributes = {
   customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),

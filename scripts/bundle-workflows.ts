@@ -5,11 +5,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../lib/data-converter';
 import { WORKFLOWS_PATH } from '../workers/worker';
 
-/** Bundles the workflows into `outFile` and returns its path. */
-export async function bundleWorkflowsTo(outFile: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+/**
+ * Bundles the workflows (default: workflows/index.ts) into `outFile` and returns its path. The bundle carries the service's failure converter, so
+ * failures raised by workflow code are encrypted like everything else (lib/data-converter.ts).
+ */
+export async function bundleWorkflowsTo(outFile: string, workflowsPath = WORKFLOWS_PATH): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  });
   await fs.mkdir(path.dirname(outFile), { recursive: true });
   await fs.writeFile(outFile, code);
   return outFile;

@@ -15,12 +15,17 @@ import { startServer } from '../api/server';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
 import { subprocessors } from '../db/repositories/subprocessors';
 import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
 import { startSubprocessorSimulator } from '../test/fakes/subprocessor-simulator';
+import { ensureSchedules } from '../workers/schedules';
 import { createWorker } from '../workers/worker';
 
 const ROOT = path.join(__dirname, '..');
@@ -32,6 +37,12 @@ const DEMO_SUBPROCESSORS = [
   { id: 'analytics', name: 'Product analytics (simulated)', categories: ['orders', 'listings', 'api_access_logs'] },
   { id: 'warehouse', name: 'Fulfilment warehouse (simulated)', categories: ['orders', 'inventory'] },
 ];
+
+/** Where the Web UI (in the browser) reaches the API's codec endpoints, which decrypt payloads for display. */
+function codecEndpoint(config: AppConfig): string {
+  const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
+  return `${config.http.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.http.port}/codec`;
+}
 
 /** Starts `temporal server start-dev` and resolves once it answers. */
 async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProcess> {
@@ -58,6 +69,8 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
     'synchronous=OFF',
     '--log-level',
     'error',
+    '--ui-codec-endpoint',
+    codecEndpoint(config),
     ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
   // Its own process group: Ctrl-C reaches only us, and we stop the server last, after the worker has drained.
@@ -93,6 +106,8 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
 }
 
 async function main(): Promise<void> {
+  // The local Web UI has no way to send a staff token to the codec endpoint; the dev API listens on loopback only.
+  process.env.CODEC_AUTH ??= 'none';
   const config = loadConfig();
   const log = createLogger({ service: 'dev-stack', level: config.logLevel, pretty: true });
   installTemporalLogging(log, 'WARN');
@@ -114,7 +129,7 @@ async function main(): Promise<void> {
 
   if (await ensureDatabase(config.database.url))
     log.info('database created', { database: new URL(config.database.url).pathname.slice(1) });
-  const db = createDb(config.database.url, config.database.poolMax);
+  const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
   const applied = await migrateLatest(db);
   log.info('migrations applied', { count: applied.length });
 
@@ -140,27 +155,41 @@ async function main(): Promise<void> {
   }
 
   const mailer = createMailer({ url: smtpUrl, from: config.smtp.from });
-  const nativeConnection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const dataConverter = createDataConverter(config.payloadEncryption.keyring);
+  const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: config.temporal.workflowBundlePath,
+    dataConverter,
     deps: {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
       defaultPrivacyRegime: config.defaultPrivacyRegime,
+      config,
     },
   });
   const workerRun = worker.run();
 
-  const connection = await Connection.connect({ address: temporalAddress(config) });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  // Where the worker starts, so is the rolling retention sweep's schedule (idempotent).
+  const schedules = await ensureSchedules(client, config);
+  log.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
   const api = await startServer(
-    createApp({ db, temporal: client, taskQueue: config.temporal.taskQueue, log }),
+    createApp({
+      db,
+      temporal: client,
+      taskQueue: config.temporal.taskQueue,
+      log,
+      config,
+      codec: { codec: new AesGcmPayloadCodec(config.payloadEncryption.keyring), corsOrigins: config.codec.corsOrigins },
+    }),
     config.http.port,
     config.http.host,
+    httpTlsOptions(config),
   );
 
   // Reverse order of start: stop taking requests first, then let the worker finish, then the servers behind them.

@@ -4,12 +4,13 @@
  */
 import { createDb, ensureDatabase } from '../db/connection';
 import { loadConfig } from '../lib/config';
+import { databaseTlsOptions } from '../lib/tls-files';
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'latest';
-  const { database } = loadConfig();
-  if (await ensureDatabase(database.url)) console.log('database created');
-  const db = createDb(database.url, 1);
+  const config = loadConfig();
+  if (await ensureDatabase(config.database.url)) console.log('database created');
+  const db = createDb(config.database.url, 1, databaseTlsOptions(config));
   try {
     if (command === 'latest') {
       const [, applied] = (await db.migrate.latest()) as [number, string[]];

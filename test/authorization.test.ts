@@ -105,7 +105,14 @@ describe('who acted', () => {
 describe('limits', () => {
   async function appWith(limits: Parameters<typeof createApp>[0]['limits']) {
     return startServer(
-      createApp({ db: stack.db, temporal: stack.client, taskQueue: stack.taskQueue, log: stack.log, limits }),
+      createApp({
+        db: stack.db,
+        temporal: stack.client,
+        taskQueue: stack.taskQueue,
+        log: stack.log,
+        config: stack.config,
+        limits,
+      }),
       0,
     );
   }

@@ -38,7 +38,11 @@ export default async function globalSetup(): Promise<void> {
     await db.destroy();
   }
 
-  const bundle = await bundleWorkflowsTo(path.join(ROOT, '.data', 'test', `workflow-bundle-${process.pid}.js`));
+  // Production workflows plus test-only probes (test/workflows), bundled once for every test file.
+  const bundle = await bundleWorkflowsTo(
+    path.join(ROOT, '.data', 'test', `workflow-bundle-${process.pid}.js`),
+    require.resolve('./workflows'),
+  );
 
   const namespace = 'data-lifecycle-test';
   const env = await TestWorkflowEnvironment.createLocal({

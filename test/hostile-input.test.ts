@@ -110,7 +110,16 @@ const subprocessorBodies = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
   // Fields with a format rule get anything hostile; the others get only wrong types (any string is a fine name).
   fc
-    .tuple(fc.constantFrom('id', 'baseUrl', 'categories'), hostileValue)
+    .tuple(
+      fc.constantFrom('id', 'baseUrl', 'categories'),
+      // A short random string could be a valid id by chance: prefix it with what no id may contain.
+      fc
+        .oneof(
+          hostileValue,
+          fc.string().map((text) => `Not an id: ${text}`),
+        )
+        .filter((v) => typeof v !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v)),
+    )
     .map(([field, value]) => JSON.stringify({ ...validSubprocessor(), [field]: value })),
   fc
     .tuple(
@@ -184,5 +193,27 @@ describe('hostile input to every write route', () => {
     expect(await writtenBy(actor)).toEqual(before);
     expect(await stack.db('subprocessors').where({ id: 'fuzz-target' }).first()).toBeUndefined();
     expect(Object.keys(Object.prototype)).toEqual([]);
+  });
+
+  it('POST /codec/encode and /codec/decode: 500 hostile bodies never get a 5xx', async () => {
+    const payloadish = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc
+        .array(
+          fc.record({
+            metadata: fc.dictionary(fc.constantFrom('encoding', 'encryption-key-id', '__proto__'), fc.base64String()),
+            data: fc.oneof(fc.base64String(), hostileValue),
+          }),
+          { maxLength: 3 },
+        )
+        .map((payloads) => JSON.stringify({ payloads })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/codec/encode', '/codec/decode'), payloadish, async (path, body) => {
+        const status = await post(path, body, 'support');
+        return status < 500;
+      }),
+      { numRuns: 500 },
+    );
   });
 });

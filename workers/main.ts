@@ -3,12 +3,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createDb } from '../db/connection';
-import { loadConfig, temporalAddress } from '../lib/config';
+import { loadConfig } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { databaseTlsOptions } from '../lib/tls-files';
+import { ensureSchedules } from './schedules';
 import { createWorker } from './worker';
 
 /**
@@ -21,22 +26,31 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ service: 'worker', level: config.logLevel });
   installTemporalLogging(logger);
-  const db = createDb(config.database.url, config.database.poolMax);
+  if (config.payloadEncryption.insecureDevKey)
+    logger.warn('payloads are encrypted with the well-known development key: set PAYLOAD_KEYS for real data');
+  const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
   const mailer = createMailer(config.smtp);
-  const connection = await NativeConnection.connect({ address: temporalAddress(config) });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const bundle = config.temporal.workflowBundlePath ?? (fs.existsSync(DEFAULT_BUNDLE) ? DEFAULT_BUNDLE : undefined);
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: bundle,
+    dataConverter: createDataConverter(config.payloadEncryption.keyring),
     deps: {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
       defaultPrivacyRegime: config.defaultPrivacyRegime,
+      config,
     },
   });
+  // The rolling retention sweep's schedule, created (or brought to the current configuration) at every start.
+  const dataConverter = createDataConverter(config.payloadEncryption.keyring);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  const schedules = await ensureSchedules(client, config);
+  logger.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,

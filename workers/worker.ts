@@ -3,6 +3,7 @@
  * that all three register the same workflows and activities the same way.
  */
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -18,6 +19,11 @@ export interface WorkerOptions {
   workflowBundlePath?: string;
   /** Caps concurrent activity executions (default: the SDK's). */
   maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * The service's data converter (lib/data-converter.ts: payload encryption, encoded failure messages). A pre-built
+   * workflow bundle must have been built with the same failure converter (scripts/bundle-workflows.ts does).
+   */
+  dataConverter?: DataConverter;
 }
 
 /** Where the workflow sources start. */
@@ -34,5 +40,6 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
+    dataConverter: opts.dataConverter,
   });
 }

@@ -7,17 +7,20 @@ import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  ParentClosePolicy,
   log,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { SubprocessorReceipt } from '../db/repositories/subprocessors';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { searchAttributes } from '../lib/temporal-ids';
+import { retentionWorkflowId, searchAttributes } from '../lib/temporal-ids';
+import { retentionWorkflow } from './retention';
 
 export interface OnboardingWorkflowInput {
   requestId: string;
@@ -118,9 +121,30 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
 
   await enter('activating');
   await local.activateCustomer({ ...step, receipts });
+  await startRetentionLifecycle(input.customerId);
   status.stage = 'completed';
   upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'completed' }]);
   return { customerId: input.customerId, status: 'active', subprocessors: receipts };
+}
+
+/**
+ * Starts the customer's retention lifecycle as a child that outlives onboarding (ParentClosePolicy ABANDON). A child
+ * rather than a client call from an activity: the start is recorded exactly once in this workflow's history (visible
+ * as a child link in the Web UI), needs no Temporal client in the activities, and runs on this worker's task queue.
+ * A lifecycle already running under the same id (e.g. started by a contract change through the API) is kept.
+ */
+async function startRetentionLifecycle(customerId: string): Promise<void> {
+  try {
+    await startChild(retentionWorkflow, {
+      workflowId: retentionWorkflowId(customerId),
+      args: [{ customerId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [{ key: searchAttributes.customerId, value: customerId }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }
 
 /** The innermost message of an activity failure: the domain error's own words, not Temporal's wrapper. */

@@ -4,23 +4,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
-import { createDb, type Db } from '../../db/connection';
 import { auditEvents } from '../../db/repositories/audit-events';
-import { loadConfig } from '../../lib/config';
-
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(loadConfig().database.url, 1);
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
-
-/** Actor for changes made from the CLI: the operating-system user who ran it. */
-function cliActor(): string {
-  return `cli:${process.env.USER ?? 'unknown'}`;
-}
+import { cliActor, withDb } from './cli-context';
 
 function parseUuid(value: string): string {
   const parsed = z.uuid().safeParse(value);

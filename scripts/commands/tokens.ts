@@ -1,24 +1,9 @@
 /** `token create|list|revoke`: staff bearer tokens. The token is printed once; only its hash is stored. */
 import type { Command } from 'commander';
-import { createDb, type Db } from '../../db/connection';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { staffTokens } from '../../db/repositories/staff-tokens';
-import { loadConfig } from '../../lib/config';
 import { isRole, ROLES } from '../../lib/roles';
-
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(loadConfig().database.url, 1);
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
-
-/** Actor for changes made from the CLI: the operating-system user who ran it. */
-function cliActor(): string {
-  return `cli:${process.env.USER ?? 'unknown'}`;
-}
+import { cliActor, withDb } from './cli-context';
 
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('Staff API tokens');

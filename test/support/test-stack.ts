@@ -3,11 +3,12 @@
  * on a free port, an SMTP sink and a subprocessor simulator, all wired exactly as the worker and API entry points wire
  * them. Logs go to a file per test file under .data/test/logs so test output stays readable.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import winston from 'winston';
+import type { ActivityDeps } from '../../activities';
 import { createApp } from '../../api/app';
 import type { RateLimits } from '../../api/auth';
 import { startServer, type RunningServer } from '../../api/server';
@@ -15,9 +16,13 @@ import { createDb, type Db } from '../../db/connection';
 import { staffTokens } from '../../db/repositories/staff-tokens';
 import { subprocessors } from '../../db/repositories/subprocessors';
 import { createLogger, installTemporalLogging, type Logger } from '../../lib/logger';
+import { loadConfig, type AppConfig } from '../../lib/config';
+import { createDataConverter } from '../../lib/data-converter';
+import { AesGcmPayloadCodec } from '../../lib/payload-codec';
 import { createMailer } from '../../lib/mailer';
 import { ROLES, type Role } from '../../lib/roles';
 import { createSubprocessorClient } from '../../lib/subprocessor-client';
+import { ensureSchedules, type EnsureSchedulesOptions } from '../../workers/schedules';
 import { createWorker } from '../../workers/worker';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from '../fakes/subprocessor-simulator';
@@ -32,6 +37,8 @@ export interface TestStack {
   log: Logger;
   /** Registers a subprocessor served by the simulator under a name unique to this test file; returns its id. */
   addSubprocessor(name: string, categories?: string[]): Promise<string>;
+  /** The configuration the worker and API of this stack were built with. */
+  config: AppConfig;
   /** A bearer token per role, created for this stack. */
   tokens: Record<Role, string>;
   /**
@@ -67,8 +74,26 @@ function routeTemporalLogs(log: Logger): void {
   }
 }
 
+const testKey = (label: string) => createHash('sha256').update(label).digest('base64');
+/** Payload keys of every test stack (test-only values): a retired key and the active one, as after a rotation. */
+export const TEST_PAYLOAD_KEYS = `test-2025:${testKey('test payload key 2025')},test-2026:${testKey('test payload key 2026')}`;
+export const TEST_ACTIVE_PAYLOAD_KEY_ID = 'test-2026';
+
 /** Starts the stack; call `stop()` in afterAll. */
-export async function startTestStack(opts: { name: string; limits?: Partial<RateLimits> }): Promise<TestStack> {
+export async function startTestStack(opts: {
+  name: string;
+  limits?: Partial<RateLimits>;
+  /** Environment overrides for the service configuration, e.g. short durations. */
+  env?: Record<string, string>;
+  /**
+   * Opt-in: ensure the service's schedules (the rolling retention sweep) as the worker entry points do, with these
+   * options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
+   * gets a sweep of every customer's data unless it asks.
+   */
+  schedules?: EnsureSchedulesOptions;
+  /** Test-only activity hooks (e.g. failure injection in the erasure); merged into the worker's activity deps. */
+  activityHooks?: Pick<ActivityDeps, 'erasureTestHooks' | 'exportHooks'>;
+}): Promise<TestStack> {
   const address = required('TEST_TEMPORAL_ADDRESS');
   const namespace = required('TEST_TEMPORAL_NAMESPACE');
   const suffix = randomUUID().slice(0, 8);
@@ -84,6 +109,19 @@ export async function startTestStack(opts: { name: string; limits?: Partial<Rate
   });
 
   routeTemporalLogs(log);
+  // The service's own configuration, as a deployment would have it, with this run's servers and the test's overrides.
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: required('TEST_DATABASE_URL'),
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+    PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
+    ...opts.env,
+  });
+  const dataConverter = createDataConverter(config.payloadEncryption.keyring);
 
   const db = createDb(required('TEST_DATABASE_URL'), 5);
   const smtp = await startSmtpSink();
@@ -96,25 +134,31 @@ export async function startTestStack(opts: { name: string; limits?: Partial<Rate
     namespace,
     taskQueue,
     workflowBundlePath: required('TEST_WORKFLOW_BUNDLE'),
+    dataConverter,
     deps: {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: 2000 }),
       defaultPrivacyRegime: 'gdpr',
+      config,
+      ...opts.activityHooks,
     },
   });
   const workerRun = worker.run();
 
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, dataConverter });
+  const schedules = opts.schedules ? await ensureSchedules(client, config, opts.schedules) : undefined;
   const api = await startServer(
     createApp({
       db,
       temporal: client,
       taskQueue,
       log,
+      config,
       // Every test client shares 127.0.0.1: per-address limits would make test files throttle each other.
       limits: { apiPerMinute: 100_000, authFailuresPer15Minutes: 100_000, ...opts.limits },
+      codec: { codec: new AesGcmPayloadCodec(config.payloadEncryption.keyring), corsOrigins: config.codec.corsOrigins },
     }),
     0,
   );
@@ -132,6 +176,7 @@ export async function startTestStack(opts: { name: string; limits?: Partial<Rate
     sim,
     taskQueue,
     log,
+    config,
     tokens,
     async addSubprocessor(name, categories = ['business_contact', 'orders']) {
       const id = `${name}-${suffix}`;
@@ -165,6 +210,7 @@ export async function startTestStack(opts: { name: string; limits?: Partial<Rate
     },
     async stop() {
       await api.stop();
+      if (schedules) await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
       worker.shutdown();
       await workerRun;
       await nativeConnection.close();

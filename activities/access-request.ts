@@ -1,0 +1,533 @@
+/**
+ * Activities of the access-request process (workflows/access-request.ts): notices to the requester, the registered
+ * contact and staff; the identity check and the verification link; the deadline records (clock start, extension); the
+ * delivery link; the deletion of the archive. The export itself is in activities/export.ts.
+ *
+ * Every activity is idempotent: notices are keyed (`request_notifications.dedupe_key`, Message-ID derived from it),
+ * links are recorded under ids the workflow chose, state changes are guarded. Each writes its audit event in the same
+ * transaction as its change. Audit details carry ids, dates, counts and hashes; never an address or a reason's text.
+ *
+ * Where the requester's address comes from: the request's payload (`lifecycle_requests.payload.requesterEmail`),
+ * which is cleared when identity is confirmed (from then on the registered contact, by id, is the addressee) or when
+ * the request closes.
+ */
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { log } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
+import { auditEvents } from '../db/repositories/audit-events';
+import { exportArchives } from '../db/repositories/export-archives';
+import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
+import { publicLinks } from '../db/repositories/public-links';
+import type { AppConfig } from '../lib/config';
+import { RequestNotFoundError } from '../lib/errors';
+import { archiveDirectory } from '../lib/export-archive';
+import type { Mailer } from '../lib/mailer';
+import { AccessRequestPayload } from '../lib/schemas/access-request';
+import { signLinkToken } from '../lib/signed-links';
+import {
+  acknowledgementEmail,
+  closedUnverifiedEmail,
+  deliveryEmail,
+  extensionEmail,
+  refusalEmail,
+  staffEscalationEmail,
+  staffExportFailedEmail,
+  staffReminderEmail,
+  verificationEmail,
+} from './access-request-emails';
+import type { EmailContent } from './email-templates';
+
+/** What the access-request activities need. */
+export interface AccessRequestDeps {
+  db: Knex;
+  mailer: Mailer;
+  config: Pick<AppConfig, 'http' | 'accessRequests' | 'exports' | 'links'>;
+}
+
+/** Ids every activity of one request gets. */
+export interface AccessStep {
+  requestId: string;
+  customerId: string;
+  workflowId: string;
+  /** The day the request was received, in the regime's zone (for the wording of notices). */
+  receivedOn: string;
+}
+
+/** The system actor of the automatic steps. */
+const ACTOR = 'system:access-request';
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** Builds the access-request activities. */
+export function createAccessRequestActivities(deps: AccessRequestDeps) {
+  const { db, mailer, config } = deps;
+
+  /** The customer id for audit events: only a customer that exists gets events in its chain. */
+  async function auditCustomer(customerId: string): Promise<string | null> {
+    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
+    return row ? customerId : null;
+  }
+
+  /** The address named in the request, while the request still keeps it. */
+  async function requesterAddress(requestId: string): Promise<string | undefined> {
+    const request = await lifecycleRequests.findById(db, requestId);
+    if (!request) throw new RequestNotFoundError(requestId);
+    const parsed = AccessRequestPayload.safeParse(request.payload);
+    return parsed.success ? parsed.data.requesterEmail : undefined;
+  }
+
+  async function contactOf(
+    customerId: string,
+    contactId: string,
+  ): Promise<{ email: string; name: string; companyName: string } | undefined> {
+    return db('contacts as c')
+      .join('customers as k', 'k.id', 'c.customer_id')
+      .where({ 'c.id': contactId, 'c.customer_id': customerId })
+      .first('c.email as email', 'c.name as name', 'k.company_name as companyName');
+  }
+
+  /**
+   * Sends one notice once: skipped when its dedupe key is recorded; the Message-ID is derived from the key, so a resend
+   * after a crash between sending and recording is recognisably the same message. Records it with its audit event.
+   */
+  async function notify(
+    step: Pick<AccessStep, 'requestId' | 'customerId' | 'workflowId'>,
+    n: {
+      kind: string;
+      dedupeKey: string;
+      recipient: NoticeRecipient;
+      to: string;
+      contactId?: string;
+      mail: EmailContent;
+      action: string;
+      actor?: string;
+      details?: Record<string, unknown>;
+      /** More writes in the same transaction as the record of the notice. */
+      alsoIn?: (trx: Knex.Transaction) => Promise<void>;
+    },
+  ): Promise<{ alreadySent: boolean; messageId: string }> {
+    const sent = await accessRequests.findNotice(db, n.dedupeKey);
+    if (sent) return { alreadySent: true, messageId: sent.messageId };
+    const { messageId } = await mailer.send({
+      to: n.to,
+      subject: n.mail.subject,
+      text: n.mail.text,
+      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
+      headers: { 'X-Request-Id': step.requestId },
+    });
+    const customerId = await auditCustomer(step.customerId);
+    await db.transaction(async (trx) => {
+      await accessRequests.recordNotice(trx, {
+        requestId: step.requestId,
+        kind: n.kind,
+        recipient: n.recipient,
+        contactId: n.contactId,
+        dedupeKey: n.dedupeKey,
+        messageId,
+      });
+      await n.alsoIn?.(trx);
+      await auditEvents.append(trx, {
+        actor: n.actor ?? ACTOR,
+        action: n.action,
+        subjectType: 'lifecycle_request',
+        subjectId: step.requestId,
+        customerId,
+        requestId: step.requestId,
+        workflowId: step.workflowId,
+        details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
+      });
+    });
+    return { alreadySent: false, messageId };
+  }
+
+  return {
+    /** Confirms receipt to the address the request came from (same wording for every request: see the emails). */
+    async sendAccessAcknowledgement(step: AccessStep): Promise<void> {
+      const to = await requesterAddress(step.requestId);
+      if (!to) return; // closed already: nothing to acknowledge
+      await notify(step, {
+        kind: 'acknowledgement',
+        dedupeKey: `access-ack-${step.requestId}`,
+        recipient: 'requester',
+        to,
+        mail: acknowledgementEmail(step),
+        action: 'access.acknowledged',
+      });
+    },
+
+    /**
+     * Whether the requester's address is a registered contact of the customer. Answers ids and a flag only; an unknown
+     * customer and an unknown address give the same answer.
+     */
+    async checkAccessRequester(step: AccessStep): Promise<{ registered: boolean; contactId?: string }> {
+      const email = await requesterAddress(step.requestId);
+      if (!email) return { registered: false };
+      const contact = await db('contacts as c')
+        .join('customers as k', 'k.id', 'c.customer_id')
+        .where('c.customer_id', step.customerId)
+        .whereRaw('c.email = lower(?)', [email])
+        .whereNot('k.status', 'terminated')
+        .first<{ id: string } | undefined>('c.id as id');
+      return contact ? { registered: true, contactId: contact.id } : { registered: false };
+    },
+
+    /**
+     * Records the single-use verification link `linkId` (valid until `expiresAtMs`) and emails it to the contact's
+     * registered address, which is read here from the contacts table: never an address taken from the request.
+     */
+    async sendIdentityVerification(
+      step: AccessStep & { contactId: string; linkId: string; expiresAtMs: number },
+    ): Promise<void> {
+      const contact = await contactOf(step.customerId, step.contactId);
+      if (!contact) throw new RequestNotFoundError(step.requestId);
+      await publicLinks.insertIfAbsent(db, {
+        id: step.linkId,
+        purpose: 'verify',
+        requestId: step.requestId,
+        customerId: step.customerId,
+        contactId: step.contactId,
+        archiveId: null,
+        expiresAt: new Date(step.expiresAtMs),
+        maxUses: 1,
+      });
+      const token = signLinkToken(config.links.keyring, {
+        purpose: 'verify',
+        linkId: step.linkId,
+        expiresAtMs: step.expiresAtMs,
+      });
+      await notify(step, {
+        kind: 'verification',
+        dedupeKey: `access-verify-${step.requestId}-${step.linkId}`,
+        recipient: 'contact',
+        contactId: step.contactId,
+        to: contact.email,
+        mail: verificationEmail({
+          requestId: step.requestId,
+          contactName: contact.name,
+          companyName: contact.companyName,
+          link: `${config.http.publicBaseUrl}/verify/${token}`,
+          expiresAtMs: step.expiresAtMs,
+        }),
+        action: 'access.verification_sent',
+        details: { linkId: step.linkId, expiresAt: new Date(step.expiresAtMs).toISOString() },
+        alsoIn: (trx) => lifecycleRequests.setStage(trx, step.requestId, 'awaiting-verification'),
+      });
+    },
+
+    /**
+     * Refuses a request whose address is not a registered contact: the refusal goes to that address (it discloses
+     * nothing, see the email), the request is closed as answered with the reason recorded for staff.
+     */
+    async refuseAccessRequest(step: AccessStep): Promise<void> {
+      const to = await requesterAddress(step.requestId);
+      const customerKnown = (await auditCustomer(step.customerId)) !== null;
+      const reason = customerKnown
+        ? 'the requester is not a registered contact of the customer'
+        : 'no customer with this id: the requester cannot be a registered contact';
+      const close = (trx: Knex.Transaction) =>
+        accessRequests.close(trx, step.requestId, {
+          status: 'completed',
+          stage: 'refused',
+          reason,
+          outcome: { result: 'refused', rule: 'requester_not_registered_contact', customerKnown },
+        });
+      if (!to) return; // already closed
+      await notify(step, {
+        kind: 'refusal',
+        dedupeKey: `access-refusal-${step.requestId}`,
+        recipient: 'requester',
+        to,
+        mail: refusalEmail(step),
+        action: 'access.refused',
+        details: { rule: 'requester_not_registered_contact', customerKnown },
+        alsoIn: close,
+      });
+    },
+
+    /**
+     * Records the confirmed identity: the verified contact, the day the clock started (UK GDPR) and the due date; the
+     * requester's address is dropped from the request (from now on notices go to the contact, by id).
+     */
+    async recordIdentityVerified(
+      step: AccessStep & {
+        contactId: string;
+        linkId: string;
+        verifiedOn: string;
+        dueOn: string;
+        clockStartedOn: string | null;
+      },
+    ): Promise<void> {
+      const customerId = await auditCustomer(step.customerId);
+      await db.transaction(async (trx) => {
+        const request = await lifecycleRequests.findById(trx, step.requestId);
+        if (!request) throw new RequestNotFoundError(step.requestId);
+        if (request.payload === null && request.dueOn === step.dueOn) return; // recorded already
+        await accessRequests.setDueOn(trx, step.requestId, step.dueOn);
+        await lifecycleRequests.clearPayload(trx, step.requestId);
+        await accessRequests.mergeOutcome(trx, step.requestId, {
+          verifiedContactId: step.contactId,
+          verifiedOn: step.verifiedOn,
+          ...(step.clockStartedOn ? { clockStartedOn: step.clockStartedOn } : {}),
+        });
+        await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'access.identity_verified',
+          subjectType: 'lifecycle_request',
+          subjectId: step.requestId,
+          customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: {
+            contactId: step.contactId,
+            linkId: step.linkId,
+            verifiedOn: step.verifiedOn,
+            clockStartedOn: step.clockStartedOn,
+            dueOn: step.dueOn,
+          },
+        });
+      });
+    },
+
+    /** Closes a request whose identity was not confirmed in time: the requester is told, the link revoked. */
+    async closeUnverifiedAccessRequest(step: AccessStep & { waitedMs: number }): Promise<void> {
+      const reason = `identity not confirmed within ${Math.round(step.waitedMs / 1000)} s of the verification email`;
+      const close = async (trx: Knex.Transaction) => {
+        await publicLinks.revokeUnused(trx, step.requestId, 'verify');
+        await accessRequests.close(trx, step.requestId, {
+          status: 'cancelled',
+          stage: 'closed-unverified',
+          reason,
+          outcome: { result: 'closed_unverified', rule: 'identity_not_confirmed' },
+        });
+      };
+      const to = await requesterAddress(step.requestId);
+      if (!to) return; // already closed
+      await notify(step, {
+        kind: 'closed-unverified',
+        dedupeKey: `access-closed-${step.requestId}`,
+        recipient: 'requester',
+        to,
+        mail: closedUnverifiedEmail(step),
+        action: 'access.closed_unverified',
+        details: { rule: 'identity_not_confirmed', waitedMs: step.waitedMs },
+        alsoIn: close,
+      });
+    },
+
+    /**
+     * Records an extension decided by staff: the new due date, the reason (kept in `request_extensions`, hashed in the
+     * audit log) and the notice to the requester: the verified contact when identity is confirmed, otherwise the
+     * address the request came from.
+     */
+    async recordDeadlineExtension(
+      step: AccessStep & {
+        previousDueOn: string;
+        dueOn: string;
+        reason: string;
+        actor: string;
+        contactId?: string;
+      },
+    ): Promise<void> {
+      let to: string | undefined;
+      if (step.contactId) to = (await contactOf(step.customerId, step.contactId))?.email;
+      to ??= await requesterAddress(step.requestId);
+      const record = async (trx: Knex.Transaction) => {
+        await accessRequests.insertExtension(trx, {
+          requestId: step.requestId,
+          actor: step.actor,
+          reason: step.reason,
+          previousDueOn: step.previousDueOn,
+          dueOn: step.dueOn,
+        });
+        await accessRequests.setDueOn(trx, step.requestId, step.dueOn);
+      };
+      const details = { previousDueOn: step.previousDueOn, dueOn: step.dueOn, reasonSha256: sha256(step.reason) };
+      if (!to) {
+        // Nobody left to tell (should not happen while a request runs): record it and say so in the audit log.
+        const customerId = await auditCustomer(step.customerId);
+        await db.transaction(async (trx) => {
+          await record(trx);
+          await auditEvents.append(trx, {
+            actor: step.actor,
+            action: 'access.deadline_extended',
+            subjectType: 'lifecycle_request',
+            subjectId: step.requestId,
+            customerId,
+            requestId: step.requestId,
+            workflowId: step.workflowId,
+            details: { ...details, notice: 'no_recipient' },
+          });
+        });
+        return;
+      }
+      await notify(step, {
+        kind: 'extension',
+        dedupeKey: `access-extension-${step.requestId}`,
+        recipient: step.contactId ? 'contact' : 'requester',
+        contactId: step.contactId,
+        to,
+        mail: extensionEmail(step),
+        action: 'access.deadline_extended',
+        actor: step.actor,
+        details,
+        alsoIn: record,
+      });
+    },
+
+    /** Reminds staff that the due date approaches (one email per due date and reminder instant). */
+    async sendDeadlineReminder(
+      step: AccessStep & { dueOn: string; stage: string; reminderAtMs: number },
+    ): Promise<void> {
+      await notify(step, {
+        kind: 'reminder',
+        dedupeKey: `access-reminder-${step.requestId}-${step.dueOn}-${step.reminderAtMs}`,
+        recipient: 'staff',
+        to: config.accessRequests.staffEmail,
+        mail: staffReminderEmail(step),
+        action: 'access.deadline_reminder_sent',
+        details: { dueOn: step.dueOn, stage: step.stage },
+      });
+    },
+
+    /** Tells staff that the due date has passed without an answer. */
+    async escalateOverdueAccessRequest(step: AccessStep & { dueOn: string; stage: string }): Promise<void> {
+      await notify(step, {
+        kind: 'escalation',
+        dedupeKey: `access-escalation-${step.requestId}-${step.dueOn}`,
+        recipient: 'staff',
+        to: config.accessRequests.staffEmail,
+        mail: staffEscalationEmail(step),
+        action: 'access.deadline_escalated',
+        details: { dueOn: step.dueOn, stage: step.stage },
+      });
+    },
+
+    /**
+     * Records the download link `linkId` of the archive (valid until `expiresAtMs`, any number of downloads, each
+     * audited by the API) and emails it to the verified contact's registered address.
+     */
+    async deliverExport(
+      step: AccessStep & { contactId: string; archiveId: string; linkId: string; expiresAtMs: number },
+    ): Promise<void> {
+      const contact = await contactOf(step.customerId, step.contactId);
+      if (!contact) throw new RequestNotFoundError(step.requestId);
+      const archive = await exportArchives.findById(db, step.archiveId);
+      if (!archive || archive.status !== 'complete') throw new Error(`archive ${step.archiveId} is not complete`);
+      await publicLinks.insertIfAbsent(db, {
+        id: step.linkId,
+        purpose: 'export',
+        requestId: step.requestId,
+        customerId: step.customerId,
+        contactId: step.contactId,
+        archiveId: step.archiveId,
+        expiresAt: new Date(step.expiresAtMs),
+        maxUses: null,
+      });
+      const token = signLinkToken(config.links.keyring, {
+        purpose: 'export',
+        linkId: step.linkId,
+        expiresAtMs: step.expiresAtMs,
+      });
+      const expiresAt = new Date(step.expiresAtMs).toISOString();
+      await notify(step, {
+        kind: 'delivery',
+        dedupeKey: `access-delivery-${step.requestId}-${step.linkId}`,
+        recipient: 'contact',
+        contactId: step.contactId,
+        to: contact.email,
+        mail: deliveryEmail({
+          requestId: step.requestId,
+          contactName: contact.name,
+          companyName: contact.companyName,
+          link: `${config.http.publicBaseUrl}/exports/${token}`,
+          expiresAtMs: step.expiresAtMs,
+          tables: (archive.tables ?? []).map((t) => ({ table: t.table, rows: t.rows })),
+          manifestSha256: archive.manifestSha256!,
+        }),
+        action: 'access.export_delivered',
+        details: { archiveId: step.archiveId, linkId: step.linkId, expiresAt, manifestSha256: archive.manifestSha256 },
+        alsoIn: async (trx) => {
+          await accessRequests.mergeOutcome(trx, step.requestId, {
+            result: 'delivered',
+            archiveId: step.archiveId,
+            rows: archive.rowsDone,
+            manifestSha256: archive.manifestSha256,
+            linkExpiresAt: expiresAt,
+          });
+          await lifecycleRequests.setStage(trx, step.requestId, 'delivered');
+        },
+      });
+    },
+
+    /** Deletes the archive's files when its link has expired; its links are revoked (the link answers 410). */
+    async deleteExportArchive(step: AccessStep & { archiveId: string }): Promise<void> {
+      await rm(archiveDirectory(config.exports.dir, step.archiveId), { recursive: true, force: true });
+      const customerId = await auditCustomer(step.customerId);
+      await db.transaction(async (trx) => {
+        const marked = await exportArchives.markDeleted(trx, step.archiveId);
+        const revoked = await publicLinks.revokeForArchive(trx, step.archiveId);
+        if (!marked) return;
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'access.archive_deleted',
+          subjectType: 'export_archive',
+          subjectId: step.archiveId,
+          customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { revokedLinks: revoked },
+        });
+      });
+      log.info('export archive deleted', { archiveId: step.archiveId });
+    },
+
+    /** Completes a delivered request once its archive is gone. */
+    async completeAccessRequest(step: AccessStep & { archiveId: string; respondedOn: string }): Promise<void> {
+      const request = await lifecycleRequests.findById(db, step.requestId);
+      if (!request) throw new RequestNotFoundError(step.requestId);
+      if (request.status === 'completed') return;
+      const customerId = await auditCustomer(step.customerId);
+      await db.transaction(async (trx) => {
+        await lifecycleRequests.complete(trx, step.requestId, {
+          ...(request.outcome ?? {}),
+          result: 'delivered',
+          respondedOn: step.respondedOn,
+          archiveDeleted: true,
+        });
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'access.completed',
+          subjectType: 'lifecycle_request',
+          subjectId: step.requestId,
+          customerId,
+          requestId: step.requestId,
+          workflowId: step.workflowId,
+          details: { archiveId: step.archiveId, respondedOn: step.respondedOn, dueOn: request.dueOn },
+        });
+      });
+    },
+
+    /** Records that the export failed for good and tells staff. */
+    async failAccessRequest(step: AccessStep & { reason: string }): Promise<void> {
+      await notify(step, {
+        kind: 'export-failed',
+        dedupeKey: `access-failed-${step.requestId}`,
+        recipient: 'staff',
+        to: config.accessRequests.staffEmail,
+        mail: staffExportFailedEmail(step),
+        action: 'access.failed',
+        details: { reasonSha256: sha256(step.reason) },
+        alsoIn: (trx) =>
+          accessRequests.close(trx, step.requestId, {
+            status: 'failed',
+            stage: 'failed',
+            reason: step.reason,
+            outcome: { result: 'failed' },
+          }),
+      });
+    },
+  };
+}

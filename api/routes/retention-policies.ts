@@ -1,0 +1,176 @@
+/**
+ * `/v1/retention-policies`: reading the retention policy of each data category and changing it (privacy officer).
+ * Every change is a new version, audited with the new version number; the running retention workflows of this
+ * deployment are told to re-read their policies (and re-read them on their own at least every recheck interval).
+ */
+import { randomUUID } from 'node:crypto';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { retentionPolicies, type StoredRetentionPolicy } from '../../db/repositories/retention-policies';
+import { ALLOWED_CLOCKS } from '../../lib/retention';
+import {
+  clockProblem,
+  IfMatchHeader,
+  RetentionCategoryParam,
+  RetentionPolicyInput,
+  RetentionPolicyList,
+  RetentionPolicyView,
+  RetentionPolicyWithHistory,
+} from '../../lib/schemas/retention-policies';
+import type { AppDeps } from '../app';
+import { HttpProblem, parseOr400, ValidationProblem } from '../problem';
+
+function view(p: StoredRetentionPolicy) {
+  return {
+    category: p.category,
+    period: p.period,
+    clockStart: p.clockStart,
+    legalBasis: p.legalBasis,
+    version: p.version,
+    changedBy: p.changedBy,
+    changedAt: p.changedAt.toISOString(),
+    policySet: p.policySet,
+    allowedClocks: [...ALLOWED_CLOCKS[p.category]],
+  };
+}
+
+function etag(res: Response, p: StoredRetentionPolicy): void {
+  res.set('ETag', `"${p.version}"`);
+}
+
+/**
+ * Asks every running retention workflow on this deployment's task queue to re-read its policies, with one batch
+ * signal operation (the server fans it out). Best effort: a workflow that misses it re-reads at its next recheck.
+ */
+async function notifyRetentionWorkflows(deps: AppDeps, actor: string, reason: string): Promise<boolean> {
+  try {
+    await deps.temporal.workflowService.startBatchOperation({
+      namespace: deps.temporal.options.namespace,
+      jobId: randomUUID(),
+      reason,
+      visibilityQuery: `WorkflowType = 'retentionWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${deps.taskQueue.replace(/'/g, "''")}'`,
+      signalOperation: { signal: 'policiesChanged', identity: actor },
+    });
+    return true;
+  } catch (err) {
+    deps.log.warn('could not signal retention workflows about a policy change', { err: (err as Error).message });
+    return false;
+  }
+}
+
+export function retentionPoliciesRouter(deps: AppDeps): Router {
+  const router = Router();
+  const policySet = deps.config.retention.policySet;
+
+  router.get('/v1/retention-policies', async (_req, res) => {
+    await retentionPolicies.ensureSet(deps.db, policySet);
+    const items = await retentionPolicies.list(deps.db, policySet);
+    res.json({ policySet, items: items.map(view) });
+  });
+
+  router.get('/v1/retention-policies/:category', async (req, res) => {
+    const { category } = parseOr400(RetentionCategoryParam, req.params, 'path');
+    await retentionPolicies.ensureSet(deps.db, policySet);
+    const current = await retentionPolicies.get(deps.db, policySet, category);
+    if (!current) throw new HttpProblem(404, 'Retention policy not found', `no policy for ${category}`);
+    const history = await retentionPolicies.history(deps.db, policySet, category);
+    etag(res, current);
+    res.json({
+      ...view(current),
+      history: history.map((h) => ({
+        version: h.version,
+        period: h.period,
+        clockStart: h.clockStart,
+        legalBasis: h.legalBasis,
+        changedBy: h.changedBy,
+        changedAt: h.changedAt.toISOString(),
+      })),
+    });
+  });
+
+  router.put('/v1/retention-policies/:category', async (req, res) => {
+    const { category } = parseOr400(RetentionCategoryParam, req.params, 'path');
+    const ifMatch = parseOr400(IfMatchHeader, req.get('If-Match'), 'header');
+    const input = parseOr400(RetentionPolicyInput, req.body, 'body');
+    const problem = clockProblem(category, input.clockStart);
+    if (problem)
+      throw new ValidationProblem([{ field: 'body.clockStart', rule: 'clock_not_allowed', message: problem }]);
+
+    const actor = res.locals.actor as string;
+    await retentionPolicies.ensureSet(deps.db, policySet);
+    const result = await retentionPolicies.update(deps.db, policySet, category, input, {
+      actor,
+      expectedVersion: ifMatch === undefined ? undefined : Number(ifMatch.replace(/^W\//, '').replace(/"/g, '')),
+    });
+    if (!result) throw new HttpProblem(404, 'Retention policy not found', `no policy for ${category}`);
+    if (result.outcome === 'version_mismatch') {
+      throw new HttpProblem(412, 'Precondition Failed', `the policy is at version ${result.policy.version} now`, {
+        currentVersion: result.policy.version,
+      });
+    }
+    const changed = result.outcome === 'changed';
+    const notified = changed
+      ? await notifyRetentionWorkflows(deps, actor, `retention policy ${category} changed to v${result.policy.version}`)
+      : false;
+    etag(res, result.policy);
+    res.json({ ...view(result.policy), changed, retentionWorkflowsNotified: notified });
+  });
+
+  return router;
+}
+
+/** Adds the retention policy paths to the OpenAPI document. Problems refer to the `Problem` component. */
+export function registerRetentionPoliciesOpenApi(registry: OpenAPIRegistry): void {
+  const problem = (description: string) => ({
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/retention-policies',
+    summary: "The current retention policy of every data category (this deployment's policy set)",
+    responses: {
+      200: { description: 'All policies', content: { 'application/json': { schema: RetentionPolicyList } } },
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/retention-policies/{category}',
+    summary: 'One retention policy with every earlier version (ETag: the version)',
+    request: { params: RetentionCategoryParam },
+    responses: {
+      200: { description: 'The policy', content: { 'application/json': { schema: RetentionPolicyWithHistory } } },
+      400: problem('Unknown category'),
+    },
+  });
+  registry.registerPath({
+    method: 'put',
+    path: '/v1/retention-policies/{category}',
+    summary: 'Change a retention policy (privacy officer): a new version, audited',
+    description:
+      'Replaces period, clock and legal basis. A change creates version n+1, keeps version n in the history, writes ' +
+      'a `retention_policy.changed` audit event naming the new version, and asks running retention workflows to ' +
+      're-read their policies. Sending the policy as it stands changes nothing (`changed: false`). With ' +
+      '`If-Match: "<version>"` the change applies only if the policy is still at that version.',
+    request: {
+      params: RetentionCategoryParam,
+      headers: z.object({ 'If-Match': z.string().optional() }),
+      body: { content: { 'application/json': { schema: RetentionPolicyInput } } },
+    },
+    responses: {
+      200: {
+        description: 'The policy after the request',
+        content: {
+          'application/json': {
+            schema: RetentionPolicyView.extend({ changed: z.boolean(), retentionWorkflowsNotified: z.boolean() }),
+          },
+        },
+      },
+      400: problem(
+        'Invalid body; `errors` names each field and rule (clock_not_allowed for a clock the category lacks)',
+      ),
+      412: problem('If-Match names another version than the current one; nothing was changed'),
+    },
+  });
+}

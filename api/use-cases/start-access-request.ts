@@ -1,0 +1,188 @@
+/**
+ * Starting an access request: the due date from the deadline engine, the request record, the workflow start. Either
+ * the request is recorded and its workflow started, or nothing is left behind.
+ *
+ * Disclosure: the answer does not depend on whether the customer exists or the address is one of its contacts. Any
+ * well-formed customer id and address get 202 and a running request; the workflow then acknowledges to the address,
+ * checks it against the registered contacts, and either sends a one-time link to the registered address or a refusal
+ * that reads the same for an unknown customer as for an unknown contact. The caller is staff, who may read customers
+ * anyway; what the requester receives never depends on data the requester has not proven to be entitled to.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { accessRequests } from '../../db/repositories/access-requests';
+import { auditEvents } from '../../db/repositories/audit-events';
+import { customers } from '../../db/repositories/customers';
+import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
+import type { AppConfig } from '../../lib/config';
+import {
+  calendarFor,
+  clockStart,
+  dateInZone,
+  PRIVACY_REGIMES,
+  responseDueDate,
+  type PrivacyRegime,
+} from '../../lib/deadlines';
+import type { Logger } from '../../lib/logger';
+import type { AccessRequestInput, AccessRequestPayload } from '../../lib/schemas/access-request';
+import { accessRequestWorkflowId, searchAttributes } from '../../lib/temporal-ids';
+import type { accessRequestWorkflow } from '../../workflows/access-request';
+import { HttpProblem } from '../problem';
+import { requestHash } from './start-onboarding';
+
+export interface StartAccessRequestDeps {
+  db: Knex;
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests' | 'exports'>;
+}
+
+/** What the API answers: the same shape for every customer id and address, and for a replay. */
+export interface AccessRequestStarted {
+  requestId: string;
+  workflowId: string;
+  privacyRegime: PrivacyRegime;
+  receivedOn: string;
+  /** Null while the clock is stopped (UK GDPR: it starts at identity confirmation). */
+  dueOn: string | null;
+  clockStarts: 'receipt' | 'identity-confirmed';
+  replayed: boolean;
+}
+
+const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =>
+  PRIVACY_REGIMES.includes(value as PrivacyRegime) ? (value as PrivacyRegime) : undefined;
+
+/**
+ * Records and starts an access request for `customerId`.
+ * @param opts.now when the request was received (default: now); tests start requests received in the past.
+ * @throws HttpProblem 422 for an Idempotency-Key reused with another body, 503 when Temporal cannot be reached
+ * (nothing is recorded then).
+ */
+export async function startAccessRequest(
+  deps: StartAccessRequestDeps,
+  customerId: string,
+  input: AccessRequestInput,
+  opts: { idempotencyKey?: string; actor: string; now?: Date },
+): Promise<AccessRequestStarted> {
+  const hash = requestHash({ customerId, ...input });
+  if (opts.idempotencyKey) {
+    const earlier = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+    if (earlier) return replay(deps, earlier, hash);
+  }
+
+  const customer = await customers.findById(deps.db, customerId);
+  const regime = input.privacyRegime ?? asRegime(customer?.privacyRegime) ?? deps.config.defaultPrivacyRegime;
+  const calendar = calendarFor(regime, deps.config.deadlines);
+  const receivedAt = opts.now ?? new Date();
+  const receivedOn = dateInZone(receivedAt.getTime(), calendar.timeZone);
+  const starts = clockStart(regime);
+  const dueOn = starts === 'receipt' ? responseDueDate(regime, receivedOn, calendar) : null;
+
+  const requestId = randomUUID();
+  const workflowId = accessRequestWorkflowId(requestId);
+  const payload: AccessRequestPayload = { requesterEmail: input.requesterEmail.trim(), scope: input.scope };
+  try {
+    await accessRequests.insert(deps.db, {
+      id: requestId,
+      customerId,
+      workflowId,
+      privacyRegime: regime,
+      dueOn,
+      actor: opts.actor,
+      idempotencyKey: opts.idempotencyKey,
+      requestHash: hash,
+      payload,
+      receivedAt,
+    });
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
+      // A concurrent call with the same key won the race: answer what it answered.
+      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+      if (winner) return replay(deps, winner, hash);
+    }
+    throw err;
+  }
+
+  try {
+    await deps.temporal.workflow.start<typeof accessRequestWorkflow>('accessRequestWorkflow', {
+      taskQueue: deps.taskQueue,
+      workflowId,
+      args: [
+        {
+          requestId,
+          customerId,
+          scope: input.scope,
+          regime,
+          receivedOn,
+          dueOn,
+          calendar,
+          policy: {
+            verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
+            reminderOffsets: deps.config.accessRequests.reminderOffsets,
+            linkLifetimeMs: deps.config.exports.linkLifetimeMs,
+          },
+        },
+      ],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: searchAttributes.customerId, value: customerId },
+        { key: searchAttributes.requestId, value: requestId },
+        { key: searchAttributes.requestType, value: 'access' },
+        { key: searchAttributes.requestStage, value: 'received' },
+      ],
+    });
+  } catch (err) {
+    await lifecycleRequests.delete(deps.db, requestId);
+    deps.log.error('could not start access request workflow', { requestId, err: (err as Error).message });
+    throw new HttpProblem(
+      503,
+      'Workflow service unavailable',
+      'the access request could not be started; nothing was recorded, try again',
+    );
+  }
+  await auditEvents.append(deps.db, {
+    actor: opts.actor,
+    action: 'access.requested',
+    subjectType: 'lifecycle_request',
+    subjectId: requestId,
+    customerId: customer ? customerId : null,
+    requestId,
+    workflowId,
+    details: {
+      scope: input.scope,
+      regime,
+      receivedOn,
+      dueOn,
+      customerKnown: customer !== undefined,
+      requestHash: hash,
+      idempotencyKey: opts.idempotencyKey ?? null,
+    },
+  });
+  deps.log.info('access request started', { requestId, workflowId, regime, dueOn });
+  return { requestId, workflowId, privacyRegime: regime, receivedOn, dueOn, clockStarts: starts, replayed: false };
+}
+
+function replay(deps: StartAccessRequestDeps, earlier: LifecycleRequest, hash: string): AccessRequestStarted {
+  if (earlier.type !== 'access' || earlier.requestHash !== hash) {
+    throw new HttpProblem(
+      422,
+      'Idempotency-Key reused',
+      'this Idempotency-Key was already used with a different request body',
+    );
+  }
+  const regime = asRegime(earlier.privacyRegime) ?? deps.config.defaultPrivacyRegime;
+  const calendar = calendarFor(regime, deps.config.deadlines);
+  return {
+    requestId: earlier.id,
+    workflowId: earlier.workflowId,
+    privacyRegime: regime,
+    receivedOn: dateInZone(earlier.receivedAt.getTime(), calendar.timeZone),
+    dueOn: earlier.dueOn,
+    clockStarts: clockStart(regime),
+    replayed: true,
+  };
+}

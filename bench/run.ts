@@ -1,0 +1,23 @@
+/**
+ * `npm run bench -- <name> [flags]`: runs one benchmark from bench/<name>.ts. Each benchmark measures itself against a
+ * baseline in the same run and prints, as its last line, `<name>: ratio=<measured/baseline> target=<target> ...`.
+ * Benchmarks are never part of the test suite; their method and latest figures are in docs/benchmarks.md.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+const name = process.argv[2];
+const available = fs
+  .readdirSync(__dirname)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_'))
+  .map((f) => f.replace(/\.ts$/, ''));
+
+if (!name || !available.includes(name)) {
+  console.error(`usage: npm run bench -- <name> [flags]\navailable: ${available.join(', ') || '(none yet)'}`);
+  process.exit(2);
+}
+process.argv.splice(2, 1);
+import(path.join(__dirname, name)).catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

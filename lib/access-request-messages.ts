@@ -1,0 +1,97 @@
+/**
+ * The messages of the access-request workflow (workflows/access-request.ts) that others send to it: the API (identity
+ * confirmation, deadline extension, status) and the export activity (progress). Names and payload types only, with no
+ * dependencies, so the workflow, the activities and the API can all import it.
+ *
+ * The deadline-extension update is a contract for every request type with a legal deadline: a workflow that answers
+ * `extendDeadline` with these types (and refuses with an ApplicationFailure of type {@link EXTENSION_REFUSED} whose
+ * first detail names the rule) can be extended through `POST /v1/requests/{id}/extend`.
+ */
+
+/** Query: where the request stands ({@link AccessRequestStatus}). `GET /v1/requests/{id}` asks it. */
+export const STATUS_QUERY = 'status';
+/** Update: the verification link was used (`GET /verify/{token}`). */
+export const CONFIRM_IDENTITY_UPDATE = 'confirmIdentity';
+/** Update: staff extend the deadline (`POST /v1/requests/{id}/extend`). */
+export const EXTEND_DEADLINE_UPDATE = 'extendDeadline';
+/** Signal: a running export reports its progress. */
+export const EXPORT_PROGRESS_SIGNAL = 'exportProgress';
+
+/** Failure type of a refused extension; `details[0]` is an {@link ExtensionRefusal}. */
+export const EXTENSION_REFUSED = 'ExtensionNotAllowed';
+/** Failure type of a refused identity confirmation (the request no longer waits for it, or the link is not its own). */
+export const CONFIRMATION_REFUSED = 'ConfirmationNotAccepted';
+
+export interface ConfirmIdentityArgs {
+  linkId: string;
+}
+export interface ConfirmIdentityResult {
+  verifiedOn: string;
+  /** The due date: unchanged (GDPR, CCPA) or just started (UK GDPR). */
+  dueOn: string;
+}
+
+export interface ExtendDeadlineArgs {
+  /** Sent to the requester with the notice. */
+  reason: string;
+  /** Staff member deciding it, `staff:<id>`. */
+  actor: string;
+}
+export interface ExtendDeadlineResult {
+  previousDueOn: string;
+  dueOn: string;
+}
+
+/** Which rule refused an extension. */
+export interface ExtensionRefusal {
+  rule: 'within_original_period' | 'clock_not_started' | 'already_extended' | 'request_answered';
+  /** Last day an extension was possible, when the rule is `within_original_period`. */
+  originalPeriodEnd?: string;
+}
+
+/** Progress of a running export. */
+export interface ExportProgress {
+  table: string;
+  rowsDone: number;
+  /** Rows in scope: the planner's estimate for the tables not yet finished, exact once `estimated` is false. */
+  rowsTotal: number;
+  estimated: boolean;
+}
+
+export type AccessRequestStage =
+  | 'received'
+  | 'acknowledging'
+  | 'checking-requester'
+  | 'awaiting-verification'
+  | 'refused'
+  | 'closed-unverified'
+  | 'exporting'
+  | 'delivering'
+  | 'delivered'
+  | 'deleting-archive'
+  | 'completed'
+  | 'failed';
+
+/** What the status query answers: stage, deadline, progress and outcome; ids, dates and counts only. */
+export interface AccessRequestStatus {
+  stage: AccessRequestStage;
+  regime: 'gdpr' | 'uk_gdpr' | 'ccpa';
+  scope: string;
+  receivedOn: string;
+  clockStarts: 'receipt' | 'identity-confirmed';
+  /** The day the legal period started (receipt, or confirmation for UK GDPR); null while the clock is stopped. */
+  clockStartedOn: string | null;
+  dueOn: string | null;
+  extension: { previousDueOn: string; dueOn: string; decidedOn: string } | null;
+  verified: boolean;
+  /** Rows exported so far and in total; null before the export starts. */
+  progress: ExportProgress | null;
+  deadline: { remindersSent: number; escalated: boolean };
+  /** When the requester was answered (delivery, refusal or closure). */
+  respondedOn: string | null;
+  outcome: {
+    result: 'delivered' | 'refused' | 'closed_unverified' | 'failed';
+    archiveId?: string;
+    rows?: number;
+  } | null;
+}

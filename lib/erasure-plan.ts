@@ -1,0 +1,210 @@
+/**
+ * What an erasure of one scope (customer x data categories) touches, and in which order. Pure: safe to import from
+ * workflow code; the activities turn the steps into batched SQL.
+ *
+ * Scope decisions (documented in docs and the erasure workflow):
+ * - Every table listed in {@link ERASURE_TABLES} holds rows of one or more categories in its `data_category` column;
+ *   an erasure deletes exactly `customer_id = <customer> and data_category = <category>` from it.
+ * - `business_contact` covers contacts and contracts. The customers row itself (also `business_contact`) and the
+ *   customer's subprocessor links go only with a `termination` erasure that includes `business_contact`
+ *   ({@link includesCustomerRecord}); a retention erasure keeps the customer known.
+ * - `audit_log` is never erased here: the audit module purges the hash-chained log on its own retention
+ *   ({@link CATEGORIES_OUTSIDE_ERASURE}).
+ * - `export_archives` covers the access-request archives (their rows and their directory under EXPORT_DIR) and the
+ *   public links that point at them.
+ */
+import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
+import { STATUTORY_RETENTION_RULES } from './statutory-retention';
+
+/** How a table's `id` column is typed (decides how the keyset checkpoint is compared). */
+export type KeyType = 'bigint' | 'uuid';
+
+/** A column of another table that points at rows of this one. */
+export interface Reference {
+  table: string;
+  column: string;
+  /** The category the referencing rows belong to. */
+  category: DataCategory;
+  keyType: KeyType;
+}
+
+/** One customer-owned table in the erasure plan. */
+export interface ErasureTable {
+  table: string;
+  /** Categories its rows may carry in `data_category`. */
+  categories: readonly DataCategory[];
+  keyType: KeyType;
+  /**
+   * Files that belong to each row and go with it: `export-archive-directory` is `<EXPORT_DIR>/<id>`
+   * (db/migrations/20261128001100_access_requests.ts), removed before the row.
+   */
+  files?: 'export-archive-directory';
+  /**
+   * References from other tables (foreign keys with ON DELETE SET NULL). They are nulled in short batches before
+   * rows of this table are deleted, so that a delete never cascades into one long transaction; and a legal hold on
+   * the referencing category defers this table's deletion, so that held records are never rewritten.
+   */
+  referencedBy?: readonly Reference[];
+}
+
+/**
+ * Every table that holds customer data by category, in dependency order: a table comes before the tables it
+ * references (orders and listings before seller_accounts), so deleting never trips a foreign key. A new table that
+ * stores customer data with a `data_category` column must be added here (test/erasure-plan.test.ts checks the live
+ * schema against this list and {@link TABLES_OUTSIDE_ERASURE}).
+ */
+export const ERASURE_TABLES: readonly ErasureTable[] = [
+  { table: 'communication_records', categories: ['communication_records'], keyType: 'bigint' },
+  { table: 'authentication_logs', categories: ['authentication_logs'], keyType: 'bigint' },
+  { table: 'api_access_logs', categories: ['api_access_logs'], keyType: 'bigint' },
+  { table: 'orders', categories: ['orders'], keyType: 'bigint' },
+  { table: 'listings', categories: ['listings'], keyType: 'bigint' },
+  { table: 'inventory_items', categories: ['inventory'], keyType: 'bigint' },
+  { table: 'workflow_records', categories: ['workflow_records'], keyType: 'bigint' },
+  {
+    table: 'seller_accounts',
+    categories: ['seller_accounts'],
+    keyType: 'uuid',
+    referencedBy: [
+      { table: 'orders', column: 'seller_account_id', category: 'orders', keyType: 'bigint' },
+      { table: 'listings', column: 'seller_account_id', category: 'listings', keyType: 'bigint' },
+    ],
+  },
+  { table: 'public_links', categories: ['export_archives'], keyType: 'uuid' },
+  { table: 'export_archives', categories: ['export_archives'], keyType: 'uuid', files: 'export-archive-directory' },
+  { table: 'contracts', categories: ['business_contact'], keyType: 'uuid' },
+  { table: 'contacts', categories: ['business_contact'], keyType: 'uuid' },
+];
+
+/**
+ * Tables with customer data that a per-category erasure deliberately leaves alone, and why. Together with
+ * {@link ERASURE_TABLES} they must name every table that has a `customer_id` column.
+ */
+export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
+  customers: 'the customer record: deleted only by a termination erasure that includes business_contact',
+  customer_subprocessors: 'the recipients list: needed to tell subprocessors; deleted with the customer record',
+  audit_events: 'the audit log: purged by the audit module on its own retention (category audit_log)',
+  lifecycle_requests: 'request records outlive the erasure (CCPA regs 7101: kept at least 24 months)',
+  legal_holds: 'evidence of holds (reasons, who placed and released them); no customer data beyond the id',
+  erasures: 'evidence of erasures: ids, counts, policy versions',
+  deletion_requests: 'evidence of subprocessor deletions: ids, receipts',
+};
+
+/** Categories an erasure never deletes, and why. */
+export const CATEGORIES_OUTSIDE_ERASURE: Readonly<Partial<Record<DataCategory, string>>> = {
+  audit_log: 'handled by the audit module (retention purge of the hash-chained audit log)',
+};
+
+/** What a step does to the rows it walks. */
+export type ErasureAction = 'mark-retained' | 'detach' | 'delete';
+
+/** One batched walk over one table for one category. Its `key` names its checkpoint. */
+export interface ErasureStep {
+  key: string;
+  /** The table whose rows the step walks (for `detach`: the referencing table). */
+  table: string;
+  category: DataCategory;
+  action: ErasureAction;
+  keyType: KeyType;
+  /** `detach`: which table's rows of the scope are about to go, and the column that points at them. */
+  detach?: { parent: string; column: string };
+  /** `mark-retained`: the statutory rule (lib/statutory-retention.ts). */
+  ruleId?: string;
+  /** `delete`: files that go with each row (see {@link ErasureTable.files}). */
+  files?: ErasureTable['files'];
+}
+
+/**
+ * Sorts and de-duplicates categories in {@link DATA_CATEGORIES} order, so that equal scopes compare equal.
+ * @throws RangeError naming an unknown category.
+ */
+export function normalizeCategories(categories: readonly string[]): DataCategory[] {
+  for (const c of categories) if (!isDataCategory(c)) throw new RangeError(`unknown data category "${c}"`);
+  return DATA_CATEGORIES.filter((c) => categories.includes(c));
+}
+
+/** Whether a scope removes the customer record itself (see the module comment). */
+export function includesCustomerRecord(reason: string, categories: readonly DataCategory[]): boolean {
+  return reason === 'termination' && categories.includes('business_contact');
+}
+
+/** The categories of `categories` that an erasure acts on (everything but {@link CATEGORIES_OUTSIDE_ERASURE}). */
+export function erasableCategories(categories: readonly DataCategory[]): DataCategory[] {
+  return normalizeCategories(categories).filter((c) => CATEGORIES_OUTSIDE_ERASURE[c] === undefined);
+}
+
+/**
+ * The steps that erase `categories`, in execution order: for each table in dependency order and each of its
+ * categories in scope, first `mark-retained` (rows a statutory rule keeps, when the rule's period is configured),
+ * then `detach` (null references from rows that stay), then `delete`.
+ * @param retainingRules ids of the statutory rules in force (those whose period is configured).
+ */
+export function erasureSteps(categories: readonly DataCategory[], retainingRules: readonly string[]): ErasureStep[] {
+  const scope = erasableCategories(categories);
+  const steps: ErasureStep[] = [];
+  for (const t of ERASURE_TABLES) {
+    for (const category of t.categories) {
+      if (!scope.includes(category)) continue;
+      for (const rule of STATUTORY_RETENTION_RULES) {
+        if (rule.table === t.table && rule.category === category && retainingRules.includes(rule.id)) {
+          steps.push({
+            key: `${t.table}:${category}:mark-retained:${rule.id}`,
+            table: t.table,
+            category,
+            action: 'mark-retained',
+            keyType: t.keyType,
+            ruleId: rule.id,
+          });
+        }
+      }
+      for (const ref of t.referencedBy ?? []) {
+        // Referencing rows in scope are gone by now (dependency order) unless a statutory rule keeps some: only then
+        // can rows that stay point here.
+        const refRetained = STATUTORY_RETENTION_RULES.some(
+          (r) => r.table === ref.table && r.category === ref.category && retainingRules.includes(r.id),
+        );
+        if (scope.includes(ref.category) && !refRetained) continue;
+        steps.push({
+          key: `${t.table}:${category}:detach:${ref.table}.${ref.column}`,
+          table: ref.table,
+          category,
+          action: 'detach',
+          keyType: ref.keyType,
+          detach: { parent: t.table, column: ref.column },
+        });
+      }
+      steps.push({
+        key: `${t.table}:${category}:delete`,
+        table: t.table,
+        category,
+        action: 'delete',
+        keyType: t.keyType,
+        ...(t.files ? { files: t.files } : {}),
+      });
+    }
+  }
+  return steps;
+}
+
+/** Tables a scope deletes from (in plan order). */
+export function tablesOf(categories: readonly DataCategory[]): string[] {
+  const scope = erasableCategories(categories);
+  return ERASURE_TABLES.filter((t) => t.categories.some((c) => scope.includes(c))).map((t) => t.table);
+}
+
+/**
+ * Which categories of `scope` must wait, given the categories an active legal hold covers: the held ones, and those
+ * whose rows are referenced by rows of a held category (deleting a seller account would rewrite held orders that
+ * point at it). Everything else proceeds.
+ */
+export function deferredCategories(scope: readonly DataCategory[], held: readonly DataCategory[]): DataCategory[] {
+  return normalizeCategories(scope).filter((c) => holdingCategories(c).some((h) => held.includes(h)));
+}
+
+/** The categories whose hold defers the deletion of `category`: itself, and those whose rows point at its rows. */
+export function holdingCategories(category: DataCategory): DataCategory[] {
+  const refs = ERASURE_TABLES.filter((t) => t.categories.includes(category)).flatMap((t) =>
+    (t.referencedBy ?? []).map((ref) => ref.category),
+  );
+  return normalizeCategories([category, ...refs]);
+}

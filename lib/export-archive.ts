@@ -1,0 +1,89 @@
+/**
+ * The export archive on disk and on the wire.
+ *
+ * On disk an archive is a directory `<EXPORT_DIR>/<archiveId>/` holding one CSV file per table and `manifest.json`
+ * (activities/export.ts writes it; a directory, not a single file, so that an interrupted export resumes by appending
+ * to the table it was writing). On the wire (`GET /exports/{token}`) the directory is streamed as a gzip-compressed
+ * POSIX tar, built on the fly from the files: constant memory, no second copy on disk, and an open format that every
+ * operating system unpacks. The manifest's SHA-256 per file lets the recipient check what arrived.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+
+/** Name of the manifest file inside an archive. */
+export const MANIFEST_FILE = 'manifest.json';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const BLOCK = 512;
+
+/** The directory of an archive; the id must be a UUID, so no id can point outside the export directory. */
+export function archiveDirectory(exportDir: string, archiveId: string): string {
+  if (!UUID.test(archiveId)) throw new Error('archive id must be a lower-case UUID');
+  return path.join(exportDir, archiveId);
+}
+
+/** Writes `value` as a NUL-terminated octal field, or in base-256 when it does not fit (GNU tar, sizes >= 8 GiB). */
+function numericField(header: Buffer, offset: number, length: number, value: number): void {
+  const octal = value.toString(8);
+  if (octal.length < length) {
+    header.write(octal.padStart(length - 1, '0'), offset, length - 1, 'ascii');
+    header[offset + length - 1] = 0;
+    return;
+  }
+  let rest = BigInt(value);
+  for (let i = offset + length - 1; i > offset; i--) {
+    header[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  header[offset] = 0x80;
+}
+
+/** A ustar header for a regular file. */
+function tarHeader(name: string, size: number, mtimeSeconds: number): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new Error(`tar entry name too long: ${name}`);
+  const header = Buffer.alloc(BLOCK);
+  header.write(name, 0, 100, 'utf8');
+  numericField(header, 100, 8, 0o644);
+  numericField(header, 108, 8, 0);
+  numericField(header, 116, 8, 0);
+  numericField(header, 124, 12, size);
+  numericField(header, 136, 12, mtimeSeconds);
+  header.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+  header.write('0', 156, 1, 'ascii');
+  header.write('ustar\u000000', 257, 8, 'binary');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'binary');
+  return header;
+}
+
+async function* tarEntries(dir: string, files: readonly string[], prefix: string): AsyncGenerator<Buffer> {
+  for (const file of files) {
+    const full = path.join(dir, file);
+    const info = await stat(full);
+    yield tarHeader(`${prefix}/${file}`, info.size, Math.floor(info.mtimeMs / 1000));
+    let written = 0;
+    for await (const chunk of createReadStream(full)) {
+      written += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+    if (written !== info.size) throw new Error(`${file} changed while it was being archived`);
+    const padding = (BLOCK - (info.size % BLOCK)) % BLOCK;
+    if (padding > 0) yield Buffer.alloc(padding);
+  }
+  yield Buffer.alloc(BLOCK * 2);
+}
+
+/**
+ * Streams `files` (names relative to `dir`) as a `.tar.gz` whose entries sit under `prefix/`. Errors (a file removed
+ * meanwhile) surface as stream errors.
+ */
+export function tarGzStream(dir: string, files: readonly string[], prefix: string): Readable {
+  const tar = Readable.from(tarEntries(dir, files, prefix), { objectMode: false });
+  const gzip = createGzip({ level: 6 });
+  tar.on('error', (err) => gzip.destroy(err));
+  return tar.pipe(gzip);
+}

@@ -1,0 +1,402 @@
+/**
+ * Access request: acknowledge, check that the requester is a registered contact, confirm identity with a one-time link
+ * sent to the registered address, export everything held about the customer in scope, deliver a signed expiring
+ * download link, delete the archive when the link expires. Beside it runs the deadline clock: staff reminders before
+ * the due date, an escalation once it has passed, and extensions decided by staff (an update that moves the timers).
+ *
+ * Deterministic code only. Dates come from the deadline engine (lib/deadlines.ts) fed with workflow time; every
+ * duration comes from the policy in the input (configuration at the time the request was received). The workflow sees
+ * ids, dates, counts and hashes: the requester's address stays in the database, the rows in the archive.
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ExportSummary } from '../activities/export';
+import {
+  CONFIRM_IDENTITY_UPDATE,
+  CONFIRMATION_REFUSED,
+  EXPORT_PROGRESS_SIGNAL,
+  EXTEND_DEADLINE_UPDATE,
+  EXTENSION_REFUSED,
+  STATUS_QUERY,
+  type AccessRequestStage,
+  type AccessRequestStatus,
+  type ConfirmIdentityArgs,
+  type ConfirmIdentityResult,
+  type ExportProgress,
+  type ExtendDeadlineArgs,
+  type ExtendDeadlineResult,
+  type ExtensionRefusal,
+} from '../lib/access-request-messages';
+import {
+  canExtendOn,
+  clockStart,
+  dateInZone,
+  endOfDayMs,
+  extendedDueDate,
+  originalPeriodEnd,
+  reminderInstants,
+  responseDueDate,
+  type HolidayCalendar,
+  type PrivacyRegime,
+} from '../lib/deadlines';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import type { AccessScope } from '../lib/schemas/access-request';
+import { searchAttributes } from '../lib/temporal-ids';
+
+/** Durations of one request, fixed when it was received (configuration: README "Access requests"). */
+export interface AccessRequestPolicy {
+  /** How long to wait for the verification link to be used (the link expires then too). */
+  verificationTimeoutMs: number;
+  /** ISO 8601 durations before the end of the due date at which staff are reminded. */
+  reminderOffsets: string[];
+  /** How long the download link works; the archive is deleted when it ends. */
+  linkLifetimeMs: number;
+}
+
+export interface AccessRequestWorkflowInput {
+  requestId: string;
+  customerId: string;
+  scope: AccessScope;
+  regime: PrivacyRegime;
+  /** Day of receipt in the regime's time zone. */
+  receivedOn: string;
+  /** Due date computed at receipt; null when the clock starts at identity confirmation (UK GDPR). */
+  dueOn: string | null;
+  calendar: HolidayCalendar;
+  policy: AccessRequestPolicy;
+}
+
+export interface AccessRequestResult {
+  result: 'delivered' | 'refused' | 'closed_unverified';
+  respondedOn: string;
+  dueOn: string | null;
+  archiveId?: string;
+  rows?: number;
+  manifestSha256?: string;
+}
+
+export const accessRequestStatusQuery = defineQuery<AccessRequestStatus>(STATUS_QUERY);
+export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(
+  CONFIRM_IDENTITY_UPDATE,
+);
+export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>(EXTEND_DEADLINE_UPDATE);
+export const exportProgressSignal = defineSignal<[ExportProgress]>(EXPORT_PROGRESS_SIGNAL);
+
+/** Notices, records, links: quick activities, retried with backoff for as long as it takes (SMTP or database down). */
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});
+
+/** The export: long, heartbeating, resumed from its checkpoint on every retry. */
+const exporter = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});
+
+const RULE_SOURCES: Record<PrivacyRegime, string> = {
+  gdpr: 'GDPR Art. 12(3)',
+  uk_gdpr: 'UK GDPR Art. 12(3)',
+  ccpa: 'Cal. Civ. Code 1798.130(a)(2)(A)',
+};
+
+function refuseExtension(refusal: ExtensionRefusal, message: string): never {
+  throw ApplicationFailure.create({ type: EXTENSION_REFUSED, message, details: [refusal], nonRetryable: true });
+}
+
+/** Runs one access request to delivery (or refusal, or closure unverified) and deletes its archive when due. */
+export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): Promise<AccessRequestResult> {
+  const { workflowId } = workflowInfo();
+  const { calendar, regime, policy } = input;
+  const step = { requestId: input.requestId, customerId: input.customerId, workflowId, receivedOn: input.receivedOn };
+  const today = () => dateInZone(Date.now(), calendar.timeZone);
+
+  const status: AccessRequestStatus = {
+    stage: 'received',
+    regime,
+    scope: input.scope,
+    receivedOn: input.receivedOn,
+    clockStarts: clockStart(regime),
+    clockStartedOn: clockStart(regime) === 'receipt' ? input.receivedOn : null,
+    dueOn: input.dueOn,
+    extension: null,
+    verified: false,
+    progress: null,
+    deadline: { remindersSent: 0, escalated: false },
+    respondedOn: null,
+    outcome: null,
+  };
+  // Set once the requester is known to be a registered contact and the link is on its way.
+  const identity: { linkId?: string; contactId?: string } = {};
+  let confirmation: { linkId: string; verifiedOn: string } | undefined;
+  let extending = false;
+
+  setHandler(accessRequestStatusQuery, () => status);
+  setHandler(exportProgressSignal, (progress) => {
+    if (status.stage === 'exporting') status.progress = progress;
+  });
+  setHandler(
+    confirmIdentityUpdate,
+    ({ linkId }) => {
+      const verifiedOn = today();
+      confirmation = { linkId, verifiedOn };
+      if (status.dueOn === null) {
+        // UK GDPR "stop the clock": the period starts now.
+        status.clockStartedOn = verifiedOn;
+        status.dueOn = responseDueDate(regime, verifiedOn, calendar);
+      }
+      status.verified = true;
+      return { verifiedOn, dueOn: status.dueOn };
+    },
+    {
+      validator: ({ linkId }) => {
+        if (status.stage !== 'awaiting-verification' || confirmation !== undefined)
+          throw ApplicationFailure.create({
+            type: CONFIRMATION_REFUSED,
+            message: 'the request is not waiting for identity confirmation',
+            nonRetryable: true,
+          });
+        if (linkId !== identity.linkId)
+          throw ApplicationFailure.create({
+            type: CONFIRMATION_REFUSED,
+            message: 'the link is not the one sent for this request',
+            nonRetryable: true,
+          });
+      },
+    },
+  );
+  setHandler(
+    extendDeadlineUpdate,
+    async ({ reason, actor }) => {
+      extending = true;
+      const startedOn = status.clockStartedOn!;
+      const previousDueOn = status.dueOn!;
+      const dueOn = extendedDueDate(regime, startedOn, calendar);
+      const decidedOn = today();
+      await acts.recordDeadlineExtension({
+        ...step,
+        previousDueOn,
+        dueOn,
+        reason,
+        actor,
+        contactId: identity.contactId,
+      });
+      status.extension = { previousDueOn, dueOn, decidedOn };
+      status.dueOn = dueOn; // the clock below sees the change and moves its timers
+      log.info('deadline extended', { requestId: input.requestId, previousDueOn, dueOn });
+      return { previousDueOn, dueOn };
+    },
+    {
+      validator: (_args: ExtendDeadlineArgs) => {
+        if (status.respondedOn !== null)
+          refuseExtension({ rule: 'request_answered' }, 'the request has been answered already');
+        if (extending)
+          refuseExtension(
+            { rule: 'already_extended' },
+            `the deadline has been extended already; ${RULE_SOURCES[regime]} allows one extension`,
+          );
+        const startedOn = status.clockStartedOn;
+        if (startedOn === null || status.dueOn === null)
+          refuseExtension(
+            { rule: 'clock_not_started' },
+            'the period has not started (UK GDPR Art. 12A: it starts when identity is confirmed): nothing to extend yet',
+          );
+        if (!canExtendOn(regime, startedOn, today(), calendar)) {
+          const end = originalPeriodEnd(regime, startedOn);
+          refuseExtension(
+            { rule: 'within_original_period', originalPeriodEnd: end },
+            `${RULE_SOURCES[regime]}: an extension must be decided and notified within the original period, which ` +
+              `ended on ${end}`,
+          );
+        }
+      },
+    },
+  );
+
+  async function enter(stage: AccessRequestStage): Promise<void> {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    await acts.reportStage({ requestId: input.requestId, stage });
+  }
+
+  /** The deadline clock: reminders before the due date, an escalation after it, until the requester is answered. */
+  async function deadlineClock(): Promise<void> {
+    const sent = new Set<string>();
+    let escalatedFor: string | undefined;
+    const answered = () => status.respondedOn !== null;
+    while (!answered()) {
+      const dueOn = status.dueOn;
+      if (dueOn === null) {
+        await condition(() => answered() || status.dueOn !== null);
+        continue;
+      }
+      const moved = () => answered() || status.dueOn !== dueOn;
+      const dueEnd = endOfDayMs(dueOn, calendar.timeZone);
+      const now = Date.now();
+      if (now > dueEnd) {
+        if (escalatedFor !== dueOn) {
+          escalatedFor = dueOn;
+          status.deadline.escalated = true;
+          await acts.escalateOverdueAccessRequest({ ...step, dueOn, stage: status.stage });
+        }
+        await condition(moved);
+        continue;
+      }
+      const pending = reminderInstants(dueEnd, policy.reminderOffsets)
+        .filter((at) => !sent.has(`${dueOn}@${at}`))
+        .sort((a, b) => a - b);
+      const passed = pending.filter((at) => at <= now);
+      if (passed.length > 0) {
+        // Reminder instants already behind us (the clock started late, or an offset is longer than the period):
+        // one reminder now stands for all of them.
+        for (const at of passed) sent.add(`${dueOn}@${at}`);
+        await acts.sendDeadlineReminder({ ...step, dueOn, stage: status.stage, reminderAtMs: passed.at(-1)! });
+        status.deadline.remindersSent++;
+        continue;
+      }
+      const next = Math.min(pending[0] ?? Number.POSITIVE_INFINITY, dueEnd + 1);
+      await condition(moved, next - now);
+    }
+  }
+
+  function answered(outcome: NonNullable<AccessRequestStatus['outcome']>): void {
+    status.respondedOn = today();
+    status.outcome = outcome;
+  }
+
+  async function finish(stage: AccessRequestStage, result: AccessRequestResult): Promise<AccessRequestResult> {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    await clock;
+    await condition(allHandlersFinished);
+    return result;
+  }
+
+  const clock = deadlineClock();
+
+  await enter('acknowledging');
+  await acts.sendAccessAcknowledgement(step);
+
+  await enter('checking-requester');
+  const check = await acts.checkAccessRequester(step);
+  if (!check.registered || !check.contactId) {
+    status.stage = 'refused';
+    await acts.refuseAccessRequest(step);
+    answered({ result: 'refused' });
+    return finish('refused', { result: 'refused', respondedOn: status.respondedOn!, dueOn: status.dueOn });
+  }
+  const contactId = check.contactId;
+  identity.contactId = contactId;
+
+  // The stage and link id are set before the email leaves, so a confirmation arriving at once is accepted.
+  const linkId = uuid4();
+  identity.linkId = linkId;
+  const verificationExpiresAtMs = Date.now() + policy.verificationTimeoutMs;
+  status.stage = 'awaiting-verification';
+  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+  await acts.sendIdentityVerification({
+    ...step,
+    contactId,
+    linkId,
+    expiresAtMs: verificationExpiresAtMs,
+  });
+  const confirmed = await condition(
+    () => confirmation !== undefined,
+    Math.max(1, verificationExpiresAtMs - Date.now()),
+  );
+  if (!confirmed || !confirmation) {
+    status.stage = 'closed-unverified'; // from here the validator refuses a late confirmation
+    await acts.closeUnverifiedAccessRequest({ ...step, waitedMs: policy.verificationTimeoutMs });
+    answered({ result: 'closed_unverified' });
+    return finish('closed-unverified', {
+      result: 'closed_unverified',
+      respondedOn: status.respondedOn!,
+      dueOn: status.dueOn,
+    });
+  }
+  await acts.recordIdentityVerified({
+    ...step,
+    contactId,
+    linkId: confirmation.linkId,
+    verifiedOn: confirmation.verifiedOn,
+    dueOn: status.dueOn!,
+    clockStartedOn: status.clockStarts === 'identity-confirmed' ? status.clockStartedOn : null,
+  });
+
+  await enter('exporting');
+  const archiveId = uuid4();
+  let summary: ExportSummary;
+  try {
+    summary = await exporter.exportCustomerData({
+      requestId: input.requestId,
+      customerId: input.customerId,
+      workflowId,
+      archiveId,
+      scope: input.scope,
+    });
+  } catch (err) {
+    const reason = `export failed: ${describeFailure(err)}`;
+    status.stage = 'failed';
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'failed' }]);
+    await acts.failAccessRequest({ ...step, reason });
+    status.outcome = { result: 'failed' };
+    throw ApplicationFailure.nonRetryable(reason, 'AccessRequestFailed');
+  }
+  status.progress = { table: '', rowsDone: summary.rows, rowsTotal: summary.rows, estimated: false };
+
+  await enter('delivering');
+  const linkExpiresAtMs = Date.now() + policy.linkLifetimeMs;
+  await acts.deliverExport({ ...step, contactId, archiveId, linkId: uuid4(), expiresAtMs: linkExpiresAtMs });
+  answered({ result: 'delivered', archiveId, rows: summary.rows });
+  status.stage = 'delivered';
+  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+
+  // The durable timer of the archive: when the link's lifetime ends, the files go.
+  await sleep(Math.max(1, linkExpiresAtMs - Date.now()));
+  await enter('deleting-archive');
+  await acts.deleteExportArchive({ ...step, archiveId });
+  await acts.completeAccessRequest({ ...step, archiveId, respondedOn: status.respondedOn! });
+  return finish('completed', {
+    result: 'delivered',
+    respondedOn: status.respondedOn!,
+    dueOn: status.dueOn,
+    archiveId,
+    rows: summary.rows,
+    manifestSha256: summary.manifestSha256,
+  });
+}
+
+/** The innermost message of an activity failure: the domain error's own words, not Temporal's wrapper. */
+function describeFailure(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+    return cause.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
