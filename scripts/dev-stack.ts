@@ -12,12 +12,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { startServer } from '../api/server';
-import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { createDb, ensureDatabase, migrateLatest, type Db } from '../db/connection';
+import { staffTokens } from '../db/repositories/staff-tokens';
 import { subprocessors } from '../db/repositories/subprocessors';
 import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { ROLES, type Role } from '../lib/roles';
 import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
@@ -42,6 +44,30 @@ const DEMO_SUBPROCESSORS = [
 function codecEndpoint(config: AppConfig): string {
   const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
   return `${config.http.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.http.port}/codec`;
+}
+
+/** Where the dev stack keeps its staff tokens between starts (git-ignored, readable by the owner only). */
+const DEV_TOKENS_FILE = path.join(DATA_DIR, 'dev-tokens.json');
+
+/**
+ * One staff token per role for the local stack, so a new user can call the API at once. Reused across starts while
+ * they still authenticate; created (and written to .data/dev-tokens.json, mode 600) otherwise.
+ */
+async function devTokens(db: Db): Promise<Record<Role, string>> {
+  let saved: Partial<Record<Role, string>> = {};
+  try {
+    saved = JSON.parse(fs.readFileSync(DEV_TOKENS_FILE, 'utf8')) as Partial<Record<Role, string>>;
+  } catch {
+    // first start, or unreadable: make new ones
+  }
+  const tokens = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    const known = saved[role];
+    const valid = known ? (await staffTokens.authenticate(db, known))?.role === role : false;
+    tokens[role] = valid && known ? known : (await staffTokens.create(db, { name: `dev-stack ${role}`, role })).token;
+  }
+  fs.writeFileSync(DEV_TOKENS_FILE, JSON.stringify(tokens, null, 2), { mode: 0o600 });
+  return tokens;
 }
 
 /** Starts `temporal server start-dev` and resolves once it answers. */
@@ -206,6 +232,7 @@ async function main(): Promise<void> {
     () => db.destroy(),
   );
 
+  const tokens = await devTokens(db);
   const ui = `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows`;
   console.log(
     [
@@ -220,6 +247,9 @@ async function main(): Promise<void> {
         ? `  Mailbox        ${mailboxUrl}/messages   (SMTP sink ${smtpUrl}; .eml files in .data/mail)`
         : `  SMTP           ${smtpUrl}`,
       `  Subprocessors  ${sim.url}/_calls   (simulated: ${DEMO_SUBPROCESSORS.map((s) => s.id).join(', ')})`,
+      '',
+      `Staff tokens for trying the API (development only, kept in ${path.relative(ROOT, DEV_TOKENS_FILE)}):`,
+      ...ROLES.map((role) => `  ${role.padEnd(15)} ${tokens[role]}`),
       '',
       'Try: bash scripts/demo-onboarding.sh    Stop: Ctrl-C',
       '',
