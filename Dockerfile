@@ -12,5 +12,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# Export archives are written by the worker and served by the API: a shared volume is mounted here.
+RUN mkdir -p /app/.data/exports && chown -R node:node /app/.data
 USER node
 CMD ["node", "dist/api/main.js"]

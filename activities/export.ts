@@ -282,7 +282,10 @@ export async function runExport(opts: RunExportOptions): Promise<{ manifest: Exp
   const syncs: Promise<void>[] = [];
   let failed = false;
 
-  /** Writes one table to its file, batch by batch, on `conn`. Returns false when the connection is no longer usable. */
+  /**
+   * Writes one table to its file, batch by batch, on `conn`; stops after the current batch when another table failed.
+   * A connection left mid-COPY by an error is marked unusable.
+   */
   async function exportTable(spec: ExportTable, conn: PoolClient): Promise<void> {
     const columns = checkpoint.columns[spec.table];
     if (!columns) throw new Error(`checkpoint has no columns for ${spec.table}`);
@@ -305,6 +308,11 @@ export async function runExport(opts: RunExportOptions): Promise<{ manifest: Exp
     }
     checkpoint.current[spec.table] = state;
     const hash = await sha256OfPrefix(file, state.bytes);
+    // Each batch is flushed to disk in the background (one flush at a time per file), so the flush that makes the
+    // finished file durable has little left to write. The chain never rejects (nothing may go unhandled when the table
+    // is abandoned); a failed flush is kept and reported once the table is finished.
+    let flushing: Promise<void> = Promise.resolve();
+    let flushError: Error | undefined;
 
     const filter =
       `${escapeIdentifier(spec.owner)} = ${escapeLiteral(opts.customerId)}::uuid` +
@@ -351,6 +359,11 @@ export async function runExport(opts: RunExportOptions): Promise<{ manifest: Exp
         span: String(adaptSpan(BigInt(state.span), copy.rowCount, opts.batchRows)),
       };
       live[spec.table] = state.rows;
+      flushing = flushing
+        .then(() => fsyncFile(file))
+        .catch((err: unknown) => {
+          flushError ??= err instanceof Error ? err : new Error(String(err));
+        });
       finished = spec.keyType === 'small' || upTo === BigInt(keys!.max);
       if (!finished) {
         checkpoint.current[spec.table] = state;
@@ -365,8 +378,12 @@ export async function runExport(opts: RunExportOptions): Promise<{ manifest: Exp
     }
     if (!finished) return; // another table failed: stop after this batch, its checkpoint is saved
 
-    // Durable before it counts as done; the flush overlaps the next table's rows.
-    syncs.push(fsyncFile(file));
+    // Durable before the archive counts as complete; the last flush overlaps the next table's rows.
+    syncs.push(
+      flushing.then(() => {
+        if (flushError !== undefined) throw flushError;
+      }),
+    );
     delete checkpoint.current[spec.table];
     delete live[spec.table];
     checkpoint.done.push({

@@ -2,21 +2,21 @@
  * `npm run bench -- export [--rows N] [--large-rows M] [--repeat R] [--keep]`: how fast, and in how much memory, the
  * access-request export turns a customer's rows into an archive, against PostgreSQL's own COPY of the same rows.
  *
- * In a scratch PostgreSQL database (created, migrated, dropped at the end unless --keep), the benchmark seeds two
- * demo customers with N and M operational rows (db/seed-demo-customer.ts; default 1,000,000 and 3,000,000; no
- * technical or communication rows, so the rows are the operational ones plus the handful of contact rows). For each:
+ * In a scratch PostgreSQL database (created, migrated, dropped at the end unless --keep), the benchmark seeds a small
+ * warm-up customer and two demo customers with N and M operational rows (db/seed-demo-customer.ts; default 1,000,000
+ * and 3,000,000; no technical or communication rows, so the rows are the operational ones plus the handful of contact
+ * rows). For each size it runs R times (default 3) a fresh child process that:
  *
- * 0. warm-up (not measured): one plain COPY of every table in scope, so both sides read from a warm cache;
- * 1. measured, R times (default 2), alternating:
- *    - export: the real export code (activities/export.ts `runExport`, scope `all`, the default batch size), each run
- *      in a fresh child process that samples its memory every 10 ms (peak RSS and heap) and writes a fresh archive;
- *    - baseline: `COPY (SELECT <same columns> FROM <table> WHERE <same customer and categories>) TO STDOUT (FORMAT
- *      csv)` for every table in scope, on one connection, consumed by a Node stream that only counts bytes.
- *    The best of the R runs of each side is kept (a shared machine makes single runs noisy).
+ * 0. warms up (not measured): exports the warm-up customer and COPYs its rows (JIT, connections, catalog caches);
+ * 1. export: the real export code (activities/export.ts `runExport`, scope `all`, the configured batch size and
+ *    parallelism) into a fresh archive directory, sampling its memory every 5 ms (peak RSS and heap);
+ * 2. baseline: `COPY (SELECT <same columns> FROM <table> WHERE <same customer and categories>) TO STDOUT (FORMAT csv)`
+ *    for every table in scope, one after the other on one connection, consumed by a stream that only counts bytes.
  *
- * rows/s = rows in the archive / wall time of the run (for the export: counting, range queries, hashing, writing the
- * files, fsync and the manifest). ratio = export rows/s / COPY rows/s at N rows (target >= 0.8). mem_ratio = peak RSS
- * of the export at M rows / at N rows (target <= 1.2: memory does not grow with the row count).
+ * rows/s = rows / wall time (for the export: key ranges, estimates, COPY ranges, hashing, writing and flushing the
+ * files, the manifest). ratio = fastest export rate / fastest COPY rate at N rows (target >= 0.8); the median of the
+ * per-child ratios is printed too (a shared machine makes single runs noisy). mem_ratio = highest peak RSS of the
+ * export at M rows / at N rows (target <= 1.2: memory does not grow with the row count).
  *
  * Last line: `export: ratio=<export/copy> target=0.8 rows_per_s=... copy_rows_per_s=... peak_mb_1m=... peak_mb_3m=...
  * mem_ratio=...` (the `_1m`/`_3m` figures are at N and M rows, whatever N and M are). Method and figures:
@@ -43,13 +43,14 @@ const MEM_TARGET = 1.2;
 const SCOPE = 'all' as const;
 const CHILD_ENV = 'EXPORT_BENCH_CHILD';
 
-/** What an export child reports. */
+/** What a child reports: the export (with its memory) and the COPY baseline, measured in the same process. */
 interface ChildReport {
   rows: number;
   seconds: number;
   peakRssMb: number;
   peakHeapMb: number;
   startRssMb: number;
+  copy: { rows: number; seconds: number; bytes: number };
 }
 
 interface ChildTask {
@@ -64,10 +65,13 @@ interface ChildTask {
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-/** Child process: one export, memory sampled throughout. */
+/**
+ * Child process: warm-up (a small export and its COPY, unmeasured), then the measured export with its memory sampled,
+ * then the measured COPY of the same rows, in this one process so that both sides run equally warm.
+ */
 async function child(task: ChildTask): Promise<void> {
   const db = createDb(task.databaseUrl, 4);
-  const exportOnce = (customerId: string, onProgress?: () => void) =>
+  const exportOnce = (customerId: string) =>
     runExport({
       db,
       exportDir: task.exportDir,
@@ -77,9 +81,9 @@ async function child(task: ChildTask): Promise<void> {
       scope: SCOPE,
       batchRows: task.batchRows,
       parallelTables: task.parallelTables,
-      onProgress,
     });
   await exportOnce(task.warmUpCustomerId);
+  await copyBaseline(db, task.warmUpCustomerId);
   const startRss = process.memoryUsage().rss;
   let peakRss = startRss;
   let peakHeap = process.memoryUsage().heapUsed;
@@ -88,18 +92,23 @@ async function child(task: ChildTask): Promise<void> {
     if (m.rss > peakRss) peakRss = m.rss;
     if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
   };
-  const timer = setInterval(sample, 10);
+  // Sampled on a timer, not per chunk: process.memoryUsage() costs tens of microseconds, which per chunk would slow
+  // the export it measures.
+  const timer = setInterval(sample, 5);
   try {
     const started = process.hrtime.bigint();
-    const { manifest } = await exportOnce(task.customerId, sample);
+    const { manifest } = await exportOnce(task.customerId);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     sample();
+    clearInterval(timer);
+    const copy = await copyBaseline(db, task.customerId);
     const report: ChildReport = {
       rows: manifest.totals.rows,
       seconds,
       peakRssMb: mb(peakRss),
       peakHeapMb: mb(peakHeap),
       startRssMb: mb(startRss),
+      copy,
     };
     process.send!(report);
   } finally {
@@ -172,11 +181,13 @@ interface SizeResult {
   export: ChildReport;
   exportRowsPerS: number;
   copyRowsPerS: number;
+  /** Best export rate / best COPY rate. */
   ratio: number;
+  /** Median over the runs of (COPY time / export time) of the same child: less sensitive to load drift. */
+  medianPairRatio: number;
 }
 
 async function measure(
-  db: Db,
   databaseUrl: string,
   warmUpCustomerId: string,
   customerId: string,
@@ -184,35 +195,41 @@ async function measure(
   repeat: number,
   settings: { batchRows: number; parallelTables: number },
 ): Promise<SizeResult> {
-  await copyBaseline(db, customerId); // warm-up
-  let best: ChildReport | undefined;
-  let bestCopy: { rows: number; seconds: number } | undefined;
+  const runs: ChildReport[] = [];
   for (let i = 0; i < repeat; i++) {
     const exportDir = await mkdtemp(path.join(os.tmpdir(), 'dlo-bench-export-'));
     try {
       const run = await runChild({ databaseUrl, customerId, warmUpCustomerId, exportDir, ...settings });
+      if (run.rows !== run.copy.rows) throw new Error(`export wrote ${run.rows} rows, COPY read ${run.copy.rows}`);
       console.log(
-        `  export #${i + 1}: ${run.rows} rows in ${run.seconds.toFixed(2)} s = ${Math.round(run.rows / run.seconds)} rows/s, ` +
-          `peak RSS ${run.peakRssMb.toFixed(1)} MB (start ${run.startRssMb.toFixed(1)} MB), peak heap ${run.peakHeapMb.toFixed(1)} MB`,
+        `  #${i + 1} export: ${run.rows} rows in ${run.seconds.toFixed(2)} s = ${Math.round(run.rows / run.seconds)} ` +
+          `rows/s, peak RSS ${run.peakRssMb.toFixed(1)} MB (start ${run.startRssMb.toFixed(1)} MB), peak heap ` +
+          `${run.peakHeapMb.toFixed(1)} MB; COPY: ${run.copy.seconds.toFixed(2)} s = ` +
+          `${Math.round(run.copy.rows / run.copy.seconds)} rows/s (${(run.copy.bytes / 1e6).toFixed(0)} MB of CSV); ` +
+          `ratio ${(run.copy.seconds / run.seconds).toFixed(3)}`,
       );
-      if (!best || run.seconds < best.seconds) best = run;
-      // Peak memory: the highest of the runs, so the figure is an upper bound, not a lucky one.
-      best.peakRssMb = Math.max(best.peakRssMb, run.peakRssMb);
-      best.peakHeapMb = Math.max(best.peakHeapMb, run.peakHeapMb);
+      runs.push(run);
     } finally {
       await rm(exportDir, { recursive: true, force: true });
     }
-    const copy = await copyBaseline(db, customerId);
-    console.log(
-      `  COPY   #${i + 1}: ${copy.rows} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rows / copy.seconds)} rows/s ` +
-        `(${(copy.bytes / 1e6).toFixed(0)} MB of CSV)`,
-    );
-    if (!bestCopy || copy.seconds < bestCopy.seconds) bestCopy = copy;
   }
-  if (best!.rows !== bestCopy!.rows) throw new Error(`export wrote ${best!.rows} rows, COPY read ${bestCopy!.rows}`);
-  const exportRowsPerS = best!.rows / best!.seconds;
-  const copyRowsPerS = bestCopy!.rows / bestCopy!.seconds;
-  return { size, export: best!, exportRowsPerS, copyRowsPerS, ratio: exportRowsPerS / copyRowsPerS };
+  const rows = runs[0]!.rows;
+  const bestExport = Math.min(...runs.map((r) => r.seconds));
+  const bestCopy = Math.min(...runs.map((r) => r.copy.seconds));
+  const pairRatios = runs.map((r) => r.copy.seconds / r.seconds).sort((a, b) => a - b);
+  return {
+    size,
+    export: {
+      ...runs[0]!,
+      // Peak memory: the highest of the runs, so the figure is an upper bound, not a lucky one.
+      peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+      peakHeapMb: Math.max(...runs.map((r) => r.peakHeapMb)),
+    },
+    exportRowsPerS: rows / bestExport,
+    copyRowsPerS: rows / bestCopy,
+    ratio: bestCopy / bestExport,
+    medianPairRatio: pairRatios[Math.floor(pairRatios.length / 2)]!,
+  };
 }
 
 async function main(): Promise<void> {
@@ -222,7 +239,7 @@ async function main(): Promise<void> {
     .option('--large-rows <n>', 'operational rows of the second customer (default 3 x --rows)', (v) =>
       Number.parseInt(v, 10),
     )
-    .option('--repeat <n>', 'measured runs per side and size (the best counts)', (v) => Number.parseInt(v, 10), 2)
+    .option('--repeat <n>', 'measured runs per side and size (the best counts)', (v) => Number.parseInt(v, 10), 3)
     .option('--keep', 'keep the scratch database for inspection', false)
     .parse(process.argv);
   const o = program.opts<{ rows: number; largeRows?: number; repeat: number; keep: boolean }>();
@@ -245,14 +262,15 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const seed = await seedDemoCustomer(db, { operationalRows: size, technicalRows: 0, communicationRows: 0 });
       console.log(`seeded ${size} operational rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      results.push(await measure(db, databaseUrl, warmUp.customerId, seed.customerId, size, o.repeat, config.exports));
+      results.push(await measure(databaseUrl, warmUp.customerId, seed.customerId, size, o.repeat, config.exports));
     }
     const [small, large] = results as [SizeResult, SizeResult];
     const memRatio = large.export.peakRssMb / small.export.peakRssMb;
     console.log(
-      `at ${large.size} rows: export ${Math.round(large.exportRowsPerS)} rows/s, COPY ${Math.round(large.copyRowsPerS)} ` +
-        `rows/s, ratio ${large.ratio.toFixed(3)}; peak heap ${small.export.peakHeapMb.toFixed(1)} MB -> ` +
-        `${large.export.peakHeapMb.toFixed(1)} MB; mem target <= ${MEM_TARGET}`,
+      `at ${small.size} rows: median pair ratio ${small.medianPairRatio.toFixed(3)}; at ${large.size} rows: export ` +
+        `${Math.round(large.exportRowsPerS)} rows/s, COPY ${Math.round(large.copyRowsPerS)} rows/s, ratio ` +
+        `${large.ratio.toFixed(3)}, median pair ratio ${large.medianPairRatio.toFixed(3)}; peak heap ` +
+        `${small.export.peakHeapMb.toFixed(1)} MB -> ${large.export.peakHeapMb.toFixed(1)} MB; mem target <= ${MEM_TARGET}`,
     );
     console.log(
       `export: ratio=${small.ratio.toFixed(3)} target=${TARGET} rows_per_s=${Math.round(small.exportRowsPerS)} ` +
