@@ -138,8 +138,14 @@ export function erasableCategories(categories: readonly DataCategory[]): DataCat
  * categories in scope, first `mark-retained` (rows a statutory rule keeps, when the rule's period is configured),
  * then `detach` (null references from rows that stay), then `delete`.
  * @param retainingRules ids of the statutory rules in force (those whose period is configured).
+ * @param wholeScope every category of the erasure, when `categories` is only the part erased now (held categories
+ *   go in a later pass): a referencing category anywhere in it is erased before, so only its retained rows can stay.
  */
-export function erasureSteps(categories: readonly DataCategory[], retainingRules: readonly string[]): ErasureStep[] {
+export function erasureSteps(
+  categories: readonly DataCategory[],
+  retainingRules: readonly string[],
+  wholeScope: readonly DataCategory[] = categories,
+): ErasureStep[] {
   const scope = erasableCategories(categories);
   const steps: ErasureStep[] = [];
   for (const t of ERASURE_TABLES) {
@@ -163,7 +169,7 @@ export function erasureSteps(categories: readonly DataCategory[], retainingRules
         const refRetained = STATUTORY_RETENTION_RULES.some(
           (r) => r.table === ref.table && r.category === ref.category && retainingRules.includes(r.id),
         );
-        if (scope.includes(ref.category) && !refRetained) continue;
+        if (wholeScope.includes(ref.category) && !refRetained) continue;
         steps.push({
           key: `${t.table}:${category}:detach:${ref.table}.${ref.column}`,
           table: ref.table,

@@ -51,6 +51,10 @@ describe('erasure steps', () => {
       'delete',
       'delete',
     ]);
+    // Erased in a later pass than the orders and listings of the same erasure: nothing to detach either.
+    expect(
+      erasureSteps(['seller_accounts'], [], ['orders', 'listings', 'seller_accounts']).map((s) => s.action),
+    ).toEqual(['delete']);
   });
 
   it('marks invoiced orders only when the statutory rule is in force', () => {

@@ -298,6 +298,23 @@ describe('termination', () => {
 });
 
 describe('subprocessor confirmations', () => {
+  it('escalates at once a deletion the subprocessor refuses, and still erases here', async () => {
+    const a = await seed(30);
+    const refusing = await stack.addSubprocessor('refusing', ['workflow_records']);
+    await link(a, refusing);
+    stack.sim.failNext(refusing, { status: 403, times: 1, body: { error: 'tenant suspended' } });
+
+    const result = await erase({ customerId: a, categories: ['workflow_records'], reason: 'retention' });
+
+    expect(result.subprocessors[refusing]).toEqual({ status: 'escalated', deletionId: expect.any(String) });
+    expect(result.tables).toEqual({ workflow_records: 2 });
+    const mail = await stack.smtp.waitFor((m) => m.text.includes(result.subprocessors[refusing]!.deletionId));
+    expect(mail.subject).toContain('refused');
+    expect(mail.text).toContain('HTTP 403');
+    const [event] = await auditEvents.list(stack.db, { customerId: a, action: 'subprocessor.deletion_escalated' });
+    expect(event!.details).toMatchObject({ why: 'refused' });
+  });
+
   it('takes a late confirmation by callback, escalates one that never comes, and refuses forged callbacks', async () => {
     const a = await seed(60);
     const late = await stack.addSubprocessor('late', ['orders']);

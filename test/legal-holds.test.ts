@@ -5,11 +5,13 @@
  * the batch in flight. Also the SQL helpers the rolling sweep uses to respect holds.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import fc from 'fast-check';
 import { auditEvents } from '../db/repositories/audit-events';
 import { activeHoldCovers, heldCategories, legalHolds } from '../db/repositories/legal-holds';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
 import { hashToken } from '../db/repositories/staff-tokens';
 import type { DataCategory } from '../lib/data-categories';
+import { signBody } from '../lib/signature';
 import { erasureScopeKey, erasureWorkflowId, searchAttributes } from '../lib/temporal-ids';
 import { erasureStatusQuery, erasureWorkflow, type ErasureInput } from '../workflows/erasure';
 import { startTestStack, type TestStack } from './support/test-stack';
@@ -334,5 +336,75 @@ describe('holds in SQL (for set-based sweeps)', () => {
     await placeHold(free, { reason: 'Everything', reference: 'ALL-1' });
     expect(await heldCategories(stack.db, free, ['orders', 'api_access_logs'])).toEqual(['orders', 'api_access_logs']);
     expect(await sweepable('authentication_logs', 'authentication_logs')).toEqual([held]);
+  });
+});
+
+describe('hostile input', () => {
+  const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.object({ maxDepth: 1 }));
+  const hostileString = fc.oneof(
+    fc.constantFrom("'; DROP TABLE legal_holds; --", '\u0000', '<script>x</script>', '', ' ', 'all', 'ORDERS'),
+    fc.string({ unit: 'binary', maxLength: 50 }),
+    fc.string({ minLength: 2001, maxLength: 5000 }),
+  );
+  const valid = { reason: 'Litigation hold', reference: 'CASE-1' };
+  const holdBodies = fc.oneof(
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc
+      .tuple(fc.constantFrom('reason', 'reference'), fc.oneof(wrongType, fc.constantFrom('', ' ', 'x'.repeat(2001))))
+      .map(([field, value]) => JSON.stringify({ ...valid, [field]: value })),
+    fc.array(hostileString, { minLength: 1, maxLength: 3 }).map((c) => JSON.stringify({ ...valid, categories: c })),
+    fc.constantFrom('{', 'null', '[]', '{"reason":"x"}{"b":2}', '{"__proto__":{"isAdmin":true},"reason":"ok reason"}'),
+  );
+
+  async function send(method: string, path: string, body: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${stack.api.url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  it('answers malformed hold and release bodies with 4xx and places or releases nothing', async () => {
+    const customerId = await seed(0);
+    const hold = await placeHold(customerId, valid);
+    const auth = { Authorization: `Bearer ${stack.tokens.privacy_officer}` };
+    await fc.assert(
+      fc.asyncProperty(holdBodies, async (body) => {
+        const placed = await send('POST', `/v1/customers/${customerId}/legal-holds`, body, auth);
+        const released = await send('DELETE', `/v1/legal-holds/${hold.body.id}`, body, auth);
+        expect([placed, released].every((status) => status >= 400 && status < 500)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    const holds = await stack.db('legal_holds').where({ customer_id: customerId });
+    expect(holds.map((h: { id: string; released_at: Date | null }) => [h.id, h.released_at])).toEqual([
+      [hold.body.id, null],
+    ]);
+  });
+
+  it('refuses every unsigned or missigned callback, and never answers a signed malformed one with 5xx', async () => {
+    const sub = await stack.addSubprocessor('fuzzed', ['orders']);
+    const secret = stack.sim.secretFor(sub)!;
+    const bodies = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc
+        .record({
+          deletionId: fc.oneof(fc.uuid(), hostileString),
+          status: fc.oneof(fc.constant('deleted'), hostileString),
+        })
+        .map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, fc.string({ maxLength: 80 }), async (body, forged) => {
+        const path = `/v1/subprocessor-callbacks/${sub}`;
+        expect(await send('POST', path, body, { 'X-Signature': forged })).toBe(401);
+        const signed = await send('POST', path, body, { 'X-Signature': signBody(body, secret) });
+        expect(signed >= 400 && signed < 500).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -285,19 +285,24 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     showDeletion(d);
   }
 
-  async function awaitConfirmation(d: DeletionState): Promise<void> {
+  /** Runs a confirmation wait or an escalation in the background; continue-as-new waits until none is running. */
+  function track(work: Promise<void>): void {
     outstanding += 1;
-    try {
-      const confirmed = await condition(() => confirmations.has(d.deletionId), confirmationTimeout);
-      if (confirmed) {
-        d.status = 'confirmed';
-        d.confirmedAt = confirmations.get(d.deletionId);
-        showDeletion(d);
-      } else {
-        await escalate(d, 'deadline-passed');
-      }
-    } finally {
-      outstanding -= 1;
+    waits.push(
+      work.finally(() => {
+        outstanding -= 1;
+      }),
+    );
+  }
+
+  async function awaitConfirmation(d: DeletionState): Promise<void> {
+    const confirmed = await condition(() => confirmations.has(d.deletionId), confirmationTimeout);
+    if (confirmed) {
+      d.status = 'confirmed';
+      d.confirmedAt = confirmations.get(d.deletionId);
+      showDeletion(d);
+    } else {
+      await escalate(d, 'deadline-passed');
     }
   }
 
@@ -326,7 +331,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
         d.status = 'confirmed';
         d.confirmedAt = r.confirmedAt;
       } else {
-        waits.push(awaitConfirmation(d));
+        track(awaitConfirmation(d));
       }
       showDeletion(d);
       return [];
@@ -337,7 +342,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
       deletions.push(d);
       showDeletion(d);
       const refused = err.cause instanceof ApplicationFailure && err.cause.type === 'SubprocessorRejectedError';
-      waits.push(escalate(d, refused ? 'refused' : 'deadline-passed', describeFailure(err)));
+      track(escalate(d, refused ? 'refused' : 'deadline-passed', describeFailure(err)));
       return [];
     }
   }
@@ -378,7 +383,13 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     const localNow = pendingLocal.filter((c) => !deferred.includes(c));
     if (localNow.length > 0) {
       enter('erasing');
-      const r = await bulk.eraseTables({ ...ref, categories: localNow, batchSize, retention: settings.retention });
+      const r = await bulk.eraseTables({
+        ...ref,
+        categories: localNow,
+        scope,
+        batchSize,
+        retention: settings.retention,
+      });
       status.tables = r.tables;
       pendingLocal = pendingLocal.filter((c) => !localNow.includes(c) || r.heldDuring.includes(c));
     }
@@ -411,6 +422,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     const r = await bulk.eraseTables({
       ...ref,
       categories: leftover,
+      scope,
       batchSize,
       retention: settings.retention,
       fromStart: true,
