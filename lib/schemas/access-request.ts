@@ -18,28 +18,21 @@ export type AccessScope = z.infer<typeof AccessScope>;
  * ("authentication logs, API access logs, device/browser information"). The audit log and the export archives
  * themselves are records of how requests were handled, not data held about the customer, and are not exported.
  */
+const CONTACT_INFORMATION: readonly DataCategory[] = ['business_contact', 'communication_records'];
+const SERVICE_RECORDS: readonly DataCategory[] = [
+  'seller_accounts',
+  'orders',
+  'inventory',
+  'listings',
+  'workflow_records',
+  'authentication_logs',
+  'api_access_logs',
+];
+
 export const SCOPE_CATEGORIES: Readonly<Record<AccessScope, readonly DataCategory[]>> = {
-  contact_information: ['business_contact', 'communication_records'],
-  service_records: [
-    'seller_accounts',
-    'orders',
-    'inventory',
-    'listings',
-    'workflow_records',
-    'authentication_logs',
-    'api_access_logs',
-  ],
-  all: [
-    'business_contact',
-    'communication_records',
-    'seller_accounts',
-    'orders',
-    'inventory',
-    'listings',
-    'workflow_records',
-    'authentication_logs',
-    'api_access_logs',
-  ],
+  contact_information: CONTACT_INFORMATION,
+  service_records: SERVICE_RECORDS,
+  all: [...CONTACT_INFORMATION, ...SERVICE_RECORDS],
 };
 
 /** Body of `POST /v1/customers/{id}/access-requests`. */
