@@ -128,6 +128,8 @@ export async function startAccessRequest(
       ],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
+      // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
+      memo: { requestedBy: opts.actor },
       typedSearchAttributes: [
         { key: searchAttributes.customerId, value: customerId },
         { key: searchAttributes.requestId, value: requestId },
