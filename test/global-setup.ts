@@ -4,6 +4,7 @@
  * their own worker on their own task queue.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
@@ -39,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
   }
 
   // Production workflows plus test-only probes (test/workflows), bundled once for every test file.
+  // Every run starts with empty logs: the teardown reads all of them for personal data (test/support/log-canaries.ts).
+  fs.rmSync(path.join(ROOT, '.data', 'test', 'logs'), { recursive: true, force: true });
+
   const bundle = await bundleWorkflowsTo(
     path.join(ROOT, '.data', 'test', `workflow-bundle-${process.pid}.js`),
     require.resolve('./workflows'),

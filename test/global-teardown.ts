@@ -1,5 +1,10 @@
-/** Stops the dev server and drops the run's database (set KEEP_TEST_DATABASE=1 to look at it afterwards). */
+/**
+ * Stops the dev server and drops the run's database (set KEEP_TEST_DATABASE=1 to look at it afterwards), then reads
+ * every log the run wrote: an email address, phone number or fixture name in any of them fails the run.
+ */
+import path from 'node:path';
 import { dropDatabase } from '../db/connection';
+import { findLogLeaks } from './support/log-canaries';
 
 export default async function globalTeardown(): Promise<void> {
   const run = globalThis.__testRun;
@@ -7,4 +12,11 @@ export default async function globalTeardown(): Promise<void> {
   await run.env.teardown();
   if (!process.env.KEEP_TEST_DATABASE) await dropDatabase(run.databaseUrl);
   else console.log(`test database kept: ${run.databaseUrl}`);
+
+  const leaks = findLogLeaks(path.join(__dirname, '..', '.data', 'test', 'logs'));
+  if (leaks.length > 0) {
+    throw new Error(
+      `personal data reached the logs of this run (${leaks.length} lines):\n${leaks.slice(0, 20).join('\n')}`,
+    );
+  }
 }
