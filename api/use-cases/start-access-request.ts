@@ -26,9 +26,10 @@ import {
 } from '../../lib/deadlines';
 import type { Logger } from '../../lib/logger';
 import type { AccessRequestInput, AccessRequestPayload } from '../../lib/schemas/access-request';
-import { accessRequestWorkflowId, searchAttributes } from '../../lib/temporal-ids';
+import { accessRequestWorkflowId } from '../../lib/temporal-ids';
 import type { accessRequestWorkflow } from '../../workflows/access-request';
 import { HttpProblem } from '../problem';
+import { startRequestWorkflow } from './start-request-workflow';
 import { requestHash } from './start-onboarding';
 
 export interface StartAccessRequestDeps {
@@ -106,46 +107,32 @@ export async function startAccessRequest(
     throw err;
   }
 
-  try {
-    await deps.temporal.workflow.start<typeof accessRequestWorkflow>('accessRequestWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId,
-      args: [
-        {
-          requestId,
-          customerId,
-          scope: input.scope,
-          regime,
-          receivedOn,
-          dueOn,
-          calendar,
-          policy: {
-            verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
-            reminderOffsets: deps.config.accessRequests.reminderOffsets,
-            linkLifetimeMs: deps.config.exports.linkLifetimeMs,
-          },
-        },
-      ],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
-      memo: { requestedBy: opts.actor },
-      typedSearchAttributes: [
-        { key: searchAttributes.customerId, value: customerId },
-        { key: searchAttributes.requestId, value: requestId },
-        { key: searchAttributes.requestType, value: 'access' },
-        { key: searchAttributes.requestStage, value: 'received' },
-      ],
-    });
-  } catch (err) {
-    await lifecycleRequests.delete(deps.db, requestId);
-    deps.log.error('could not start access request workflow', { requestId, err: (err as Error).message });
-    throw new HttpProblem(
-      503,
-      'Workflow service unavailable',
-      'the access request could not be started; nothing was recorded, try again',
-    );
-  }
+  const args: Parameters<typeof accessRequestWorkflow> = [
+    {
+      requestId,
+      customerId,
+      scope: input.scope,
+      regime,
+      receivedOn,
+      dueOn,
+      calendar,
+      policy: {
+        verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
+        reminderOffsets: deps.config.accessRequests.reminderOffsets,
+        linkLifetimeMs: deps.config.exports.linkLifetimeMs,
+      },
+    },
+  ];
+  await startRequestWorkflow(deps, {
+    workflowType: 'accessRequestWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'access',
+    customerId,
+    actor: opts.actor,
+    description: 'the access request',
+  });
   await auditEvents.append(deps.db, {
     actor: opts.actor,
     action: 'access.requested',

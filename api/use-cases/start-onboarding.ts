@@ -12,9 +12,10 @@ import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/
 import { subprocessors } from '../../db/repositories/subprocessors';
 import type { Logger } from '../../lib/logger';
 import type { OnboardingInput } from '../../lib/schemas/onboarding';
-import { onboardingWorkflowId, searchAttributes } from '../../lib/temporal-ids';
+import { onboardingWorkflowId } from '../../lib/temporal-ids';
 import type { onboardingWorkflow } from '../../workflows/onboarding';
 import { HttpProblem, ValidationProblem } from '../problem';
+import { startRequestWorkflow } from './start-request-workflow';
 
 export interface StartOnboardingDeps {
   db: Knex;
@@ -117,32 +118,17 @@ export async function startOnboarding(
     throw err;
   }
 
-  try {
-    await deps.temporal.workflow.start<typeof onboardingWorkflow>('onboardingWorkflow', {
-      taskQueue: deps.taskQueue,
-      workflowId,
-      args: [{ requestId, customerId }],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
-      memo: { requestedBy: opts.actor },
-      typedSearchAttributes: [
-        { key: searchAttributes.customerId, value: customerId },
-        { key: searchAttributes.requestId, value: requestId },
-        { key: searchAttributes.requestType, value: 'onboarding' },
-        { key: searchAttributes.requestStage, value: 'received' },
-      ],
-    });
-  } catch (err) {
-    // Nothing may be half-written: without a workflow the request record would never progress.
-    await lifecycleRequests.delete(deps.db, requestId);
-    deps.log.error('could not start onboarding workflow', { requestId, err: (err as Error).message });
-    throw new HttpProblem(
-      503,
-      'Workflow service unavailable',
-      'the onboarding could not be started; nothing was recorded, try again',
-    );
-  }
+  const args: Parameters<typeof onboardingWorkflow> = [{ requestId, customerId }];
+  await startRequestWorkflow(deps, {
+    workflowType: 'onboardingWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'onboarding',
+    customerId,
+    actor: opts.actor,
+    description: 'the onboarding',
+  });
   await auditEvents.append(deps.db, {
     actor: opts.actor,
     action: 'onboarding.requested',
