@@ -20,14 +20,15 @@ import type { Mailer } from '../lib/mailer';
 import { OnboardingInput } from '../lib/schemas/onboarding';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import { welcomeEmail } from './email-templates';
+import type { AppConfig } from '../lib/config';
 
 /** What the onboarding activities need from the outside world. */
 export interface OnboardingDeps {
   db: Knex;
   mailer: Mailer;
   subprocessorClient: SubprocessorClient;
-  /** Privacy regime for customers whose request names none. */
-  defaultPrivacyRegime: string;
+  /** `defaultPrivacyRegime`: the regime of customers whose request names none. */
+  config: Pick<AppConfig, 'defaultPrivacyRegime'>;
 }
 
 /** Who the audit log names for steps the workflow takes on its own. */
@@ -90,7 +91,7 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
           step.customerId,
           step.requestId,
           input,
-          input.company.privacyRegime ?? deps.defaultPrivacyRegime,
+          input.company.privacyRegime ?? deps.config.defaultPrivacyRegime,
           {
             contactIds: input.contacts.map(() => randomUUID()),
             sellerAccountIds: input.sellerAccounts.map(() => randomUUID()),

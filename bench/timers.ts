@@ -321,7 +321,6 @@ async function main(): Promise<void> {
         db,
         mailer,
         subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
-        defaultPrivacyRegime: config.defaultPrivacyRegime,
         config,
       }),
       count: n,

@@ -193,7 +193,6 @@ async function main(): Promise<void> {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
-      defaultPrivacyRegime: config.defaultPrivacyRegime,
       config,
     },
   });

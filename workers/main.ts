@@ -31,23 +31,22 @@ async function main(): Promise<void> {
   const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
   const mailer = createMailer(config.smtp);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const dataConverter = createDataConverter(config.payloadEncryption.keyring);
   const bundle = config.temporal.workflowBundlePath ?? (fs.existsSync(DEFAULT_BUNDLE) ? DEFAULT_BUNDLE : undefined);
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundlePath: bundle,
-    dataConverter: createDataConverter(config.payloadEncryption.keyring),
+    dataConverter,
     deps: {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
-      defaultPrivacyRegime: config.defaultPrivacyRegime,
       config,
     },
   });
   // The rolling retention sweep's schedule, created (or brought to the current configuration) at every start.
-  const dataConverter = createDataConverter(config.payloadEncryption.keyring);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const schedules = await ensureSchedules(client, config);
   logger.info('schedules ensured', { retentionSweep: schedules.retentionSweep });

@@ -155,17 +155,7 @@ const ANCHOR_BATCH = 1000;
 
 function toAuditEvent(row: AuditEventRow): AuditEvent {
   return {
-    id: row.id,
-    occurredAt: row.occurred_at,
-    actor: row.actor,
-    action: row.action,
-    subjectType: row.subject_type,
-    subjectId: row.subject_id,
-    customerId: row.customer_id,
-    requestId: row.request_id,
-    workflowId: row.workflow_id,
-    details: row.details,
-    dataCategory: row.data_category,
+    ...contentOf(row),
     contentHash: row.content_hash,
     chains: {
       global: { seq: row.global_seq, prevHash: row.global_prev_hash, hash: row.global_hash },

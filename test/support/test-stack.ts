@@ -139,7 +139,6 @@ export async function startTestStack(opts: {
       db,
       mailer,
       subprocessorClient: createSubprocessorClient({ timeoutMs: 2000 }),
-      defaultPrivacyRegime: 'gdpr',
       config,
       ...opts.activityHooks,
     },
