@@ -5,7 +5,7 @@
  * In a scratch PostgreSQL database (created, migrated, dropped at the end unless --keep), the benchmark seeds a small
  * warm-up customer and two demo customers with N and M operational rows (db/seed-demo-customer.ts; default 1,000,000
  * and 3,000,000; no technical or communication rows, so the rows are the operational ones plus the handful of contact
- * rows). For each size it runs R times (default 3) a fresh child process that:
+ * rows), each followed by VACUUM ANALYZE and a CHECKPOINT. For each size it runs R times (default 3) a fresh child process that:
  *
  * 0. warms up (not measured): exports the warm-up customer and COPYs its rows (JIT, connections, catalog caches);
  * 1. export: the real export code (activities/export.ts `runExport`, scope `all`, the configured batch size and
@@ -262,6 +262,10 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const seed = await seedDemoCustomer(db, { operationalRows: size, technicalRows: 0, communicationRows: 0 });
       console.log(`seeded ${size} operational rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      // Both sides then read settled pages: without this the first reader of the fresh rows sets their hint bits
+      // (writing every page) and the checkpointer flushes the seed while the first child measures.
+      await db.raw('vacuum analyze');
+      await db.raw('checkpoint');
       results.push(await measure(databaseUrl, warmUp.customerId, seed.customerId, size, o.repeat, config.exports));
     }
     const [small, large] = results as [SizeResult, SizeResult];
