@@ -18,10 +18,10 @@
  *   spread thinly over the key space still take few statements.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context, log } from '@temporalio/activity';
 import { canonicalize } from 'json-canonicalize';
@@ -197,8 +197,55 @@ const CSV_NOTES =
 
 const fileOf = (table: string) => `${table}.csv`;
 
-/** Size of the writes into an archive file (see the comment where rows are written). */
+/** Least size of one write into an archive file (see {@link blockAppender}). */
 const WRITE_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * A stream that appends what it is given to `file`, in writes of at least WRITE_BLOCK_BYTES: one `writev` of the held
+ * pieces, without copying them. COPY output arrives one socket read at a time (~9 KB); written as it comes, each piece
+ * is a syscall and a trip through libuv's thread pool, which together cost the process more CPU than parsing the COPY
+ * itself (measured: 1.2 s of CPU per 185 MB in 9 KB writes against 0.2 s in 1 MiB writes).
+ */
+function blockAppender(file: string): Writable {
+  let handle: FileHandle | undefined;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const writeHeld = async (): Promise<void> => {
+    const pieces = held;
+    const bytes = heldBytes;
+    held = [];
+    heldBytes = 0;
+    if (bytes === 0) return;
+    const { bytesWritten } = await handle!.writev(pieces);
+    // A short write (a full disk) must fail the range, not leave a file shorter than its checkpoint says.
+    if (bytesWritten !== bytes) throw new Error(`short write to ${path.basename(file)}: ${bytesWritten} of ${bytes}`);
+  };
+  return new Writable({
+    construct(done) {
+      open(file, 'a').then((h) => {
+        handle = h;
+        done();
+      }, done);
+    },
+    write(chunk: Buffer, _encoding, done) {
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (heldBytes < WRITE_BLOCK_BYTES) return done();
+      writeHeld().then(() => done(), done);
+    },
+    final(done) {
+      writeHeld().then(() => done(), done);
+    },
+    destroy(err, done) {
+      const closing = handle?.close() ?? Promise.resolve();
+      handle = undefined;
+      closing.then(
+        () => done(err),
+        (closeErr: Error) => done(err ?? closeErr),
+      );
+    },
+  });
+}
 
 async function sha256OfPrefix(file: string, bytes: number): Promise<Hash> {
   const hash = createHash('sha256');
@@ -340,31 +387,17 @@ export async function runExport(opts: RunExportOptions): Promise<{ manifest: Exp
       );
       let batchBytes = 0;
       const rowsBefore = state.rows;
-      // COPY output arrives one socket read at a time (~9 KB). Written as it comes, each piece is a syscall and a trip
-      // through libuv's thread pool, which together cost the process more CPU than parsing the COPY itself; the
-      // pieces are hashed as they come and written in blocks of WRITE_BLOCK_BYTES instead.
-      let held: Buffer[] = [];
-      let heldBytes = 0;
       const tap = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
           batchBytes += chunk.length;
           live[spec.table] = rowsBefore;
           opts.onProgress?.(progress(spec.table, live));
-          held.push(chunk);
-          heldBytes += chunk.length;
-          if (heldBytes < WRITE_BLOCK_BYTES) return done();
-          const block = Buffer.concat(held, heldBytes);
-          held = [];
-          heldBytes = 0;
-          done(null, block);
-        },
-        flush(done) {
-          done(null, heldBytes > 0 ? Buffer.concat(held, heldBytes) : undefined);
+          done(null, chunk);
         },
       });
       try {
-        await pipeline(copy, tap, createWriteStream(file, { flags: 'a' }));
+        await pipeline(copy, tap, blockAppender(file));
       } catch (err) {
         (conn as PoolClient & { unusable?: boolean }).unusable = true; // it may be mid-COPY
         throw err;
