@@ -162,6 +162,8 @@ async function phase(opts: {
   taskQueue: string;
   bundlePath: string;
   activities?: object;
+  /** Sticky cache size of the phase's worker (undefined: the SDK's default). */
+  maxCachedWorkflows?: number;
   count: number;
   concurrency: number;
   start: (client: Client, taskQueue: string, i: number) => Promise<unknown>;
@@ -186,6 +188,7 @@ async function phase(opts: {
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: opts.bundlePath },
     activities: opts.activities,
+    maxCachedWorkflows: opts.maxCachedWorkflows,
     sinks,
     dataConverter: opts.client.options.dataConverter,
   });
@@ -323,6 +326,8 @@ async function main(): Promise<void> {
         subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
         config,
       }),
+      // As the service's worker runs it (TEMPORAL_MAX_CACHED_WORKFLOWS).
+      maxCachedWorkflows: config.temporal.maxCachedWorkflows,
       count: n,
       concurrency: opts.concurrency,
       start: (c, taskQueue, i) =>
@@ -339,7 +344,8 @@ async function main(): Promise<void> {
       `  retention: ${retention.startsPerSecond.toFixed(1)} settled starts/s (${retention.startCallsPerSecond.toFixed(1)} start calls/s), ${retention.seconds.toFixed(1)} s, ${running.count} running`,
     );
     console.log(
-      `  worker process RSS: ${retention.baselineRssMb.toFixed(0)} MB before, ${retention.peakRssMb.toFixed(0)} MB peak; dev server state ${(dbBefore / 2 ** 20).toFixed(1)} -> ${(dbAfter / 2 ** 20).toFixed(1)} MB`,
+      `  worker process RSS (sticky cache ${config.temporal.maxCachedWorkflows ?? 'SDK default'}): ` +
+        `${retention.baselineRssMb.toFixed(0)} MB before, ${retention.peakRssMb.toFixed(0)} MB peak; dev server state ${(dbBefore / 2 ** 20).toFixed(1)} -> ${(dbAfter / 2 ** 20).toFixed(1)} MB`,
     );
     mailer.close();
     await connection.close();

@@ -125,6 +125,11 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
+    .optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -203,6 +208,11 @@ export interface AppConfig {
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
+    /**
+     * Workflows the worker keeps in its sticky cache (0: none); undefined leaves the SDK's default, which grows with
+     * the V8 heap limit (~2,300 with a 4 GB heap). See docs/benchmarks.md "timers".
+     */
+    maxCachedWorkflows?: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
@@ -305,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+      maxCachedWorkflows: e.TEMPORAL_MAX_CACHED_WORKFLOWS,
       tls: security.temporalTls,
     },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },

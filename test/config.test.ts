@@ -22,6 +22,7 @@ describe('configuration', () => {
         DATABASE_URL: 'mysql://db/x',
         SMTP_URL: 'http://mail',
         TEMPORAL_ADDRESS: 'no-port',
+        TEMPORAL_MAX_CACHED_WORKFLOWS: '1',
       });
     } catch (err) {
       error = err;
@@ -32,5 +33,12 @@ describe('configuration', () => {
     expect(message).toContain('DATABASE_URL: must be a postgres:// URL');
     expect(message).toContain('SMTP_URL: must be an smtp:// or smtps:// URL');
     expect(message).toContain('TEMPORAL_ADDRESS: must be host:port');
+    expect(message).toContain('TEMPORAL_MAX_CACHED_WORKFLOWS: must be 0 (no cache) or 2 to 1000000');
+  });
+
+  it("leaves the worker's sticky cache to the SDK unless TEMPORAL_MAX_CACHED_WORKFLOWS sets it (0 turns it off)", () => {
+    expect(loadConfig({}).temporal.maxCachedWorkflows).toBeUndefined();
+    expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '500' }).temporal.maxCachedWorkflows).toBe(500);
+    expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '0' }).temporal.maxCachedWorkflows).toBe(0);
   });
 });

@@ -40,6 +40,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows: opts.deps.config.temporal.maxCachedWorkflows,
     dataConverter: opts.dataConverter,
   });
 }
