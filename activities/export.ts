@@ -5,8 +5,8 @@
  *
  * How it stays fast, small and exact whatever the row count:
  * - Rows stream from PostgreSQL with `COPY (SELECT ...) TO STDOUT (FORMAT csv)` (pg-copy-streams) through a SHA-256
- *   into the file in 1 MiB writes, with back-pressure: memory holds a few stream buffers, never rows. Nothing of the data passes
- *   through Temporal: the workflow gets ids, counts and hashes.
+ *   into the file in 1 MiB writes, with back-pressure: memory holds a few stream buffers, never rows. Nothing of the
+ *   data passes through Temporal: the workflow gets ids, counts and hashes.
  * - The big tables (bigint keys) are read in key ranges, `customer_id = $c AND id > $after AND id <= $upTo`, served by
  *   their `(customer_id, id)` index. After each range the file is flushed and a checkpoint (finished tables, current
  *   table, last key, rows and bytes so far) is saved in `export_archives`. A retried activity (crash, worker restart,

@@ -5,7 +5,8 @@
  * In a scratch PostgreSQL database (created, migrated, dropped at the end unless --keep), the benchmark seeds a small
  * warm-up customer and two demo customers with N and M operational rows (db/seed-demo-customer.ts; default 1,000,000
  * and 3,000,000; no technical or communication rows, so the rows are the operational ones plus the handful of contact
- * rows), each followed by VACUUM ANALYZE and a CHECKPOINT. For each size it runs R times (default 3) a fresh child process that:
+ * rows), each followed by VACUUM ANALYZE and a CHECKPOINT. For each size it runs R times (default 3) a fresh child
+ * process that:
  *
  * 0. warms up (not measured): exports the warm-up customer and COPYs its rows (JIT, connections, catalog caches);
  * 1. export: the real export code (activities/export.ts `runExport`, scope `all`, the configured batch size and
