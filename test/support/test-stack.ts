@@ -3,7 +3,7 @@
  * on a free port, an SMTP sink and a subprocessor simulator, all wired exactly as the worker and API entry points wire
  * them. Logs go to a file per test file under .data/test/logs so test output stays readable.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -26,6 +26,8 @@ import { ensureSchedules, type EnsureSchedulesOptions } from '../../workers/sche
 import { createWorker } from '../../workers/worker';
 import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from '../fakes/subprocessor-simulator';
+import { RECORD_HISTORIES_ENV, saveTaskQueueHistories } from './histories';
+import { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS } from './test-payload-keys';
 
 export interface TestStack {
   db: Db;
@@ -74,10 +76,7 @@ function routeTemporalLogs(log: Logger): void {
   }
 }
 
-const testKey = (label: string) => createHash('sha256').update(label).digest('base64');
-/** Payload keys of every test stack (test-only values): a retired key and the active one, as after a rotation. */
-export const TEST_PAYLOAD_KEYS = `test-2025:${testKey('test payload key 2025')},test-2026:${testKey('test payload key 2026')}`;
-export const TEST_ACTIVE_PAYLOAD_KEY_ID = 'test-2026';
+export { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS };
 
 /** Starts the stack; call `stop()` in afterAll. */
 export async function startTestStack(opts: {
@@ -212,6 +211,9 @@ export async function startTestStack(opts: {
       if (schedules) await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
       worker.shutdown();
       await workerRun;
+      // `npm run histories:record`: keep this stack's histories for the replay fixtures (test/support/histories.ts).
+      const recordDir = process.env[RECORD_HISTORIES_ENV];
+      if (recordDir) await saveTaskQueueHistories(client, taskQueue, opts.name, recordDir);
       await nativeConnection.close();
       await connection.close();
       mailer.close();
