@@ -655,8 +655,9 @@ export function createExportActivities(deps: ExportDeps) {
         lastReport = now;
         reporting = reporting.then(() =>
           handle.signal(EXPORT_PROGRESS_SIGNAL, p).catch((err: unknown) => {
-            // Progress is informative: a failed report must not fail the export.
-            log.warn('could not report export progress to the workflow', { err: (err as Error).message });
+            // Progress is informative: a failed report must not fail the export. The context's own logger: this
+            // callback may run where the async activity context is lost (gRPC callbacks), and `log` would throw there.
+            ctx.log.warn('could not report export progress to the workflow', { err: (err as Error).message });
           }),
         );
       };

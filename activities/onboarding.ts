@@ -122,7 +122,8 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
 
     /**
      * Registers the customer's tenant with one subprocessor (protocol v1 `POST /v1/tenants`). The idempotency key is
-     * derived from customer and subprocessor, so a retry (or a 409 "already done") never registers twice.
+     * derived from customer and subprocessor, so a retry (or a 409 "already done") never registers twice; a retry
+     * after an attempt that recorded its receipt answers that first receipt.
      */
     async registerTenant(step: OnboardingStep & { subprocessorId: string }): Promise<SubprocessorReceipt> {
       const sub = await subprocessors.findById(db, step.subprocessorId);
@@ -140,8 +141,10 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         alreadyDone: answer.alreadyDone,
         answeredAt: new Date().toISOString(),
       };
-      await db.transaction(async (trx) => {
-        await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
+      const kept = await db.transaction(async (trx) => {
+        const registration = await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
+        // An earlier attempt recorded (and audited) it already; this one only heard "already done" again.
+        if (!registration.recorded) return registration.receipt;
         await auditEvents.append(trx, {
           actor: ACTOR,
           action: 'subprocessor.tenant_registered',
@@ -157,13 +160,14 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
             categories: sub.categories,
           },
         });
+        return receipt;
       });
       log.info('tenant registered with subprocessor', {
         customerId: step.customerId,
         subprocessorId: sub.id,
         status: answer.status,
       });
-      return receipt;
+      return kept;
     },
 
     /**

@@ -9,7 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createExportActivities, EXPORT_TABLES, type ExportHooks, type ExportSummary } from '../activities/export';
+import {
+  createExportActivities,
+  EXPORT_TABLES,
+  type ExportHooks,
+  type ExportInput,
+  type ExportSummary,
+} from '../activities/export';
 import { createDb, type Db } from '../db/connection';
 import { exportArchives } from '../db/repositories/export-archives';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
@@ -44,11 +50,12 @@ afterAll(async () => {
 
 /** The export activity with small batches and the given hooks. */
 function exportActivity(hooks: ExportHooks) {
-  return createExportActivities({
+  const activities = createExportActivities({
     db,
     config: { exports: { dir: exportDir, batchRows: 30, parallelTables: 1, progressIntervalMs: 60_000 } },
     exportHooks: hooks,
-  }).exportCustomerData;
+  });
+  return (input: ExportInput) => activities.exportCustomerData(input);
 }
 
 /** Runs one attempt of the activity in a mock context; answers its outcome and the heartbeats it sent. */

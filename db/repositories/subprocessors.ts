@@ -71,15 +71,26 @@ export const subprocessors = {
     return (await db<SubprocessorRow>('subprocessors').orderBy('id')).map(toSubprocessor);
   },
 
-  /** Stores the evidence that a subprocessor accepted a customer's tenant. */
+  /**
+   * Stores the evidence that a subprocessor accepted a customer's tenant, once: a later attempt (a retry that the
+   * subprocessor answered "already done") keeps the first receipt. Answers the receipt on record and whether this
+   * call recorded it.
+   */
   async recordRegistration(
     db: Knex | Knex.Transaction,
     customerId: string,
     subprocessorId: string,
     receipt: SubprocessorReceipt,
-  ): Promise<void> {
-    await db('customer_subprocessors')
-      .where({ customer_id: customerId, subprocessor_id: subprocessorId })
+  ): Promise<{ receipt: SubprocessorReceipt; recorded: boolean }> {
+    const link = { customer_id: customerId, subprocessor_id: subprocessorId };
+    const updated = await db('customer_subprocessors')
+      .where(link)
+      .whereNull('registration_receipt')
       .update({ registered_at: db.fn.now(), registration_receipt: JSON.stringify(receipt) });
+    if (updated > 0) return { receipt, recorded: true };
+    const row = await db('customer_subprocessors')
+      .where(link)
+      .first<{ registration_receipt: SubprocessorReceipt | null } | undefined>('registration_receipt');
+    return { receipt: row?.registration_receipt ?? receipt, recorded: false };
   },
 };
