@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createDataConverter } from '../lib/data-converter';
 import { parsePayloadKeys } from '../lib/payload-codec';
 import * as workflows from '../workflows';
 import { HISTORIES_DIR, listFixtures } from './support/histories';
+import { historyFromJson } from './support/history-json';
 import { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS } from './support/test-payload-keys';
 
 /**
@@ -58,7 +58,7 @@ describe('recorded workflow histories', () => {
     const histories = fixtures.map(({ file }) => ({
       // The file name stands in for the workflow id (histories do not carry it), so a failure names its fixture.
       workflowId: file,
-      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'))),
+      history: historyFromJson(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'))),
     }));
     const failures: string[] = [];
     let replayed = 0;

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJson } from './history-json';
 
 /** Where the fixtures live: one folder per workflow type. */
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
@@ -73,7 +73,7 @@ export async function saveTaskQueueHistories(
       runId: run.runId,
       status: run.status.name,
       source,
-      history: JSON.parse(historyToJSON(history)) as HistoryJson,
+      history: historyToJson(history) as HistoryJson,
     };
     fs.writeFileSync(path.join(out, `${run.runId}.json`), JSON.stringify(staged));
     saved++;
