@@ -140,7 +140,7 @@ function factsOf(history: HistoryJson): HistoryFacts {
 
 /**
  * Ids of the patches (`patched()` / `deprecatePatch()`) a history passed. Core records each as a `core_patch` marker
- * whose `patch_data` detail is a JSON payload `{ id, deprecated }` (not codec-encoded: core writes it itself).
+ * whose `patch-data` detail is a JSON payload `{ id, deprecated }` (not codec-encoded: core writes it itself).
  */
 export function patchIdsOf(history: HistoryJson): string[] {
   const ids = new Set<string>();
@@ -148,7 +148,7 @@ export function patchIdsOf(history: HistoryJson): string[] {
     if (eventTypeOf(e) !== 'MarkerRecorded') continue;
     const marker = e.markerRecordedEventAttributes;
     if (marker?.markerName !== 'core_patch') continue;
-    const payload = marker.details?.patch_data?.payloads?.[0];
+    const payload = marker.details?.['patch-data']?.payloads?.[0];
     try {
       const id = (JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as { id?: string }).id;
       if (id) ids.add(id);
