@@ -10,9 +10,10 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
-import type { Activities } from '../activities';
-import type { ExportSummary } from '../activities/export';
-import { CONFIRMATION_REFUSED, EXTENSION_REFUSED } from '../lib/access-request-messages';
+import type { AccessRequestActivities } from '../activities/access-request';
+import type { ExportActivities, ExportSummary } from '../activities/export';
+import type { RequestStageActivities } from '../activities/request-stage';
+import { CONFIRMATION_REFUSED, EXTENSION_REFUSED } from '../lib/pure/access-request-messages';
 import {
   calendarFor,
   dateInZone,
@@ -22,8 +23,8 @@ import {
   reminderInstants,
   responseDueDate,
   type PrivacyRegime,
-} from '../lib/deadlines';
-import { accessRequestWorkflowId } from '../lib/temporal-ids';
+} from '../lib/pure/deadlines';
+import { accessRequestWorkflowId } from '../lib/pure/temporal-ids';
 import {
   accessRequestStatusQuery,
   accessRequestWorkflow,
@@ -50,7 +51,7 @@ type AccessRequestActivityName =
   | 'deleteExportArchive'
   | 'completeAccessRequest'
   | 'failAccessRequest';
-type Stubs = Pick<Activities, AccessRequestActivityName>;
+type Stubs = Pick<AccessRequestActivities & ExportActivities & RequestStageActivities, AccessRequestActivityName>;
 
 /** Activities that record each call (name and first argument) and answer like the real ones would. */
 class RecordedActivities {

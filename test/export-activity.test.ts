@@ -19,9 +19,9 @@ import {
 import { createDb, type Db } from '../db/connection';
 import { exportArchives } from '../db/repositories/export-archives';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
-import type { ExportProgress } from '../lib/access-request-messages';
+import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { archiveDirectory } from '../lib/export-archive';
-import { SCOPE_CATEGORIES } from '../lib/schemas/access-request';
+import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { expectedTableCsv } from './support/access-export';
 import { testDataConverter } from './support/workflow-env';
 

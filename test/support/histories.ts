@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { DELETION_CONFIRMED_SIGNAL } from '../../lib/erasure-messages';
+import { deletionConfirmedSignal } from '../../workflows/erasure';
 import { historyToJson } from './history-json';
 
 /** Where the fixtures live: one folder per workflow type. */
@@ -211,7 +211,7 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
         // The first check decides what may go now; each wait for a release checks again.
         (f.activities.get('checkLegalHolds') ?? 0) > 1 && 'legal-hold-wait',
         has(f, 'closeCustomerRecord') && 'customer-record',
-        f.signals.has(DELETION_CONFIRMED_SIGNAL) && 'confirmed-by-callback',
+        f.signals.has(deletionConfirmedSignal.name) && 'confirmed-by-callback',
         has(f, 'escalateDeletion') && 'escalated',
         f.continuedFromPreviousRun && 'after-continue-as-new',
       ]);
