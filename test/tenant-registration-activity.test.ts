@@ -36,7 +36,7 @@ const activities = () =>
   });
 
 /** A seeded customer linked to a simulated subprocessor, not registered yet. */
-async function customerWithSubprocessor(): Promise<OnboardingStep & { subprocessorId: string }> {
+async function customerWithSubprocessor(): Promise<RegistrationStep> {
   const { customerId } = await seedDemoCustomer(db, { operationalRows: 0, technicalRows: 0, communicationRows: 0 });
   const subprocessorId = `crm-receipts-${randomUUID().slice(0, 8)}`;
   await subprocessors.upsert(db, {
@@ -50,12 +50,16 @@ async function customerWithSubprocessor(): Promise<OnboardingStep & { subprocess
   return { requestId: randomUUID(), customerId, workflowId: `onboarding-${customerId}`, subprocessorId };
 }
 
-const registerIn = (attempt: number, step: OnboardingStep & { subprocessorId: string }) => {
+type RegistrationStep = OnboardingStep & { subprocessorId: string };
+
+/** Runs one attempt of the registration activity in a mock activity context. */
+const registerIn = (attempt: number, step: RegistrationStep) => {
   const acts = activities();
-  return new MockActivityEnvironment({ attempt }).run(
-    (s: typeof step) => acts.registerTenant(s),
-    step,
-  ) as Promise<SubprocessorReceipt>;
+  return new MockActivityEnvironment({ attempt }).run<
+    [RegistrationStep],
+    SubprocessorReceipt,
+    typeof acts.registerTenant
+  >((s) => acts.registerTenant(s), step);
 };
 
 describe('registering a tenant', () => {
