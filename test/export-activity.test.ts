@@ -18,7 +18,7 @@ import {
 } from '../activities/export';
 import { createDb, type Db } from '../db/connection';
 import { exportArchives } from '../db/repositories/export-archives';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { archiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';

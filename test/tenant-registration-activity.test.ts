@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createOnboardingActivities, type OnboardingStep } from '../activities/onboarding';
 import { createDb, type Db } from '../db/connection';
 import { subprocessors, type SubprocessorReceipt } from '../db/repositories/subprocessors';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { createMailer } from '../lib/mailer';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from './fakes/subprocessor-simulator';
