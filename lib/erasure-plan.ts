@@ -88,6 +88,7 @@ export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
   legal_holds: 'evidence of holds (reasons, who placed and released them); no customer data beyond the id',
   erasures: 'evidence of erasures: ids, counts, policy versions',
   deletion_requests: 'evidence of subprocessor deletions: ids, receipts',
+  certificates: 'deletion certificates: ids, counts, hashes; the evidence that outlives the data it certifies',
 };
 
 /** Categories an erasure never deletes, and why. */
