@@ -722,3 +722,6 @@ function summaryOf(archiveId: string, tables: ArchiveTable[], manifestSha256: st
     manifestSha256,
   };
 }
+
+/** The export activity, as workflows other than the access request proxy it (the termination's return). */
+export type ExportActivities = ReturnType<typeof createExportActivities>;

@@ -8,6 +8,7 @@ import { createAccessRequestActivities } from './access-request';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
+import { createTerminationActivities } from './termination';
 
 /**
  * Everything activities may touch. `config` carries the validated configuration (durations, directories, secrets)
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities(deps),
     ...createErasureActivities(deps),
     ...createRetentionActivities(deps),
+    ...createTerminationActivities(deps),
   };
 }
 

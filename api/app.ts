@@ -29,6 +29,7 @@ import {
   subprocessorCallbacksRouter,
 } from './routes/subprocessor-callbacks';
 import { subprocessorsRouter } from './routes/subprocessors';
+import { terminationRouter } from './routes/termination';
 
 /** What the API needs from the outside world. */
 export interface AppDeps {
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   const limiters = rateLimiters(limits);
-  app.use(['/verify', '/exports'], limiters.publicLinks);
+  app.use(['/verify', '/exports', '/acknowledge'], limiters.publicLinks);
   app.use(limiters.api);
   // Every request past this point is authenticated and authorised by the route table, unless the table says public.
   app.use(authenticate({ db: deps.db, log: deps.log, limits }));
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(auditRouter(deps));
   app.use(decisionsRouter(deps));
   app.use(certificatesRouter(deps));
+  app.use(terminationRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

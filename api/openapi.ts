@@ -9,6 +9,7 @@ import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './ro
 import { registerContractsOpenApi } from './routes/contracts';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
+import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
@@ -128,6 +129,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);
   registerCertificatesOpenApi(registry, problem);
+  registerTerminationOpenApi(registry, problem);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
@@ -140,6 +142,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerSubprocessorCallbackPath(registry, problem);
   registerPublicLinksOpenApi(registry, problem);
   registerCertificateKeyOpenApi(registry);
+  registerAcknowledgeLinkOpenApi(registry, problem);
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { RequestIdParam } from '../../lib/schemas/onboarding';
+import { erasureStatusQuery } from '../../workflows/erasure';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../app';
 
@@ -25,6 +26,18 @@ export function requestsRouter(deps: AppDeps): Router {
         );
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
+      }
+      // A termination that is erasing shows its erasure child's per-table progress too.
+      const erasing = live as { stage?: string; erasureWorkflowId?: string | null } | null;
+      if (erasing?.stage === 'erasing' && erasing.erasureWorkflowId) {
+        try {
+          const erasure = await deps.temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+            deps.temporal.workflow.getHandle(erasing.erasureWorkflowId!).query(erasureStatusQuery),
+          );
+          live = { ...erasing, erasureProgress: erasure };
+        } catch (err) {
+          deps.log.warn('erasure status query failed', { requestId, err: (err as Error).message });
+        }
       }
     }
     res.json({
