@@ -301,15 +301,18 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
     };
   }
 
-  // 4. Four-eyes approval of the irreversible erasure.
+  // 4. Four-eyes approval of the irreversible erasure. The gate opens before the stage shows and before staff are
+  // asked, so a decision sent as soon as either is seen is accepted.
+  let waiting = gate.waitForDecision(policy.approvalReminderIntervalMs);
   await enter('awaiting-approval');
   let reminder = 0;
   await acts.requestTerminationApproval({ ...step, reminder });
-  let decision = await gate.waitForDecision(policy.approvalReminderIntervalMs);
+  let decision = await waiting;
   while (!decision) {
     reminder++;
+    waiting = gate.waitForDecision(policy.approvalReminderIntervalMs);
     await acts.requestTerminationApproval({ ...step, reminder });
-    decision = await gate.waitForDecision(policy.approvalReminderIntervalMs);
+    decision = await waiting;
   }
   status.approval = { decision: decision.decision, actor: decision.actor };
   if (decision.decision === 'rejected') {
