@@ -26,13 +26,14 @@ import { retentionPolicies } from '../db/repositories/retention-policies';
 import type { ReturnedData, RetainedRecord, SubprocessorConfirmation } from '../lib/certificate';
 import { renderCertificateHtml } from '../lib/certificate-html';
 import type { AppConfig } from '../lib/config';
-import type { DataCategory } from '../lib/data-categories';
-import { ERASURE_TABLES } from '../lib/erasure-plan';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { DATA_MAP } from '../lib/pure/data-map';
+import { ERASURE_TABLES } from '../lib/pure/erasure-plan';
 import { archiveDirectory } from '../lib/export-archive';
 import type { Mailer } from '../lib/mailer';
 import { signLinkToken } from '../lib/signed-links';
-import { STATUTORY_RETENTION_RULES, TABLES_WITH_RETAIN_UNTIL } from '../lib/statutory-retention';
-import type { TerminationDisposition, TerminationStage } from '../lib/termination-messages';
+import { STATUTORY_RETENTION_RULES, TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
+import type { TerminationDisposition, TerminationStage } from '../lib/pure/termination-messages';
 import type { EmailContent } from './email-templates';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
 import { approvalRequestEmail, certificateEmail, returnDeliveryEmail, returnReminderEmail } from './termination-emails';
@@ -54,20 +55,15 @@ export interface TerminationStep {
 const ACTOR = 'system:termination';
 
 /**
- * Tables that keep rows naming the customer after a termination, by design, and why: evidence of what was done (ids,
- * counts, hashes; no personal data). Every other table with a `customer_id` column (and `customers` itself) is
- * customer-owned and must hold nothing of the customer after the erasure beyond statutorily retained rows
- * ({@link createTerminationActivities} `verifyCustomerErased`, checked against the live schema).
+ * Tables that keep rows naming the customer after a termination, by design, and why (the data map's
+ * `afterTermination: { kept }`): evidence of what was done (ids, counts, hashes; no personal data), and the encrypted
+ * certificate address until the certificate is sent. Every other table of the map, and any table of the live schema
+ * with a `customer_id` column that the map does not know, must hold nothing of the customer after the erasure beyond
+ * statutorily retained rows (`verifyCustomerErased`).
  */
-export const TERMINATION_EVIDENCE_TABLES: Readonly<Record<string, string>> = {
-  audit_events: 'audit log: hash-chained evidence of processing (ids, counts, hashes), purged on its own retention',
-  lifecycle_requests: 'request records (type, dates, outcome), kept at least 24 months (CCPA regs 7101)',
-  legal_holds: 'evidence of holds, their reasons (stored) and releases',
-  erasures: 'evidence of erasures: scope, per-table counts, receipts',
-  deletion_requests: 'evidence of subprocessor deletions: ids and receipts',
-  certificates: 'the deletion certificates themselves',
-  termination_recipients: 'encrypted address that receives the certificate; deleted as soon as it was sent',
-};
+export const TERMINATION_EVIDENCE_TABLES: Readonly<Record<string, string>> = Object.fromEntries(
+  DATA_MAP.flatMap((t) => (t.afterTermination === 'erased' ? [] : [[t.table, t.afterTermination.kept]])),
+);
 
 /** Result of {@link createTerminationActivities} `verifyCustomerErased`. */
 export interface CustomerErasedCheck {
@@ -440,13 +436,20 @@ export function createTerminationActivities(deps: TerminationDeps) {
         `select distinct table_name from information_schema.columns
           where table_schema = current_schema() and column_name = 'customer_id'`,
       );
-      const tables = ['customers', ...rows.map((r) => r.table_name)]
-        .filter((t) => TERMINATION_EVIDENCE_TABLES[t] === undefined)
-        .sort();
+      // The map's erased tables, and any live table naming customers that the map does not know (a new table is
+      // checked before anyone remembers to map it).
+      const owners = new Map<string, string>();
+      for (const t of DATA_MAP) {
+        if (t.afterTermination === 'erased' && t.owner.column !== 'request_id') owners.set(t.table, t.owner.column);
+      }
+      for (const r of rows) {
+        if (!DATA_MAP.some((t) => t.table === r.table_name)) owners.set(r.table_name, 'customer_id');
+      }
+      const tables = [...owners.keys()].sort();
       const remaining: Record<string, number> = {};
       const retainedFound: Record<string, number> = {};
       for (const table of tables) {
-        const column = table === 'customers' ? 'id' : 'customer_id';
+        const column = owners.get(table)!;
         const retainable = TABLES_WITH_RETAIN_UNTIL.includes(table);
         const rows = await db(table)
           .where(column, step.customerId)

@@ -28,7 +28,6 @@ import {
   allHandlersFinished,
   condition,
   defineQuery,
-  defineSignal,
   defineUpdate,
   executeChild,
   getExternalWorkflowHandle,
@@ -41,14 +40,15 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { ExportActivities, ExportSummary } from '../activities/export';
-import type { CustomerErasedCheck, TerminationActivities } from '../activities/termination';
-import { EXPORT_PROGRESS_SIGNAL, type ExportProgress } from '../lib/access-request-messages';
-import type { ReturnedData } from '../lib/certificate';
-import { DATA_CATEGORIES } from '../lib/data-categories';
-import { reminderInstants } from '../lib/deadlines';
-import { LEGAL_HOLD_RELEASED_SIGNAL, type LegalHoldReleased } from '../lib/erasure-messages';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { erasureScopeKey, erasureWorkflowId, retentionWorkflowId, searchAttributes } from '../lib/temporal-ids';
+import type {
+  CustomerErasedCheck,
+  TerminationActivities,
+  TerminationCertificateFacts,
+} from '../activities/termination';
+import { DATA_CATEGORIES } from '../lib/pure/data-categories';
+import { reminderInstants } from '../lib/pure/deadlines';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { erasureScopeKey, erasureWorkflowId, retentionWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import {
   ACKNOWLEDGE_RETURN_UPDATE,
   ACKNOWLEDGEMENT_REFUSED,
@@ -62,9 +62,10 @@ import {
   type TerminationDisposition,
   type TerminationStage,
   type TerminationStatus,
-} from '../lib/termination-messages';
+} from '../lib/pure/termination-messages';
+import { exportProgressSignal } from './access-request';
 import { installApprovalGate } from './approval';
-import type { erasureWorkflow } from './erasure';
+import { legalHoldReleasedSignal, type erasureWorkflow } from './erasure';
 import { contractEndedSignal } from './retention';
 
 /** Durations of one termination, fixed when it was requested (configuration: README "Termination and deletion"). */
@@ -103,8 +104,6 @@ export const cancelTerminationUpdate = defineUpdate<CancelTerminationResult, [Ca
 export const acknowledgeReturnUpdate = defineUpdate<AcknowledgeReturnResult, [AcknowledgeReturnArgs]>(
   ACKNOWLEDGE_RETURN_UPDATE,
 );
-const exportProgressSignal = defineSignal<[ExportProgress]>(EXPORT_PROGRESS_SIGNAL);
-const legalHoldReleasedSignal = defineSignal<[LegalHoldReleased]>(LEGAL_HOLD_RELEASED_SIGNAL);
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -242,7 +241,7 @@ export async function terminationWorkflow(input: TerminationInput): Promise<Term
   await acts.captureCertificateRecipient(step);
 
   // 3. Return, when the disposition says so.
-  let returned: ReturnedData | null = null;
+  let returned: TerminationCertificateFacts['returned'] = null;
   if (input.disposition === 'return_then_delete') {
     await enter('exporting');
     const archiveId = uuid4();

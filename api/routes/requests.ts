@@ -1,13 +1,13 @@
 /** `/v1/requests/{requestId}`: where a lifecycle request stands. */
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
+import type { RequestStatusView } from '../../lib/pure/request-messages';
 import { RequestIdParam } from '../../lib/schemas/onboarding';
 import { erasureStatusQuery } from '../../workflows/erasure';
+import { requestStatusQuery } from '../../workflows/request-status';
 import { HttpProblem, parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
-
-/** How long a status read waits for the workflow to answer its query before falling back to the database. */
-const QUERY_DEADLINE_MS = 2000;
+import type { AppDeps } from '../deps';
+import { queryRequest } from '../workflow-calls';
 
 export function requestsRouter(deps: AppDeps): Router {
   const router = Router();
@@ -18,23 +18,21 @@ export function requestsRouter(deps: AppDeps): Router {
     if (!request) throw new HttpProblem(404, 'Request not found', `no request ${requestId}`);
 
     // A running workflow knows more than the database (e.g. per-subprocessor progress); an ended one is recorded.
-    let live: unknown = null;
+    let live: RequestStatusView | null = null;
     if (!isTerminal(request.status)) {
       try {
-        live = await deps.temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-          deps.temporal.workflow.getHandle(request.workflowId).query('status'),
-        );
+        live = await queryRequest(deps.temporal, request.workflowId, requestStatusQuery);
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
       }
       // A termination that is erasing shows its erasure child's per-table progress too.
-      const erasing = live as { stage?: string; erasureWorkflowId?: string | null } | null;
-      if (erasing?.stage === 'erasing' && erasing.erasureWorkflowId) {
+      const erasureWorkflowId = live?.stage === 'erasing' ? live.erasureWorkflowId : undefined;
+      if (live && typeof erasureWorkflowId === 'string') {
         try {
-          const erasure = await deps.temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-            deps.temporal.workflow.getHandle(erasing.erasureWorkflowId!).query(erasureStatusQuery),
-          );
-          live = { ...erasing, erasureProgress: erasure };
+          live = {
+            ...live,
+            erasureProgress: await queryRequest(deps.temporal, erasureWorkflowId, erasureStatusQuery),
+          };
         } catch (err) {
           deps.log.warn('erasure status query failed', { requestId, err: (err as Error).message });
         }
@@ -45,7 +43,7 @@ export function requestsRouter(deps: AppDeps): Router {
       type: request.type,
       customerId: request.customerId,
       status: request.status,
-      stage: (live as { stage?: string } | null)?.stage ?? request.stage,
+      stage: live?.stage ?? request.stage,
       progress: live,
       dueOn: request.dueOn,
       receivedAt: request.receivedAt,

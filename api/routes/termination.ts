@@ -9,8 +9,6 @@
  * - `GET /acknowledge/{token}` (page with a button) and `POST /acknowledge/{token}`: the public acknowledgement link
  *   mailed to the primary contact; single use, expiring with the grace period; a GET changes nothing.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import escapeHtml from 'escape-html';
 import { Router } from 'express';
@@ -21,20 +19,12 @@ import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { TerminationInput, TerminationStarted } from '../../lib/schemas/termination';
 import { verifyLinkToken } from '../../lib/signed-links';
-import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/termination-messages';
+import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/pure/termination-messages';
 import { acknowledgeReturnUpdate, cancelTerminationUpdate } from '../../workflows/termination';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
+import { executeRequestUpdate } from '../workflow-calls';
 import { HttpProblem, parseOr400 } from '../problem';
 import { runningTermination, startTermination } from '../use-cases/start-termination';
-
-/** How long a link acknowledgement waits for the workflow before the link is given back unused (503). */
-const UPDATE_DEADLINE_MS = 10_000;
-
-/** The failure type of a refused update, if that is why it failed. */
-function refusal(err: unknown): string | undefined {
-  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
 
 export function terminationRouter(deps: AppDeps): Router {
   const router = Router();
@@ -72,44 +62,47 @@ export function terminationRouter(deps: AppDeps): Router {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
     const request = await running(id);
     const actor = res.locals.actor as string;
-    try {
-      const { cancelledAt } = await deps.temporal.workflow
-        .getHandle(request.workflow_id)
-        .executeUpdate(cancelTerminationUpdate, { args: [{ actor }] });
-      res.json({ requestId: request.id, status: 'cancelled', cancelledAt });
-    } catch (err) {
-      if (refusal(err) === TERMINATION_NOT_CANCELLABLE || err instanceof WorkflowNotFoundError) {
-        throw new HttpProblem(409, 'Cannot cancel', 'the termination has taken effect and can no longer be cancelled');
-      }
-      throw err;
-    }
+    const { cancelledAt } = await executeRequestUpdate(
+      deps.temporal,
+      request.workflow_id,
+      cancelTerminationUpdate,
+      [{ actor }],
+      {
+        refusal: (f) =>
+          f.type === TERMINATION_NOT_CANCELLABLE ? new HttpProblem(409, 'Cannot cancel', f.message) : undefined,
+        ended: new HttpProblem(409, 'Cannot cancel', 'the termination has ended'),
+      },
+    );
+    res.json({ requestId: request.id, status: 'cancelled', cancelledAt });
   });
 
   router.post('/v1/customers/:id/termination/acknowledgement', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
     const request = await running(id);
     const actor = res.locals.actor as string;
-    try {
-      const { acknowledgedAt } = await deps.temporal.workflow
-        .getHandle(request.workflow_id)
-        .executeUpdate(acknowledgeReturnUpdate, { args: [{ via: 'api', actor }] });
-      await auditEvents.append(deps.db, {
-        actor,
-        action: 'termination.return_acknowledged',
-        subjectType: 'lifecycle_request',
-        subjectId: request.id,
-        customerId: id,
-        requestId: request.id,
-        workflowId: request.workflow_id,
-        details: { via: 'api' },
-      });
-      res.json({ requestId: request.id, acknowledgedAt });
-    } catch (err) {
-      if (refusal(err) === ACKNOWLEDGEMENT_REFUSED) {
-        throw new HttpProblem(409, 'Not awaiting an acknowledgement', 'no returned data waits for acknowledgement');
-      }
-      throw err;
-    }
+    const { acknowledgedAt } = await executeRequestUpdate(
+      deps.temporal,
+      request.workflow_id,
+      acknowledgeReturnUpdate,
+      [{ via: 'api', actor }],
+      {
+        refusal: (f) =>
+          f.type === ACKNOWLEDGEMENT_REFUSED
+            ? new HttpProblem(409, 'Not awaiting an acknowledgement', f.message)
+            : undefined,
+      },
+    );
+    await auditEvents.append(deps.db, {
+      actor,
+      action: 'termination.return_acknowledged',
+      subjectType: 'lifecycle_request',
+      subjectId: request.id,
+      customerId: id,
+      requestId: request.id,
+      workflowId: request.workflow_id,
+      details: { via: 'api' },
+    });
+    res.json({ requestId: request.id, acknowledgedAt });
   });
 
   router.get('/acknowledge/:token', (req, res) => {
@@ -152,23 +145,20 @@ export function terminationRouter(deps: AppDeps): Router {
       }
       const request = await lifecycleRequests.findById(trx, used.link.requestId);
       if (!request) throw new HttpProblem(404, 'Link not found', 'this link is not valid');
-      let acknowledgedAt: string;
-      try {
-        ({ acknowledgedAt } = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-          deps.temporal.workflow
-            .getHandle(request.workflowId)
-            .executeUpdate(acknowledgeReturnUpdate, { args: [{ via: 'link', actor: `link:${linkId}`, linkId }] }),
-        ));
-      } catch (err) {
-        if (refusal(err) === ACKNOWLEDGEMENT_REFUSED || err instanceof WorkflowNotFoundError) {
-          throw new HttpProblem(410, 'Link no longer valid', 'the return period has closed');
-        }
-        deps.log.error('acknowledgement not delivered to the workflow', {
-          requestId: request.id,
-          err: (err as Error).message,
-        });
-        throw new HttpProblem(503, 'Try again later', 'the acknowledgement could not be recorded; use the link again');
-      }
+      // Refused or undelivered, the problem rolls the transaction back and the link stays usable.
+      const { acknowledgedAt } = await executeRequestUpdate(
+        deps.temporal,
+        request.workflowId,
+        acknowledgeReturnUpdate,
+        [{ via: 'link', actor: `link:${linkId}`, linkId }],
+        {
+          refusal: (f) =>
+            f.type === ACKNOWLEDGEMENT_REFUSED
+              ? new HttpProblem(410, 'Link no longer valid', 'the return period has closed')
+              : undefined,
+          ended: new HttpProblem(410, 'Link no longer valid', 'the return period has closed'),
+        },
+      );
       await auditEvents.append(trx, {
         actor: `link:${linkId}`,
         action: 'termination.return_acknowledged',
