@@ -12,7 +12,7 @@ import path from 'node:path';
 import { TERMINATION_EVIDENCE_TABLES } from '../activities/termination';
 import { auditEvents } from '../db/repositories/audit-events';
 import { staffTokens } from '../db/repositories/staff-tokens';
-import { seedDemoCustomer, type SeedResult } from '../db/seed-demo-customer';
+import { seedDemoCustomer, type SeedResult } from '../scripts/seed-demo-customer';
 import type { SignedCertificate } from '../lib/certificate';
 import { archiveDirectory } from '../lib/export-archive';
 import { startTestStack, type TestStack } from './support/test-stack';

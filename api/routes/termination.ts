@@ -16,7 +16,7 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { publicLinks } from '../../db/repositories/public-links';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
+import { CustomerIdParam } from '../../lib/schemas/params';
 import { TerminationInput, TerminationStarted } from '../../lib/schemas/termination';
 import { verifyLinkToken } from '../../lib/signed-links';
 import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/pure/termination-messages';
