@@ -5,6 +5,7 @@
 import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
+import { createContractEndActivities } from './contract-end';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     createErasureActivities(deps),
     createRetentionActivities(deps),
     createTerminationActivities(deps),
+    createContractEndActivities(deps),
   );
 }
 

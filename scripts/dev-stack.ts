@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   // Where the worker starts, so is the rolling retention sweep's schedule (idempotent).
   const schedules = await ensureSchedules(client, config);
-  log.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
+  log.info('schedules ensured', { ...schedules });
   const api = await startServer(
     createApp({
       db,

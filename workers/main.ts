@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   // The rolling retention sweep's schedule, created (or brought to the current configuration) at every start.
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const schedules = await ensureSchedules(client, config);
-  logger.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
+  logger.info('schedules ensured', { ...schedules });
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,

@@ -5,3 +5,4 @@ export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
 export { terminationWorkflow } from './termination';
+export { contractEndCheckWorkflow } from './contract-end-check';

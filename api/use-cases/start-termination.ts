@@ -10,12 +10,11 @@ import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
-import type { Logger } from '../../lib/logger';
 import type { TerminationDisposition } from '../../lib/pure/termination-messages';
 import { terminationWorkflowId } from '../../lib/pure/temporal-ids';
 import type { TerminationInput as TerminationWorkflowInput } from '../../workflows/termination';
 import { HttpProblem } from '../problem';
-import { startRequestWorkflow } from './start-request-workflow';
+import { startRequestWorkflow, type ErrorLog } from './start-request-workflow';
 
 export interface TerminationStart {
   customerId: string;
@@ -51,7 +50,7 @@ export async function runningTermination(db: Knex, customerId: string) {
  * @throws HttpProblem 404 (no customer), 409 (not active, no contract, or a termination already running), 503.
  */
 export async function startTermination(
-  deps: { db: Knex; temporal: Client; taskQueue: string; log: Logger; config: AppConfig },
+  deps: { db: Knex; temporal: Client; taskQueue: string; log: ErrorLog; config: AppConfig },
   start: TerminationStart,
 ): Promise<TerminationStarted> {
   const { db, config } = deps;

@@ -85,7 +85,7 @@ export async function startTestStack(opts: {
   /** Environment overrides for the service configuration, e.g. short durations. */
   env?: Record<string, string>;
   /**
-   * Opt-in: ensure the service's schedules (the rolling retention sweep) as the worker entry points do, with these
+   * Opt-in: ensure the service's schedules (retention sweep, contract-end check) as the worker entry points do, with these
    * options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
    * gets a sweep of every customer's data unless it asks.
    */
@@ -208,7 +208,10 @@ export async function startTestStack(opts: {
     },
     async stop() {
       await api.stop();
-      if (schedules) await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
+      if (schedules) {
+        await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
+        await client.schedule.getHandle(schedules.contractEndCheck.scheduleId).delete();
+      }
       worker.shutdown();
       await workerRun;
       // `npm run histories:record`: keep this stack's histories for the replay fixtures (test/support/histories.ts).
