@@ -33,6 +33,7 @@ const DEFAULT_TEST_FILES = [
   'test/legal-holds.test.ts', // erasure waiting for a legal hold
   'test/retention-lifecycle.test.ts', // retention erasing at expiry and continuing as new, signals
   'test/retention-sweep.test.ts', // rolling sweep
+  'test/contract-end.test.ts', // contract-end check: nothing due, terminations started
 ];
 
 function main(): number {

@@ -240,6 +240,10 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
       if (status !== 'COMPLETED') return undefined;
       return withModifiers('completed', [has(f, 'sweepAuditLog') && 'audit-purge']);
 
+    case 'contractEndCheckWorkflow':
+      if (status !== 'COMPLETED') return undefined;
+      return has(f, 'startContractEndTermination') ? 'started' : 'nothing-due';
+
     default:
       return undefined;
   }
