@@ -78,7 +78,8 @@ const check = (customerIds: string[]) =>
   });
 
 describe('the automatic start of a termination at contract end', () => {
-  it('when the end date has passed, the schedule starts the termination with nobody calling the API; any privacy officer approves it; a future end date is left alone; a second check starts nothing', async () => {
+  // ...with nobody calling the API; any privacy officer approves it; a second check starts nothing.
+  it('when the end date has passed, the schedule starts the termination once; a future end is left alone', async () => {
     const ended = await customerWithContractEnding(utcDate(-2));
     const future = await customerWithContractEnding(utcDate(30));
     const checkScheduleId = contractEndCheckScheduleId(stack.taskQueue);
@@ -143,7 +144,8 @@ describe('the automatic start of a termination at contract end', () => {
     }
   });
 
-  it('when staff cancelled the automatic termination, the next checks do not start it again until the contract end date changes', async () => {
+  // ...and a new end date arms the automatic start again.
+  it('when staff cancelled the termination, later checks do not start it again', async () => {
     const customerId = await customerWithContractEnding(utcDate(-1));
     // The customer's termination is scheduled a day ahead by staff, then cancelled: the end has passed, yet the
     // cancellation stands.

@@ -3,6 +3,9 @@
  * `termination-<customerId>`. One at a time per customer: a running one answers 409, both here (the database) and in
  * Temporal (the workflow id with `ALLOW_DUPLICATE` reuse and a failing conflict policy), so a race cannot start two.
  * The durations of the process are fixed now, from configuration, and travel in the workflow input.
+ *
+ * Two callers: the API route (staff), and the contract-end check's activity (activities/contract-end.ts, actor
+ * `system:contract-end`) when a contract's end date has passed; so nothing here depends on Express.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';

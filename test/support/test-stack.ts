@@ -85,8 +85,8 @@ export async function startTestStack(opts: {
   /** Environment overrides for the service configuration, e.g. short durations. */
   env?: Record<string, string>;
   /**
-   * Opt-in: ensure the service's schedules (retention sweep, contract-end check) as the worker entry points do, with these
-   * options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
+   * Opt-in: ensure the service's schedules (retention sweep, contract-end check) as the worker entry points do, with
+   * these options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
    * gets a sweep of every customer's data unless it asks.
    */
   schedules?: EnsureSchedulesOptions;
