@@ -23,5 +23,7 @@ if ! node -e "const {Client}=require('pg');const c=new Client({connectionString:
 fi
 
 start=$(date +%s)
-npx jest --config jest.topology.config.js "$@"
-echo "Topology test took $(($(date +%s) - start)) s."
+status=0
+npx jest --config jest.topology.config.js "$@" || status=$?
+echo "Topology test took $(($(date +%s) - start)) s (exit status $status)."
+exit $status
