@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Duration } from 'luxon';
+import { escapeLiteral } from 'pg';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../../db/connection';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../../lib/temporal-ids';
 import { startSmtpSink, type SmtpSink } from '../../test/fakes/smtp-sink';
@@ -60,6 +61,8 @@ export interface RunningTopology {
   runDir: string;
   temporal: RunningTemporalServer;
   appDatabaseUrl: string;
+  /** The role the API and workers connect as (row rights only). */
+  appRole: string;
   /** A connection to the application database (for seeding and checks). */
   db: Db;
   apiUrl: string;
@@ -143,6 +146,50 @@ function payloadKeys(runDir: string): string {
   const file = path.join(runDir, 'payload-keys');
   if (!fs.existsSync(file)) fs.writeFileSync(file, `topology-1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The runtime role of the service, `<name>_runtime`: LOGIN, no superuser, no CREATEDB, no DDL; SELECT, INSERT,
+ * UPDATE, DELETE on the application's tables and their sequences (granted again at every start, after the migrations,
+ * so new tables are covered). Its password is generated once and kept in the run directory.
+ */
+async function ensureAppRole(db: Db, name: string, runDir: string) {
+  const role = `${name}_runtime`;
+  const file = path.join(runDir, 'runtime-role-password');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  const password = fs.readFileSync(file, 'utf8').trim();
+  const exists = await db<{ rolname: string }>('pg_roles').where({ rolname: role }).first('rolname');
+  // Utility statements take no bind parameters: the password (base64url, generated here) goes in as a literal.
+  await db.raw(
+    `${exists ? 'alter' : 'create'} role ?? login nosuperuser nocreatedb nocreaterole password ${escapeLiteral(password)}`,
+    [role],
+  );
+  const [database] = (await db.raw<{ rows: { db: string }[] }>('select current_database() as db')).rows;
+  await db.raw('grant connect on database ?? to ??', [database!.db, role]);
+  // Before PostgreSQL 15 every role may create tables in public: not in this database.
+  await db.raw('revoke create on schema public from public');
+  await db.raw('grant usage on schema public to ??', [role]);
+  await db.raw('grant select, insert, update, delete on all tables in schema public to ??', [role]);
+  await db.raw('grant usage, select on all sequences in schema public to ??', [role]);
+  return {
+    name: role,
+    url(databaseUrl: string) {
+      const url = new URL(databaseUrl);
+      url.username = role;
+      url.password = password;
+      return url.toString();
+    },
+  };
+}
+
+/** Drops a role made by {@link ensureAppRole} (after its database is gone, nothing else refers to it). */
+async function dropRole(serverUrl: string, role: string): Promise<void> {
+  const admin = createDb(databaseUrl(serverUrl, 'postgres'), 1);
+  try {
+    await admin.raw('drop role if exists ??', [role]);
+  } finally {
+    await admin.destroy();
+  }
 }
 
 /** Spawns `node --import tsx <entry>` (one process, so a signal reaches the service itself), output to its log. */
@@ -241,6 +288,10 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       }
     });
 
+    // Dropped after the database that holds its grants (stops run in reverse order).
+    stops.push(async () => {
+      if (options.dropDatabasesOnStop) await dropRole(options.postgresUrl, `${options.name}_runtime`);
+    });
     const appDatabaseUrl = databaseUrl(options.postgresUrl, `${options.name}_app`);
     await ensureDatabase(appDatabaseUrl);
     const db = createDb(appDatabaseUrl, 5);
@@ -249,6 +300,8 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       if (options.dropDatabasesOnStop) await dropDatabase(appDatabaseUrl);
     });
     await migrateLatest(db);
+    // The API and workers connect as a role that may read and write rows and nothing else, as in docker-compose.yml.
+    const appRole = await ensureAppRole(db, options.name, runDir);
 
     const smtp = await startSmtpSink({ port: ports.smtp, httpPort: ports.mailbox, mailDir: path.join(runDir, 'mail') });
     stops.push(() => smtp.stop());
@@ -263,7 +316,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       ...process.env,
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
-      DATABASE_URL: appDatabaseUrl,
+      DATABASE_URL: appRole.url(appDatabaseUrl),
       TEMPORAL_ADDRESS: temporalServer.address,
       TEMPORAL_NAMESPACE: options.namespace,
       TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
@@ -305,6 +358,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       runDir,
       temporal: temporalServer,
       appDatabaseUrl,
+      appRole: appRole.name,
       db,
       apiUrl,
       api,

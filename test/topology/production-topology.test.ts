@@ -116,6 +116,22 @@ describe('the production topology', () => {
         key.name,
         temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
       ]);
+    // The API and the workers connect as a role with row rights only: no superuser, no DDL.
+    const role = await topology
+      .db('pg_roles')
+      .where({ rolname: topology.appRole })
+      .first('rolsuper', 'rolcreatedb', 'rolcreaterole');
+    expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
+    const [privileges] = (
+      await topology.db.raw<{ rows: { create: boolean; insert: boolean }[] }>(
+        `select has_schema_privilege(?, 'public', 'CREATE') as create,
+                has_table_privilege(?, 'audit_events', 'INSERT') as insert`,
+        [topology.appRole, topology.appRole],
+      )
+    ).rows;
+    expect(privileges).toEqual({ create: false, insert: true });
+    const sessions = await topology.db('pg_stat_activity').where({ usename: topology.appRole }).count({ n: '*' });
+    expect(Number(sessions[0]!.n)).toBeGreaterThan(0);
     const info = await client.connection.workflowService.getSystemInfo({});
     expect(info.serverVersion).toBe('1.29.1');
   });
