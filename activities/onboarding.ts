@@ -15,12 +15,15 @@ import {
   DuplicateCustomerError,
   RequestNotFoundError,
   UnknownSubprocessorError,
-} from '../lib/errors';
+} from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
 import { OnboardingInput } from '../lib/schemas/onboarding';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import { welcomeEmail } from './email-templates';
 import type { AppConfig } from '../lib/config';
+
+/** The receipt type the onboarding workflow keeps per subprocessor (workflows import activity types only). */
+export type { SubprocessorReceipt };
 
 /** What the onboarding activities need from the outside world. */
 export interface OnboardingDeps {
@@ -260,10 +263,8 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         });
       });
     },
-
-    /** Records the stage the workflow reached, for `GET /v1/requests/{id}` once the workflow is gone. */
-    async reportStage(step: { requestId: string; stage: string }): Promise<void> {
-      await lifecycleRequests.setStage(db, step.requestId, step.stage);
-    },
   };
 }
+
+/** The onboarding workflow's activities (workflows/onboarding.ts proxies these and the stage activity). */
+export type OnboardingActivities = ReturnType<typeof createOnboardingActivities>;
