@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 
 const ROOT = path.join(__dirname, '..');
 

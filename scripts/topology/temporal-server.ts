@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { ensureDatabase } from '../../db/connection';
-import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../../lib/pure/temporal-ids';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');

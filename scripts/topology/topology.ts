@@ -14,7 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { Duration } from 'luxon';
 import { escapeLiteral } from 'pg';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../../db/connection';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../../lib/temporal-ids';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../../lib/pure/temporal-ids';
 import { startSmtpSink, type SmtpSink } from '../../test/fakes/smtp-sink';
 import type { SubprocessorSimulator } from '../../test/fakes/subprocessor-simulator';
 import { bundleWorkflowsTo } from '../bundle-workflows';
