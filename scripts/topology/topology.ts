@@ -106,8 +106,9 @@ export function topologyOptionsFromEnv(
   if (!/^[a-z][a-z0-9_]{0,40}$/.test(name))
     throw new Error(`TOPOLOGY_NAME must be a lower-case identifier such as dlo_topology; got "${name}"`);
   const portBase = Number(env.TOPOLOGY_PORT_BASE ?? 17233);
-  if (!Number.isInteger(portBase) || portBase < 1024 || portBase > 65535 - 13)
-    throw new Error(`TOPOLOGY_PORT_BASE must be a port from 1024 to 65522 (14 ports from it are used), e.g. 17233`);
+  // Temporal stores membership ports as smallint: all 14 must stay below 32768.
+  if (!Number.isInteger(portBase) || portBase < 1024 || portBase > 32767 - 13)
+    throw new Error(`TOPOLOGY_PORT_BASE must be a port from 1024 to 32754 (14 ports from it are used), e.g. 17233`);
   const workers = Number(env.TOPOLOGY_WORKERS ?? 2);
   if (!Number.isInteger(workers) || workers < 1 || workers > 16)
     throw new Error(`TOPOLOGY_WORKERS must be a whole number from 1 to 16, e.g. 2; got "${env.TOPOLOGY_WORKERS}"`);
