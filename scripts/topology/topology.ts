@@ -271,7 +271,16 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
   };
 
   try {
-    const temporalServer = await startTemporalServer({
+    // Registered before the start: a server that fails to start still has its databases dropped.
+    const started: { server?: RunningTemporalServer } = {};
+    stops.push(async () => {
+      await started.server?.stop();
+      if (options.dropDatabasesOnStop) {
+        await dropDatabase(databaseUrl(options.postgresUrl, `${options.name}_temporal`));
+        await dropDatabase(databaseUrl(options.postgresUrl, `${options.name}_visibility`));
+      }
+    });
+    const server = await startTemporalServer({
       release: options.release,
       postgresUrl: options.postgresUrl,
       persistenceDatabase: `${options.name}_temporal`,
@@ -281,13 +290,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       namespace: options.namespace,
       namespaceRetentionSeconds: retentionSeconds(options.namespaceRetention),
     });
-    stops.push(async () => {
-      await temporalServer.stop();
-      if (options.dropDatabasesOnStop) {
-        await dropDatabase(databaseUrl(options.postgresUrl, `${options.name}_temporal`));
-        await dropDatabase(databaseUrl(options.postgresUrl, `${options.name}_visibility`));
-      }
-    });
+    started.server = server;
 
     // Dropped after the database that holds its grants (stops run in reverse order).
     stops.push(async () => {
@@ -318,7 +321,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       DATABASE_URL: appRole.url(appDatabaseUrl),
-      TEMPORAL_ADDRESS: temporalServer.address,
+      TEMPORAL_ADDRESS: server.address,
       TEMPORAL_NAMESPACE: options.namespace,
       TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
       WORKFLOW_BUNDLE_PATH: bundle,
@@ -343,7 +346,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
 
     const services = [api, ...workers];
     await waitFor('the API answering /readyz', 120_000, services, async () => (await fetch(`${apiUrl}/readyz`)).ok);
-    const connection = await Connection.connect({ address: temporalServer.address });
+    const connection = await Connection.connect({ address: server.address });
     try {
       const pids = workers.map((w) => w.pid);
       await waitFor(`${workers.length} workers polling`, 120_000, services, () =>
@@ -357,7 +360,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       options,
       ports,
       runDir,
-      temporal: temporalServer,
+      temporal: server,
       appDatabaseUrl,
       appRole: appRole.name,
       db,
