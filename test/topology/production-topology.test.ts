@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { EXPORT_TABLES } from '../../activities/export';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { staffTokens } from '../../db/repositories/staff-tokens';
-import { seedDemoCustomer } from '../../db/seed-demo-customer';
+import { seedDemoCustomer } from '../../scripts/seed-demo-customer';
 import { SCOPE_CATEGORIES } from '../../lib/pure/access-scope';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/pure/temporal-ids';
 import { temporalServerRelease } from '../../scripts/topology/temporal-server';
