@@ -12,33 +12,25 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { startServer } from '../api/server';
-import { createDb, ensureDatabase, migrateLatest, type Db } from '../db/connection';
-import { staffTokens } from '../db/repositories/staff-tokens';
-import { subprocessors } from '../db/repositories/subprocessors';
+import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
 import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { ROLES, type Role } from '../lib/roles';
+import { ROLES } from '../lib/roles';
 import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
-import { startSubprocessorSimulator } from '../test/fakes/subprocessor-simulator';
 import { ensureSchedules } from '../workers/schedules';
 import { createWorker } from '../workers/worker';
+import { DEMO_SUBPROCESSORS, startDemoSubprocessors } from './demo-subprocessors';
+import { devTokens } from './dev-tokens';
 
 const ROOT = path.join(__dirname, '..');
 const DATA_DIR = path.join(ROOT, '.data');
-
-/** Demo subprocessors served by the simulator, with the categories each holds. */
-const DEMO_SUBPROCESSORS = [
-  { id: 'crm', name: 'CRM platform (simulated)', categories: ['business_contact', 'communication_records'] },
-  { id: 'analytics', name: 'Product analytics (simulated)', categories: ['orders', 'listings', 'api_access_logs'] },
-  { id: 'warehouse', name: 'Fulfilment warehouse (simulated)', categories: ['orders', 'inventory'] },
-];
 
 /** Where the Web UI (in the browser) reaches the API's codec endpoints, which decrypt payloads for display. */
 function codecEndpoint(config: AppConfig): string {
@@ -48,27 +40,6 @@ function codecEndpoint(config: AppConfig): string {
 
 /** Where the dev stack keeps its staff tokens between starts (git-ignored, readable by the owner only). */
 const DEV_TOKENS_FILE = path.join(DATA_DIR, 'dev-tokens.json');
-
-/**
- * One staff token per role for the local stack, so a new user can call the API at once. Reused across starts while
- * they still authenticate; created (and written to .data/dev-tokens.json, mode 600) otherwise.
- */
-async function devTokens(db: Db): Promise<Record<Role, string>> {
-  let saved: Partial<Record<Role, string>> = {};
-  try {
-    saved = JSON.parse(fs.readFileSync(DEV_TOKENS_FILE, 'utf8')) as Partial<Record<Role, string>>;
-  } catch {
-    // first start, or unreadable: make new ones
-  }
-  const tokens = {} as Record<Role, string>;
-  for (const role of ROLES) {
-    const known = saved[role];
-    const valid = known ? (await staffTokens.authenticate(db, known))?.role === role : false;
-    tokens[role] = valid && known ? known : (await staffTokens.create(db, { name: `dev-stack ${role}`, role })).token;
-  }
-  fs.writeFileSync(DEV_TOKENS_FILE, JSON.stringify(tokens, null, 2), { mode: 0o600 });
-  return tokens;
-}
 
 /** Starts `temporal server start-dev` and resolves once it answers. */
 async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProcess> {
@@ -173,12 +144,8 @@ async function main(): Promise<void> {
   }
 
   const simPort = Number(process.env.SUBPROCESSOR_SIM_PORT ?? 4010);
-  const secrets = Object.fromEntries(DEMO_SUBPROCESSORS.map((s) => [s.id, `dev-secret-${s.id}`]));
-  const sim = await startSubprocessorSimulator({ port: simPort, secrets, log: (line) => log.debug(line) });
+  const sim = await startDemoSubprocessors(db, { port: simPort, log: (line) => log.debug(line) });
   stops.push(() => sim.stop());
-  for (const s of DEMO_SUBPROCESSORS) {
-    await subprocessors.upsert(db, { ...s, baseUrl: sim.baseUrlFor(s.id), signingSecret: secrets[s.id]! });
-  }
 
   const mailer = createMailer({ url: smtpUrl, from: config.smtp.from });
   const dataConverter = createDataConverter(config.payloadEncryption.keyring);
@@ -231,7 +198,7 @@ async function main(): Promise<void> {
     () => db.destroy(),
   );
 
-  const tokens = await devTokens(db);
+  const tokens = await devTokens(db, DEV_TOKENS_FILE);
   const ui = `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows`;
   console.log(
     [
