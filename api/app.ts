@@ -15,6 +15,7 @@ import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter, type CodecRouterDeps } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { contractsRouter } from './routes/contracts';
+import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
 import { healthRouter } from './routes/health';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
   app.use(accessRequestsRouter(deps));
+  app.use(correctionRequestsRouter(deps));
   app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
   app.use(legalHoldsRouter(deps));

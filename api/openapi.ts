@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
 import { registerContractsOpenApi } from './routes/contracts';
+import { registerCorrectionRequestsOpenApi } from './routes/correction-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
@@ -123,6 +124,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registerAuditOpenApi(registry);
   registerAccessRequestsOpenApi(registry, problem);
+  registerCorrectionRequestsOpenApi(registry, problem);
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);

@@ -61,6 +61,8 @@ export const ERASURE_TABLES: readonly ErasureTable[] = [
   { table: 'listings', categories: ['listings'], keyType: 'bigint' },
   { table: 'inventory_items', categories: ['inventory'], keyType: 'bigint' },
   { table: 'workflow_records', categories: ['workflow_records'], keyType: 'bigint' },
+  // Requested corrections hold new values of contacts and seller accounts; no foreign key to either.
+  { table: 'correction_changes', categories: ['business_contact', 'seller_accounts'], keyType: 'uuid' },
   {
     table: 'seller_accounts',
     categories: ['seller_accounts'],
@@ -88,6 +90,7 @@ export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
   legal_holds: 'evidence of holds (reasons, who placed and released them); no customer data beyond the id',
   erasures: 'evidence of erasures: ids, counts, policy versions',
   deletion_requests: 'evidence of subprocessor deletions: ids, receipts',
+  correction_receipts: 'evidence that subprocessors were told of corrections (GDPR Art. 19): ids, receipts',
 };
 
 /** Categories an erasure never deletes, and why. */
