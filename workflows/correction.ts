@@ -259,10 +259,12 @@ export async function correctionWorkflow(input: CorrectionWorkflowInput): Promis
   // Approval of the sensitive changes; the others wait for nothing.
   const sensitive = status.changes.filter((c) => c.sensitive && c.state === 'pending');
   if (sensitive.length > 0) {
-    await enter('awaiting-approval');
+    // The gate opens before the stage is shown, so a decision sent as soon as the stage says so is accepted.
     for (const c of sensitive) c.state = 'awaiting_approval';
+    const decided = gate.waitForDecision(policy.approvalTimeoutMs);
+    await enter('awaiting-approval');
     await acts.awaitCorrectionApproval({ ...step, changeIds: sensitive.map((c) => c.changeId) });
-    const decision = await gate.waitForDecision(policy.approvalTimeoutMs);
+    const decision = await decided;
     status.decision = decision ?? { decision: 'expired' };
     await acts.recordCorrectionDecision({
       ...step,
