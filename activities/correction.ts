@@ -26,15 +26,15 @@ import {
   type CorrectionSnapshot,
   type PlannedChange,
 } from '../lib/correction-plan';
-import type { CorrectionStage } from '../lib/correction-messages';
+import type { CorrectionChangeState, CorrectionStage } from '../lib/pure/correction-messages';
 import {
   RequestNotFoundError,
   SubprocessorRejectedError,
   SubprocessorUnavailableError,
   UnknownSubprocessorError,
-} from '../lib/errors';
+} from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
-import { CorrectionRequestPayload, type CorrectionChangeState } from '../lib/schemas/correction';
+import { CorrectionRequestPayload } from '../lib/schemas/correction';
 import { signLinkToken } from '../lib/signed-links';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import {

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
-import type { DataCategory } from './data-categories';
+import type { DataCategory } from './pure/data-categories';
 import type { CorrectionChangeInput, CorrectionKind } from './schemas/correction';
 
 /** The rows a correction may touch, as they are now. `version` is {@link rowVersionSql}'s hash of the row. */

@@ -31,11 +31,11 @@ import {
   type AccessRequestStage,
   type AccessRequestStatus,
   type ExportProgress,
-} from '../lib/access-request-messages';
-import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/deadlines';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type { AccessScope } from '../lib/schemas/access-request';
-import { searchAttributes } from '../lib/temporal-ids';
+} from '../lib/pure/access-request-messages';
+import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/pure/deadlines';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import type { AccessScope } from '../lib/pure/access-scope';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 import {
   confirmIdentityUpdate,
   extendDeadlineUpdate,

@@ -14,6 +14,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  defineQuery,
+  defineUpdate,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -23,18 +25,19 @@ import {
 } from '@temporalio/workflow';
 import type { CorrectionActivities } from '../activities/correction';
 import {
-  correctionStatusQuery,
   RECEIPT_NOT_WAIVABLE,
-  waiveReceiptUpdate,
+  STATUS_QUERY,
+  WAIVE_RECEIPT_UPDATE,
   type CorrectionReceiptStatus,
   type CorrectionStage,
   type CorrectionStatus,
   type WaiveReceiptArgs,
   type WaiverRefusal,
-} from '../lib/correction-messages';
-import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/deadlines';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { searchAttributes } from '../lib/temporal-ids';
+  type WaiveReceiptResult,
+} from '../lib/pure/correction-messages';
+import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/pure/deadlines';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 import { installApprovalGate } from './approval';
 import {
   installDeadlineExtension,
@@ -88,6 +91,11 @@ export interface CorrectionResult {
   applied: number;
   receipts: number;
 }
+
+/** Query: where the request stands, each change, the decision, each receipt (`GET /v1/requests/{id}`). */
+export const correctionStatusQuery = defineQuery<CorrectionStatus>(STATUS_QUERY);
+/** Update: a privacy officer waives a subprocessor's receipt, with a reason. */
+export const waiveReceiptUpdate = defineUpdate<WaiveReceiptResult, [WaiveReceiptArgs]>(WAIVE_RECEIPT_UPDATE);
 
 /** Notices, records, the apply: quick activities, retried with backoff for as long as it takes. */
 const acts = proxyActivities<CorrectionActivities>({

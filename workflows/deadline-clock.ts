@@ -17,7 +17,7 @@ import {
   type ExtendDeadlineArgs,
   type ExtendDeadlineResult,
   type ExtensionRefusal,
-} from '../lib/access-request-messages';
+} from '../lib/pure/access-request-messages';
 import {
   canExtendOn,
   dateInZone,
@@ -28,7 +28,7 @@ import {
   responseDueDate,
   type HolidayCalendar,
   type PrivacyRegime,
-} from '../lib/deadlines';
+} from '../lib/pure/deadlines';
 
 /** Update: the one-time verification link was used (`GET /verify/{token}`); answered by every request workflow. */
 export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(

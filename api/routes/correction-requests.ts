@@ -14,7 +14,7 @@ import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-ope
 import { Router } from 'express';
 import { z } from 'zod';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { RECEIPT_NOT_WAIVABLE, waiveReceiptUpdate, type WaiverRefusal } from '../../lib/correction-messages';
+import { RECEIPT_NOT_WAIVABLE, type WaiverRefusal } from '../../lib/pure/correction-messages';
 import {
   CorrectionRequestInput,
   CorrectionRequestStarted,
@@ -22,6 +22,7 @@ import {
   WaiveReceiptParams,
 } from '../../lib/schemas/correction';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
+import { waiveReceiptUpdate } from '../../workflows/correction';
 import type { AppDeps } from '../app';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startCorrectionRequest } from '../use-cases/start-correction-request';

@@ -19,10 +19,10 @@ import {
   PRIVACY_REGIMES,
   responseDueDate,
   type PrivacyRegime,
-} from '../../lib/deadlines';
+} from '../../lib/pure/deadlines';
 import type { Logger } from '../../lib/logger';
 import type { CorrectionRequestInput, CorrectionRequestPayload } from '../../lib/schemas/correction';
-import { correctionWorkflowId } from '../../lib/temporal-ids';
+import { correctionWorkflowId } from '../../lib/pure/temporal-ids';
 import type { correctionWorkflow } from '../../workflows/correction';
 import { HttpProblem, ValidationProblem } from '../problem';
 import { startRequestWorkflow } from './start-request-workflow';

@@ -6,8 +6,8 @@
 import type { Knex } from 'knex';
 import type { CorrectionSnapshot, TargetTable } from '../../lib/correction-plan';
 import { rowVersionSql } from '../../lib/correction-plan';
-import type { DataCategory } from '../../lib/data-categories';
-import type { CorrectionChangeState } from '../../lib/schemas/correction';
+import type { DataCategory } from '../../lib/pure/data-categories';
+import type { CorrectionChangeState } from '../../lib/pure/correction-messages';
 import type { CorrectionKind } from '../../lib/schemas/correction';
 
 type Db = Knex | Knex.Transaction;

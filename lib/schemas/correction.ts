@@ -7,6 +7,7 @@
  * checked by lib/correction-plan.ts.
  */
 import { z } from 'zod';
+import { CORRECTION_CHANGE_STATES } from '../pure/correction-messages';
 import { ContactInput, ContactRole } from './onboarding';
 
 const companyName = z.string().trim().min(1).max(200);
@@ -91,17 +92,7 @@ export const CorrectionRequestPayload = z.object({ requesterEmail: z.string() })
 export type CorrectionRequestPayload = z.infer<typeof CorrectionRequestPayload>;
 
 /** States a change goes through (GET /v1/requests/{id}). */
-export const CorrectionChangeState = z.enum([
-  'pending',
-  'unchanged',
-  'awaiting_approval',
-  'approved',
-  'rejected',
-  'applied',
-  'conflict',
-  'invalid',
-]);
-export type CorrectionChangeState = z.infer<typeof CorrectionChangeState>;
+export const CorrectionChangeState = z.enum(CORRECTION_CHANGE_STATES);
 
 /** Answer of `POST /v1/customers/{id}/correction-requests`. */
 export const CorrectionRequestStarted = z

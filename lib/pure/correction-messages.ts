@@ -1,14 +1,26 @@
 /**
  * The messages of the correction workflow (workflows/correction.ts) that the API sends to it: the status query behind
- * `GET /v1/requests/{id}` and the update that waives a subprocessor's receipt. Typed definitions, so the API calls
- * them through these objects and never by a string name. Pure: ids, states and field names only, no values.
+ * `GET /v1/requests/{id}` and the update that waives a subprocessor's receipt. Names and payload types only; the typed
+ * definitions (`correctionStatusQuery`, `waiveReceiptUpdate`) are in the workflow module, and the API calls them
+ * through those, never by a string name. Pure: ids, states and field names only, no values.
  *
  * Identity confirmation, deadline extension and approval are the shared updates of workflows/deadline-clock.ts and
  * workflows/approval.ts.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { STATUS_QUERY } from './access-request-messages';
-import type { CorrectionChangeState } from './schemas/correction';
+export { STATUS_QUERY } from './access-request-messages';
+
+/** States a requested change goes through (`GET /v1/requests/{id}`). */
+export const CORRECTION_CHANGE_STATES = [
+  'pending',
+  'unchanged',
+  'awaiting_approval',
+  'approved',
+  'rejected',
+  'applied',
+  'conflict',
+  'invalid',
+] as const;
+export type CorrectionChangeState = (typeof CORRECTION_CHANGE_STATES)[number];
 
 /** Update: a privacy officer waives a subprocessor's receipt (`POST /v1/requests/{id}/receipts/{sp}/waive`). */
 export const WAIVE_RECEIPT_UPDATE = 'waiveReceipt';
@@ -92,6 +104,3 @@ export interface CorrectionStatus {
     applied: number;
   } | null;
 }
-
-export const correctionStatusQuery = defineQuery<CorrectionStatus>(STATUS_QUERY);
-export const waiveReceiptUpdate = defineUpdate<WaiveReceiptResult, [WaiveReceiptArgs]>(WAIVE_RECEIPT_UPDATE);

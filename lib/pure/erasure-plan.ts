@@ -14,7 +14,7 @@
  *   public links that point at them.
  */
 import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
-import { STATUTORY_RETENTION_RULES } from './statutory-retention';
+import { STATUTORY_RETENTION_RULES } from './statutory-rules';
 
 /** How a table's `id` column is typed (decides how the keyset checkpoint is compared). */
 export type KeyType = 'bigint' | 'uuid';
