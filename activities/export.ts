@@ -71,6 +71,14 @@ export const EXPORT_TABLES: readonly ExportTable[] = [
     categories: ['communication_records'],
   },
   { table: 'seller_accounts', owner: 'customer_id', key: 'id', keyType: 'small', categories: ['seller_accounts'] },
+  // Requested corrections and their values: each row carries the category of what it corrects.
+  {
+    table: 'correction_changes',
+    owner: 'customer_id',
+    key: 'id',
+    keyType: 'small',
+    categories: ['business_contact', 'seller_accounts'],
+  },
   { table: 'orders', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['orders'] },
   { table: 'inventory_items', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['inventory'] },
   { table: 'listings', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['listings'] },
@@ -86,7 +94,7 @@ export const EXPORT_TABLES: readonly ExportTable[] = [
 ];
 
 /** Version of the export policy (which tables and categories a scope covers); bump it when the mapping changes. */
-export const EXPORT_POLICY_VERSION = 'access-export/2026-11-28';
+export const EXPORT_POLICY_VERSION = 'access-export/2026-12-02';
 
 /** SHA-256 of the mapping itself, so a manifest shows exactly which mapping produced it. */
 export const EXPORT_POLICY_SHA256 = createHash('sha256')
