@@ -4,6 +4,7 @@
  * optimistic concurrency, propagation to exactly the subprocessors holding the data, and the notices.
  */
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { auditEvents } from '../db/repositories/audit-events';
 import { staffTokens } from '../db/repositories/staff-tokens';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
@@ -425,5 +426,55 @@ describe('invalid corrections', () => {
     expect(await stack.db('lifecycle_requests').where({ customer_id: seeded.customerId, type: 'correction' })).toEqual(
       [],
     );
+  });
+
+  it('answers 4xx to hundreds of hostile bodies, never 5xx, and records nothing', async () => {
+    const customer = await onboardCustomer(stack, []);
+    const valid = {
+      requesterEmail: customer.primary.email,
+      changes: [{ change: 'contact.phone', contactId: customer.billing.id, value: '+4930123123' }],
+    };
+    const hostile = fc.oneof(
+      fc.constantFrom(
+        "'; DROP TABLE contacts; --",
+        '\u0000',
+        '__proto__',
+        '',
+        ' ',
+        '../../etc/passwd',
+        'Ａ'.repeat(300),
+      ),
+      fc.string({ maxLength: 200 }),
+      fc.integer(),
+      fc.constant(null),
+      fc.array(fc.integer(), { maxLength: 3 }),
+      fc.object({ maxDepth: 1 }),
+    );
+    // Every mutated place carries a format rule, so any of these bodies is invalid.
+    const bodies = fc.oneof(
+      fc.anything(),
+      hostile.map((v) => ({ ...valid, requesterEmail: v })),
+      hostile.map((v) => ({ ...valid, changes: v })),
+      hostile.map((v) => ({ ...valid, changes: [{ ...valid.changes[0], contactId: v }] })),
+      hostile.map((v) => ({ ...valid, changes: [{ ...valid.changes[0], change: v }] })),
+      // null would be valid here (it clears the phone).
+      hostile.filter((v) => v !== null).map((v) => ({ ...valid, changes: [{ ...valid.changes[0], value: v }] })),
+      hostile.map((v) => ({ ...valid, changes: [valid.changes[0], { change: 'contact.add', contact: v }] })),
+      fc.constant(JSON.parse('{"__proto__": {"polluted": true}, "requesterEmail": 1}')),
+    );
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const res = await fileCorrection(customer.customerId, body);
+        statuses.add(res.status);
+        return res.status >= 400 && res.status < 500;
+      }),
+      { numRuns: 300 },
+    );
+    expect([...statuses]).toEqual([400]);
+    expect(
+      await stack.db('lifecycle_requests').where({ customer_id: customer.customerId, type: 'correction' }),
+    ).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
