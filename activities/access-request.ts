@@ -531,3 +531,6 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     },
   };
 }
+
+/** The access-request workflow's quick activities (notices, records, links). */
+export type AccessRequestActivities = ReturnType<typeof createAccessRequestActivities>;

@@ -26,7 +26,7 @@ import {
   type CorrectionSnapshot,
   type PlannedChange,
 } from '../lib/correction-plan';
-import type { CorrectionChangeState, CorrectionStage } from '../lib/pure/correction-messages';
+import type { CorrectionChangeState } from '../lib/pure/correction-messages';
 import {
   RequestNotFoundError,
   SubprocessorRejectedError,
@@ -232,11 +232,6 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
   }
 
   return {
-    /** Records the stage the workflow reached, for `GET /v1/requests/{id}` once the workflow is gone. */
-    async reportCorrectionStage(step: { requestId: string; stage: CorrectionStage }): Promise<void> {
-      await lifecycleRequests.setStage(db, step.requestId, step.stage);
-    },
-
     /** Confirms receipt to the address the request came from (discloses nothing: see the email). */
     async sendCorrectionAcknowledgement(step: CorrectionStep): Promise<void> {
       const to = await requesterAddress(step.requestId);

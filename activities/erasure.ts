@@ -880,3 +880,6 @@ export function deletionEscalationEmail(p: {
     ].join('\n'),
   };
 }
+
+/** The erasure workflow's activities. */
+export type ErasureActivities = ReturnType<typeof createErasureActivities>;

@@ -263,10 +263,8 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         });
       });
     },
-
-    /** Records the stage the workflow reached, for `GET /v1/requests/{id}` once the workflow is gone. */
-    async reportStage(step: { requestId: string; stage: string }): Promise<void> {
-      await lifecycleRequests.setStage(db, step.requestId, step.stage);
-    },
   };
 }
+
+/** The onboarding workflow's activities (workflows/onboarding.ts proxies these and the stage activity). */
+export type OnboardingActivities = ReturnType<typeof createOnboardingActivities>;

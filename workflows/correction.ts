@@ -19,14 +19,13 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CorrectionActivities } from '../activities/correction';
+import type { RequestStageActivities } from '../activities/request-stage';
 import {
   RECEIPT_NOT_WAIVABLE,
-  STATUS_QUERY,
   WAIVE_RECEIPT_UPDATE,
   type CorrectionReceiptStatus,
   type CorrectionStage,
@@ -37,8 +36,9 @@ import {
 } from '../lib/pure/correction-messages';
 import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/pure/deadlines';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
-import { searchAttributes } from '../lib/pure/temporal-ids';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import { installApprovalGate } from './approval';
+import { stageTracker } from './request-stage';
 import {
   installDeadlineExtension,
   installIdentityConfirmation,
@@ -93,12 +93,12 @@ export interface CorrectionResult {
 }
 
 /** Query: where the request stands, each change, the decision, each receipt (`GET /v1/requests/{id}`). */
-export const correctionStatusQuery = defineQuery<CorrectionStatus>(STATUS_QUERY);
+export const correctionStatusQuery = defineQuery<CorrectionStatus>(REQUEST_STATUS_QUERY);
 /** Update: a privacy officer waives a subprocessor's receipt, with a reason. */
 export const waiveReceiptUpdate = defineUpdate<WaiveReceiptResult, [WaiveReceiptArgs]>(WAIVE_RECEIPT_UPDATE);
 
 /** Notices, records, the apply: quick activities, retried with backoff for as long as it takes. */
-const acts = proxyActivities<CorrectionActivities>({
+const acts = proxyActivities<CorrectionActivities & RequestStageActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -187,11 +187,8 @@ export async function correctionWorkflow(input: CorrectionWorkflowInput): Promis
     },
   );
 
-  async function enter(stage: CorrectionStage): Promise<void> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
-    await acts.reportCorrectionStage({ requestId: input.requestId, stage });
-  }
+  const stages = stageTracker(status, input.requestId, acts);
+  const enter = (stage: CorrectionStage) => stages.enter(stage);
 
   const clock = runDeadlineClock({
     state: status,
@@ -207,9 +204,9 @@ export async function correctionWorkflow(input: CorrectionWorkflowInput): Promis
     status.outcome = { result, applied };
   }
 
+  /** Shows the final stage (the closing activity recorded it with the outcome) once the clock and handlers are done. */
   async function finish(stage: CorrectionStage): Promise<CorrectionResult> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    stages.show(stage);
     await clock;
     await condition(allHandlersFinished);
     return {
@@ -239,8 +236,7 @@ export async function correctionWorkflow(input: CorrectionWorkflowInput): Promis
   const linkId = uuid4();
   identity.linkId = linkId;
   const verificationExpiresAtMs = Date.now() + policy.verificationTimeoutMs;
-  status.stage = 'awaiting-verification';
-  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+  stages.show('awaiting-verification'); // recorded in the database by the activity that sends the link
   await acts.sendCorrectionVerification({ ...step, contactId, linkId, expiresAtMs: verificationExpiresAtMs });
   const confirmed = await condition(
     () => identity.confirmed !== undefined,

@@ -8,9 +8,7 @@
  */
 import { ApplicationFailure, condition, defineUpdate, setHandler } from '@temporalio/workflow';
 import {
-  CONFIRM_IDENTITY_UPDATE,
   CONFIRMATION_REFUSED,
-  EXTEND_DEADLINE_UPDATE,
   EXTENSION_REFUSED,
   type ConfirmIdentityArgs,
   type ConfirmIdentityResult,
@@ -30,12 +28,16 @@ import {
   type PrivacyRegime,
 } from '../lib/pure/deadlines';
 
-/** Update: the one-time verification link was used (`GET /verify/{token}`); answered by every request workflow. */
-export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(
-  CONFIRM_IDENTITY_UPDATE,
-);
-/** Update: staff extend the legal deadline (`POST /v1/requests/{id}/extend`). */
-export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>(EXTEND_DEADLINE_UPDATE);
+/**
+ * Update: the one-time verification link was used (`GET /verify/{token}`); answered by every request workflow that
+ * verifies its requester (access, correction).
+ */
+export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>('confirmIdentity');
+/**
+ * Update: staff extend the deadline (`POST /v1/requests/{id}/extend`). A contract for every request type with a legal
+ * deadline: a workflow that handles it with these types can be extended through that route.
+ */
+export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>('extendDeadline');
 
 /** The part of a request's status the clock reads and writes (the workflow's status object itself). */
 export interface DeadlineClockState {

@@ -22,7 +22,7 @@ import {
   retentionWorkflow,
   type RetentionStatus,
 } from '../../workflows/retention';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem, type FieldError } from '../problem';
 
 /** How far in the future `endedAt` may lie, for clocks that run a little ahead. */

@@ -4,12 +4,6 @@
  * with a reason; delivered to the workflow as a typed update, which validates it). Approval and rejection go through
  * the generic `POST /v1/requests/{id}/approve|reject` (api/routes/decisions.ts).
  */
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -23,13 +17,11 @@ import {
 } from '../../lib/schemas/correction';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { waiveReceiptUpdate } from '../../workflows/correction';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startCorrectionRequest } from '../use-cases/start-correction-request';
+import { executeRequestUpdate } from '../workflow-calls';
 import { IdempotencyKeyHeader } from './customers';
-
-/** How long the API waits for the workflow to record a waiver before answering 503. */
-const UPDATE_DEADLINE_MS = 30_000;
 
 export function correctionRequestsRouter(deps: AppDeps): Router {
   const router = Router();
@@ -59,25 +51,22 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
       throw refused('not_a_correction', 'only the receipts of a correction request can be waived');
     if (isTerminal(request.status)) throw refused('request_ended', `the request has ended (${request.status})`);
 
-    let result;
-    try {
-      result = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-        deps.temporal.workflow
-          .getHandle(request.workflowId)
-          .executeUpdate(waiveReceiptUpdate, { args: [{ subprocessorId, reason, actor: res.locals.actor as string }] }),
-      );
-    } catch (err) {
-      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === RECEIPT_NOT_WAIVABLE) {
-        const rule = (cause.details?.[0] as WaiverRefusal | undefined)?.rule ?? 'unknown';
-        if (rule === 'not_a_recipient') throw new HttpProblem(404, 'Receipt not found', cause.message, { rule });
-        throw refused(rule, cause.message);
-      }
-      if (err instanceof WorkflowNotFoundError) throw refused('request_ended', 'the request has ended');
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (err as { code?: number }).code === 4)
-        throw new HttpProblem(503, 'Workflow busy', 'the waiver was not confirmed in time; check the request');
-      throw err;
-    }
+    // Four-eyes, ended and busy answers come from api/workflow-calls.ts; this route adds the waiver's own refusals.
+    const result = await executeRequestUpdate(
+      deps.temporal,
+      request.workflowId,
+      waiveReceiptUpdate,
+      [{ subprocessorId, reason, actor: res.locals.actor as string }],
+      {
+        ended: refused('request_ended', 'the request has ended'),
+        refusal: (failure) => {
+          if (failure.type !== RECEIPT_NOT_WAIVABLE) return undefined;
+          const rule = (failure.details?.[0] as WaiverRefusal | undefined)?.rule ?? 'unknown';
+          if (rule === 'not_a_recipient') return new HttpProblem(404, 'Receipt not found', failure.message, { rule });
+          return refused(rule, failure.message);
+        },
+      },
+    );
     deps.log.info('correction receipt waived', { requestId, subprocessorId, status: result.status });
     res.json({ requestId, ...result });
   });

@@ -13,8 +13,6 @@
  * whose request has closed is 410.
  */
 import { pipeline } from 'node:stream/promises';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -22,20 +20,14 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { exportArchives } from '../../db/repositories/export-archives';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { publicLinks, type LinkUseRefusal } from '../../db/repositories/public-links';
-import {
-  CONFIRM_IDENTITY_UPDATE,
-  CONFIRMATION_REFUSED,
-  type ConfirmIdentityArgs,
-  type ConfirmIdentityResult,
-} from '../../lib/pure/access-request-messages';
+import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
+import { confirmIdentityUpdate } from '../../workflows/access-request';
 import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { verifyLinkToken, type LinkRefusal } from '../../lib/signed-links';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
-
-/** How long a confirmation waits for the workflow before the link is given back unused (503). */
-const CONFIRM_DEADLINE_MS = 10_000;
+import { updateProblem, UPDATE_DEADLINE_MS } from '../workflow-calls';
 
 const notFound = () => new HttpProblem(404, 'Link not found', 'this link is not valid');
 const gone = (detail: string) => new HttpProblem(410, 'Link no longer valid', detail);
@@ -75,20 +67,18 @@ export function publicLinksRouter(deps: AppDeps): Router {
       if (!request) throw notFound();
       let confirmed: ConfirmIdentityResult;
       try {
-        confirmed = await deps.temporal.connection.withDeadline(Date.now() + CONFIRM_DEADLINE_MS, () =>
+        confirmed = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
           deps.temporal.workflow
             .getHandle(request.workflowId)
-            .executeUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(CONFIRM_IDENTITY_UPDATE, {
-              args: [{ linkId }],
-            }),
+            .executeUpdate(confirmIdentityUpdate, { args: [{ linkId }] }),
         );
       } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (
-          err instanceof WorkflowNotFoundError ||
-          (cause instanceof ApplicationFailure && cause.type === CONFIRMATION_REFUSED)
-        )
-          throw gone('this request is closed');
+        // A closed request (ended, or no longer waiting for this link) answers 410; anything else gives the link back.
+        const closed = updateProblem(err, confirmIdentityUpdate.name, {
+          ended: gone('this request is closed'),
+          refusal: (failure) => (failure.type === CONFIRMATION_REFUSED ? gone('this request is closed') : undefined),
+        });
+        if (closed?.status === 410) throw closed;
         deps.log.error('identity confirmation not delivered to the workflow', {
           requestId: request.id,
           err: (err as Error).message,

@@ -51,7 +51,8 @@ export async function up(knex: Knex): Promise<void> {
     t.comment('One receipt per subprocessor told of a correction (GDPR Art. 19): delivered, failed or waived');
     t.uuid('request_id').notNullable();
     t.text('subprocessor_id').notNullable().references('subprocessors.id');
-    t.uuid('customer_id').notNullable().references('customers.id').onDelete('CASCADE');
+    // No foreign key: the receipts are evidence (GDPR Art. 19) that outlives the customer record.
+    t.uuid('customer_id').notNullable();
     t.specificType('categories', 'text[]').notNullable().comment('Affected categories this subprocessor holds');
     t.text('idempotency_key').notNullable().comment('Same on every attempt: the subprocessor applies it once');
     t.text('status').notNullable().defaultTo('pending').comment('pending | delivered | failed | waived');

@@ -7,7 +7,6 @@
  * Identity confirmation, deadline extension and approval are the shared updates of workflows/deadline-clock.ts and
  * workflows/approval.ts.
  */
-export { STATUS_QUERY } from './access-request-messages';
 
 /** States a requested change goes through (`GET /v1/requests/{id}`). */
 export const CORRECTION_CHANGE_STATES = [
