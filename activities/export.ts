@@ -595,15 +595,11 @@ export function createExportActivities(deps: ExportDeps) {
           scope: input.scope,
         });
         if (inserted) {
-          await auditEvents.append(trx, {
+          await auditEvents.appendForRequest(trx, input, {
             actor: 'system:access-request',
             action: 'access.export_started',
-            subjectType: 'export_archive',
-            subjectId: input.archiveId,
-            customerId: input.customerId,
-            requestId: input.requestId,
-            workflowId: input.workflowId,
             details: { scope: input.scope, categories: SCOPE_CATEGORIES[input.scope] },
+            subject: { type: 'export_archive', id: input.archiveId },
           });
         }
         return inserted;
@@ -667,14 +663,9 @@ export function createExportActivities(deps: ExportDeps) {
           bytes: manifest.totals.bytes,
           manifestSha256,
         });
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, input, {
           actor: 'system:access-request',
           action: 'access.export_completed',
-          subjectType: 'export_archive',
-          subjectId: input.archiveId,
-          customerId: input.customerId,
-          requestId: input.requestId,
-          workflowId: input.workflowId,
           details: {
             rows: manifest.totals.rows,
             bytes: manifest.totals.bytes,
@@ -683,6 +674,7 @@ export function createExportActivities(deps: ExportDeps) {
             policy: manifest.policy,
             attempt: ctx.info.attempt,
           },
+          subject: { type: 'export_archive', id: input.archiveId },
         });
       });
       log.info('export complete', { archiveId: input.archiveId, rows: manifest.totals.rows });

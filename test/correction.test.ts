@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { auditEvents } from '../db/repositories/audit-events';
 import { staffTokens } from '../db/repositories/staff-tokens';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { startCorrectionRequest } from '../api/use-cases/start-correction-request';
 import {
   actorOf,

@@ -15,13 +15,12 @@ import {
   WaiveReceiptInput,
   WaiveReceiptParams,
 } from '../../lib/schemas/correction';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
+import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import { waiveReceiptUpdate } from '../../workflows/correction';
 import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startCorrectionRequest } from '../use-cases/start-correction-request';
 import { executeRequestUpdate } from '../workflow-calls';
-import { IdempotencyKeyHeader } from './customers';
 
 export function correctionRequestsRouter(deps: AppDeps): Router {
   const router = Router();

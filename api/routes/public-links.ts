@@ -90,16 +90,16 @@ export function publicLinksRouter(deps: AppDeps): Router {
           'the confirmation could not be recorded; use the link again later',
         );
       }
-      await auditEvents.append(trx, {
-        actor: `link:${linkId}`,
-        action: `${request.type === 'correction' ? 'correction' : 'access'}.verification_link_used`,
-        subjectType: 'public_link',
-        subjectId: linkId,
-        customerId: link.customerId,
-        requestId: request.id,
-        workflowId: request.workflowId,
-        details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
-      });
+      await auditEvents.appendForRequest(
+        trx,
+        { requestId: request.id, customerId: link.customerId, workflowId: request.workflowId },
+        {
+          actor: `link:${linkId}`,
+          action: `${request.type === 'correction' ? 'correction' : 'access'}.verification_link_used`,
+          details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
+          subject: { type: 'public_link', id: linkId },
+        },
+      );
       return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
     const promise =
@@ -126,15 +126,16 @@ export function publicLinksRouter(deps: AppDeps): Router {
       const found = used.link.archiveId ? await exportArchives.findById(trx, used.link.archiveId) : undefined;
       if (!found || found.status !== 'complete' || !found.tables)
         throw gone('what this link pointed to no longer exists');
-      await auditEvents.append(trx, {
-        actor: `link:${linkId}`,
-        action: 'access.export_downloaded',
-        subjectType: 'export_archive',
-        subjectId: found.id,
-        customerId: used.link.customerId,
-        requestId: used.link.requestId,
-        details: { linkId, download: used.link.useCount, manifestSha256: found.manifestSha256 },
-      });
+      await auditEvents.appendForRequest(
+        trx,
+        { requestId: used.link.requestId, customerId: used.link.customerId },
+        {
+          actor: `link:${linkId}`,
+          action: 'access.export_downloaded',
+          details: { linkId, download: used.link.useCount, manifestSha256: found.manifestSha256 },
+          subject: { type: 'export_archive', id: found.id },
+        },
+      );
       return { link: used.link, archive: { id: found.id, tables: found.tables } };
     });
     const name = `access-export-${link.requestId}`;
