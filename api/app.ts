@@ -13,6 +13,7 @@ import { codecRouter } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
 import { contractsRouter } from './routes/contracts';
+import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
 import { healthRouter } from './routes/health';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
   app.use(accessRequestsRouter(deps));
+  app.use(correctionRequestsRouter(deps));
   app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
   app.use(legalHoldsRouter(deps));

@@ -8,6 +8,7 @@ import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
 import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './routes/certificates';
 import { registerContractsOpenApi } from './routes/contracts';
+import { registerCorrectionRequestsOpenApi } from './routes/correction-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
 import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
@@ -126,6 +127,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registerAuditOpenApi(registry);
   registerAccessRequestsOpenApi(registry, problem);
+  registerCorrectionRequestsOpenApi(registry, problem);
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);

@@ -21,6 +21,8 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
   'POST /v1/customers/:id/access-requests': 'requests:create',
+  'POST /v1/customers/:id/correction-requests': 'requests:create',
+  'POST /v1/requests/:requestId/receipts/:subprocessorId/waive': 'requests:decide',
   'GET /v1/audit-events': 'audit:read',
   'GET /v1/audit/verify': 'audit:read',
   'GET /v1/subprocessors': 'subprocessors:read',

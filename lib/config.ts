@@ -178,6 +178,13 @@ const envSchema = z.object({
   EXPORT_PARALLEL_TABLES: z.coerce.number().int().min(1).max(8).default(2),
   EXPORT_LINK_LIFETIME: exactDuration('P7D'),
   EXPORT_PROGRESS_INTERVAL: exactDuration('PT2S'),
+  // Correction requests (README "Corrections"); durations are ISO 8601 (weeks, days, hours, minutes, seconds).
+  CORRECTION_VERIFICATION_TIMEOUT: exactDuration('P14D'),
+  CORRECTION_REMINDER_OFFSETS: exactDurationList('P7D,P2D'),
+  CORRECTION_APPROVAL_TIMEOUT: exactDuration('P14D'),
+  CORRECTION_RECEIPT_ESCALATION_AFTER: exactDuration('P2D'),
+  CORRECTION_RETRY_INITIAL_INTERVAL: exactDuration('PT1S'),
+  CORRECTION_RETRY_MAX_INTERVAL: exactDuration('PT10M'),
   LINK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
   // Erasure, legal holds and statutory retention (workflows/erasure.ts, lib/statutory-retention.ts).
   ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
@@ -269,6 +276,20 @@ export interface AppConfig {
     reminderOffsets: string[];
     /** Where reminders and escalations go. */
     staffEmail: string;
+  };
+  /** Correction requests (workflows/correction.ts): verification, reminders, approval, subprocessor receipts. */
+  corrections: {
+    /** How long the workflow waits for the verification link to be used; the link expires at the same instant. */
+    verificationTimeoutMs: number;
+    /** ISO 8601 durations before the end of the due date at which staff are reminded. */
+    reminderOffsets: string[];
+    /** How long sensitive changes wait for a privacy officer's decision before they lapse (not applied). */
+    approvalTimeoutMs: number;
+    /** How long a subprocessor may keep failing before staff are told by email. */
+    receiptEscalationAfterMs: number;
+    /** Backoff of the calls to a subprocessor: first retry after the initial interval, doubling up to the maximum. */
+    retryInitialIntervalMs: number;
+    retryMaximumIntervalMs: number;
   };
   /** Export archives (activities/export.ts). */
   exports: {
@@ -382,6 +403,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     payloadEncryption: security.payloadEncryption,
     codec: { corsOrigins: security.corsOrigins, requireAuth: e.CODEC_AUTH === 'required' },
     ...accessRequestSettings(e, security.payloadEncryption.keyring),
+    corrections: {
+      verificationTimeoutMs: exactDurationMs(e.CORRECTION_VERIFICATION_TIMEOUT),
+      reminderOffsets: e.CORRECTION_REMINDER_OFFSETS,
+      approvalTimeoutMs: exactDurationMs(e.CORRECTION_APPROVAL_TIMEOUT),
+      receiptEscalationAfterMs: exactDurationMs(e.CORRECTION_RECEIPT_ESCALATION_AFTER),
+      retryInitialIntervalMs: exactDurationMs(e.CORRECTION_RETRY_INITIAL_INTERVAL),
+      retryMaximumIntervalMs: exactDurationMs(e.CORRECTION_RETRY_MAX_INTERVAL),
+    },
     erasure: {
       batchSize: e.ERASURE_BATCH_SIZE,
       confirmationTimeoutMs: exactDurationMs(e.ERASURE_CONFIRMATION_TIMEOUT),

@@ -1,6 +1,7 @@
 /** Every workflow type the worker registers. The bundler starts from this file. */
 export { onboardingWorkflow } from './onboarding';
 export { accessRequestWorkflow } from './access-request';
+export { correctionWorkflow } from './correction';
 export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';

@@ -95,18 +95,22 @@ export function publicLinksRouter(deps: AppDeps): Router {
         { requestId: request.id, customerId: link.customerId, workflowId: request.workflowId },
         {
           actor: `link:${linkId}`,
-          action: 'access.verification_link_used',
+          action: `${request.type === 'correction' ? 'correction' : 'access'}.verification_link_used`,
           details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
           subject: { type: 'public_link', id: linkId },
         },
       );
-      return { requestId: request.id, dueOn: confirmed.dueOn };
+      return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
+    const promise =
+      answer.type === 'correction'
+        ? `We will answer your correction request by ${answer.dueOn} at the latest.`
+        : `We will send the data by ${answer.dueOn} at the latest.`;
     res.json({
       status: 'verified',
       requestId: answer.requestId,
       dueOn: answer.dueOn,
-      message: `Thank you: your identity is confirmed. We will send the data by ${answer.dueOn} at the latest.`,
+      message: `Thank you: your identity is confirmed. ${promise}`,
     });
   });
 

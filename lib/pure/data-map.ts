@@ -136,6 +136,30 @@ export const DATA_MAP: readonly CustomerTable[] = [
     afterTermination: 'erased',
   },
   {
+    table: 'correction_changes',
+    holds: 'changes asked for by correction requests, with their new values and states',
+    owner: CUSTOMER,
+    key: 'id',
+    // Each row carries the category of what it corrects (contacts and company fields, or seller accounts).
+    categories: ['business_contact', 'seller_accounts'],
+    export: { position: 13, paging: 'small' },
+    // No foreign key to the rows it corrects: it can go first.
+    erasure: { position: 0, keyType: 'uuid' },
+    sweep: null,
+    afterTermination: 'erased',
+  },
+  {
+    table: 'correction_receipts',
+    holds: 'which subprocessors were told of a correction, with their receipts or waivers',
+    owner: CUSTOMER,
+    key: 'request_id',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'evidence that subprocessors were told of corrections (GDPR Art. 19): ids, receipts' },
+    sweep: null,
+    afterTermination: { kept: 'evidence that subprocessors were told of corrections (GDPR Art. 19)' },
+  },
+  {
     table: 'seller_accounts',
     holds: 'marketplace seller account identifiers',
     owner: CUSTOMER,
