@@ -9,6 +9,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission, type RateLimits } from './auth';
+import type { ApiMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
 import { accessRequestsRouter } from './routes/access-requests';
@@ -41,6 +42,8 @@ export interface AppDeps {
   limits?: Partial<RateLimits>;
   /** Codec endpoints for the Temporal Web UI (`/codec/encode`, `/codec/decode`); not served when absent. */
   codec?: CodecRouterDeps;
+  /** Request timing for Prometheus (api/metrics.ts); the registry itself is served on its own port. */
+  metrics?: ApiMetrics;
 }
 
 /** Largest JSON body accepted; onboarding bodies are a few KB. */
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   // Signed subprocessor callbacks keep their raw bytes (the signature covers them); express.json then skips them.
   app.use(SUBPROCESSOR_CALLBACK_PATH, subprocessorCallbackBody());
   app.use(express.json({ limit: BODY_LIMIT }));
