@@ -68,6 +68,12 @@ export function answersAt(url: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** Resolves once nothing answers at the address of `url` any more (or after `timeoutMs`). */
+async function untilClosed(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await answersAt(url, 500))) await new Promise((r) => setTimeout(r, 200));
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -156,7 +162,9 @@ export async function startEmbeddedPostgres(
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      // Ctrl-C in a terminal reaches the whole process group, PostgreSQL included, which then shuts down on its own;
+      // the package's stop() would wait for an exit that already happened. Done when either finishes.
+      await Promise.race([server.stop(), untilClosed(`postgres://127.0.0.1:${port}`)]);
     },
   };
 }
