@@ -46,7 +46,6 @@ export interface ApiMetrics {
 /** Builds a registry of its own (several apps may live in one test process). */
 export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
   const registry = new Registry();
-  if (deps.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dlo_api_' });
   const db = deps.db;
 
   const httpDuration = new Histogram({
@@ -201,6 +200,9 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
       if (lastAudit) this.set(lastAudit.at / 1000);
     },
   });
+
+  // Last, so that a scrape shows the service's own series first.
+  if (deps.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'dlo_api_' });
 
   const httpMiddleware: RequestHandler = (req, res, next) => {
     const stop = httpDuration.startTimer();

