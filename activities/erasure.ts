@@ -24,7 +24,7 @@ import {
 } from '../db/repositories/legal-holds';
 import { subprocessors } from '../db/repositories/subprocessors';
 import type { AppConfig } from '../lib/config';
-import { DATA_CATEGORIES, type DataCategory } from '../lib/data-categories';
+import { DATA_CATEGORIES, type DataCategory } from '../lib/pure/data-categories';
 import {
   ERASURE_TABLES,
   TABLES_OUTSIDE_ERASURE,
@@ -34,16 +34,11 @@ import {
   holdingCategories,
   tablesOf,
   type ErasureStep,
-} from '../lib/erasure-plan';
-import { UnknownSubprocessorError } from '../lib/errors';
+} from '../lib/pure/erasure-plan';
+import { UnknownSubprocessorError } from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
-import {
-  STATUTORY_RETENTION_RULES,
-  TABLES_WITH_RETAIN_UNTIL,
-  notUnderStatutoryRetention,
-  retainUntilExpression,
-  statutoryRulesFor,
-} from '../lib/statutory-retention';
+import { notUnderStatutoryRetention, retainUntilExpression } from '../lib/statutory-retention';
+import { STATUTORY_RETENTION_RULES, statutoryRulesFor, TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import type { EmailContent } from './email-templates';
 
@@ -885,3 +880,6 @@ export function deletionEscalationEmail(p: {
     ].join('\n'),
   };
 }
+
+/** The erasure workflow's activities. */
+export type ErasureActivities = ReturnType<typeof createErasureActivities>;

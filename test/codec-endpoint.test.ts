@@ -10,7 +10,7 @@ import express from 'express';
 import { startServer, type RunningServer } from '../api/server';
 import { CODEC_ALLOWED_HEADERS, codecRouter } from '../api/routes/codec';
 import { AesGcmPayloadCodec, parsePayloadKeys } from '../lib/payload-codec';
-import { retentionWorkflowId } from '../lib/temporal-ids';
+import { retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { onboardingBody } from './support/fixtures';
 import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, type TestStack } from './support/test-stack';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
 import { resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
 
 const ROOT = path.join(__dirname, '..');

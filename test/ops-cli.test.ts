@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { retentionSweepScheduleId } from '../lib/temporal-ids';
+import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import { onboardingBody } from './support/fixtures';
 import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS, type TestStack } from './support/test-stack';
 

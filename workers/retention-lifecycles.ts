@@ -6,7 +6,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { retentionWorkflowId, searchAttributes } from '../lib/temporal-ids';
+import { retentionWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import type { retentionWorkflow } from '../workflows/retention';
 
 /** What {@link ensureRetentionLifecycles} did. */

@@ -37,32 +37,27 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { Activities } from '../activities';
 import type {
   CustomerRecordOutcome,
+  ErasureActivities,
   ErasureRef,
   ErasureSettings,
   RetainedRows,
   SubprocessorDeletionReceipt,
   VerificationResult,
 } from '../activities/erasure';
-import type { DataCategory } from '../lib/data-categories';
-import {
-  DELETION_CONFIRMED_SIGNAL,
-  ERASURE_STATUS_QUERY,
-  LEGAL_HOLD_RELEASED_SIGNAL,
-  type DeletionConfirmed,
-  type LegalHoldReleased,
-} from '../lib/erasure-messages';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { type DeletionConfirmed, type LegalHoldReleased } from '../lib/pure/erasure-messages';
 import {
   CATEGORIES_OUTSIDE_ERASURE,
   ERASURE_TABLES,
   erasableCategories,
   includesCustomerRecord,
   normalizeCategories,
-} from '../lib/erasure-plan';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { searchAttributes } from '../lib/temporal-ids';
+} from '../lib/pure/erasure-plan';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 
 /** What the erasure needs: one scope, why, and optional overrides of configured settings. */
 export interface ErasureInput {
@@ -152,16 +147,19 @@ export interface ErasureCarriedState {
   customerRecordPending: boolean;
 }
 
-export const erasureStatusQuery = defineQuery<ErasureStatus>(ERASURE_STATUS_QUERY);
-export const legalHoldReleasedSignal = defineSignal<[LegalHoldReleased]>(LEGAL_HOLD_RELEASED_SIGNAL);
-export const deletionConfirmedSignal = defineSignal<[DeletionConfirmed]>(DELETION_CONFIRMED_SIGNAL);
+/** Query: the erasure's live status (stage, categories, counts, subprocessors). */
+export const erasureStatusQuery = defineQuery<ErasureStatus>(REQUEST_STATUS_QUERY);
+/** Signal: a legal hold on the customer was released (`DELETE /v1/legal-holds/{id}`). */
+export const legalHoldReleasedSignal = defineSignal<[LegalHoldReleased]>('legalHoldReleased');
+/** Signal: a subprocessor confirmed a deletion (`POST /v1/subprocessor-callbacks/{id}`). */
+export const deletionConfirmedSignal = defineSignal<[DeletionConfirmed]>('subprocessorDeletionConfirmed');
 
 /** Continue as new past this many history events while waiting for a hold (the server's limit is 51,200). */
 const MAX_HISTORY_EVENTS = 10_000;
 /** Straggler sweeps after a failed verification before reporting `verified: false`. */
 const MAX_SWEEPS = 2;
 
-const local = proxyActivities<Activities>({
+const local = proxyActivities<ErasureActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -171,7 +169,7 @@ const local = proxyActivities<Activities>({
 });
 
 /** Bulk work: long, heartbeating, resumed from its checkpoint on another attempt. */
-const bulk = proxyActivities<Activities>({
+const bulk = proxyActivities<ErasureActivities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '1 minute',
   retry: {
@@ -247,7 +245,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   const confirmationTimeout = input.confirmationTimeout ?? settings.confirmationTimeoutMs;
   const recheckInterval = input.holdRecheckInterval ?? settings.holdRecheckIntervalMs;
   const batchSize = input.batchSize ?? settings.batchSize;
-  const remote = proxyActivities<Activities>({
+  const remote = proxyActivities<ErasureActivities>({
     startToCloseTimeout: '1 minute',
     // A subprocessor that cannot even take the request within the confirmation window is escalated like a silent one.
     scheduleToCloseTimeout: confirmationTimeout,

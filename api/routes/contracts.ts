@@ -15,14 +15,14 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { ContractChangeInput, ContractChangeResult } from '../../lib/schemas/retention-policies';
-import { retentionWorkflowId, searchAttributes } from '../../lib/temporal-ids';
+import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-ids';
 import {
   contractChangedSignal,
   retentionStatusQuery,
   retentionWorkflow,
   type RetentionStatus,
 } from '../../workflows/retention';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem, type FieldError } from '../problem';
 
 /** How far in the future `endedAt` may lie, for clocks that run a little ahead. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { customers } from '../../db/repositories/customers';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
 import { HttpProblem, parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { startOnboarding } from '../use-cases/start-onboarding';
 
 /** Optional client-chosen key that makes a retried POST return the first answer instead of starting again. */

@@ -9,10 +9,10 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { erasures } from '../../db/repositories/erasures';
 import { legalHolds, type LegalHold } from '../../db/repositories/legal-holds';
-import { LEGAL_HOLD_RELEASED_SIGNAL, type LegalHoldReleased } from '../../lib/erasure-messages';
+import { legalHoldReleasedSignal } from '../../workflows/erasure';
 import { HoldIdParam, LegalHoldInput, LegalHoldRelease, ListLegalHoldsQuery } from '../../lib/schemas/legal-holds';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -118,9 +118,7 @@ export function legalHoldsRouter(deps: AppDeps): Router {
     const resumed: string[] = [];
     for (const workflowId of result.waiting) {
       try {
-        await deps.temporal.workflow
-          .getHandle(workflowId)
-          .signal<[LegalHoldReleased]>(LEGAL_HOLD_RELEASED_SIGNAL, { holdId });
+        await deps.temporal.workflow.getHandle(workflowId).signal(legalHoldReleasedSignal, { holdId });
         resumed.push(workflowId);
       } catch (err) {
         // The erasure re-checks its holds on its own interval; a failed signal only delays it.

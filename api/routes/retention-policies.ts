@@ -8,7 +8,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { retentionPolicies, type StoredRetentionPolicy } from '../../db/repositories/retention-policies';
-import { ALLOWED_CLOCKS } from '../../lib/retention';
+import { ALLOWED_CLOCKS } from '../../lib/pure/retention';
 import {
   clockProblem,
   IfMatchHeader,
@@ -18,7 +18,7 @@ import {
   RetentionPolicyView,
   RetentionPolicyWithHistory,
 } from '../../lib/schemas/retention-policies';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem } from '../problem';
 
 function view(p: StoredRetentionPolicy) {

@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
-import { retentionSweepScheduleId, retentionWorkflowId } from '../../lib/temporal-ids';
+import { retentionSweepScheduleId, retentionWorkflowId } from '../../lib/pure/temporal-ids';
 import { retentionStatusQuery } from '../../workflows/retention';
 import { output, withTemporal } from './cli-context';
 
