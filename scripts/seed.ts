@@ -11,8 +11,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
-import { seedDemoCustomer, type SeedResult } from '../db/seed-demo-customer';
 import { Client, Connection } from '@temporalio/client';
+import { seedDemoCustomer, type SeedResult } from './seed-demo-customer';
 import { loadConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { temporalConnectionOptions } from '../lib/temporal-connection';

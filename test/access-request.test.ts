@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startAccessRequest } from '../api/use-cases/start-access-request';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';

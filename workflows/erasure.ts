@@ -159,7 +159,8 @@ const MAX_HISTORY_EVENTS = 10_000;
 /** Straggler sweeps after a failed verification before reporting `verified: false`. */
 const MAX_SWEEPS = 2;
 
-const local = proxyActivities<ErasureActivities>({
+/** Quick steps: records, hold checks, escalations (regular activities, not local ones), retried with backoff. */
+const quick = proxyActivities<ErasureActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -237,7 +238,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
 
   const settings =
     carried?.settings ??
-    (await local.beginErasure({
+    (await quick.beginErasure({
       ...ref,
       categories,
       ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
@@ -271,7 +272,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   }
 
   async function escalate(d: DeletionState, why: 'deadline-passed' | 'refused', detail?: string): Promise<void> {
-    const r = await local.escalateDeletion({
+    const r = await quick.escalateDeletion({
       ...ref,
       deletionId: d.deletionId,
       subprocessorId: d.subprocessorId,
@@ -353,7 +354,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     // Cleared before the check: a release signalled while the check runs must not be lost.
     releaseSignalled = false;
     const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const held = await local.checkLegalHolds({ ...ref, categories: pending, customerRecord });
+    const held = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord });
     if (held.deferred.length === 0 && !held.customerRecordHeld) return;
     status.heldCategories = held.deferred;
     for (const c of held.deferred) status.categories[c] = 'waiting-for-legal-hold';
@@ -374,7 +375,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   while (pendingLocal.length > 0 || pendingRemote.length > 0) {
     enter('checking-legal-holds');
     const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const { deferred } = await local.checkLegalHolds({ ...ref, categories: pending, customerRecord: false });
+    const { deferred } = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord: false });
     status.heldCategories = deferred;
     for (const c of pending) status.categories[c] = deferred.includes(c) ? 'waiting-for-legal-hold' : 'pending';
 
@@ -396,7 +397,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     const remoteNow = pendingRemote.filter((c) => !deferred.includes(c) && !pendingLocal.includes(c));
     if (remoteNow.length > 0) {
       enter('requesting-subprocessor-deletions');
-      const targets = await local.subprocessorTargets({ customerId: input.customerId, categories: remoteNow });
+      const targets = await quick.subprocessorTargets({ customerId: input.customerId, categories: remoteNow });
       const stillHeld = new Set((await Promise.all(targets.map(tell))).flat());
       pendingRemote = pendingRemote.filter((c) => !remoteNow.includes(c) || stillHeld.has(c));
     }
@@ -436,7 +437,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   let waitedForRecord = false;
   while (customerRecordPending) {
     enter('closing-customer-record');
-    const r = await local.closeCustomerRecord(ref);
+    const r = await quick.closeCustomerRecord(ref);
     status.customerRecordHeld = r.outcome === 'held';
     if (r.outcome === 'held') {
       waitedForRecord = true;
@@ -449,7 +450,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     if (r.outcome === 'retained') retained.customers = r.retained;
   }
   // Back to running in the record (and the audit log says the wait ended).
-  if (waitedForRecord) await local.checkLegalHolds({ ...ref, categories: [], customerRecord: false });
+  if (waitedForRecord) await quick.checkLegalHolds({ ...ref, categories: [], customerRecord: false });
 
   if (outstanding > 0) enter('waiting-for-confirmations');
   await Promise.all(waits);
@@ -463,7 +464,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     subprocessors[d.subprocessorId] = previous?.status === 'escalated' ? { ...receipt, status: 'escalated' } : receipt;
   }
   const verified = verification.verified && customerRecord?.outcome !== 'kept';
-  const { tables } = await local.completeErasure({
+  const { tables } = await quick.completeErasure({
     ...ref,
     categories,
     extraTables,

@@ -49,7 +49,8 @@ export interface OnboardingResult {
 /** Live status of an onboarding run. */
 export const onboardingStatusQuery = defineQuery<OnboardingStatus>(REQUEST_STATUS_QUERY);
 
-const local = proxyActivities<OnboardingActivities & RequestStageActivities>({
+/** Quick steps against our own database and mail server (regular activities, not local ones). */
+const quick = proxyActivities<OnboardingActivities & RequestStageActivities>({
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
@@ -76,9 +77,9 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     },
   });
 
-  const stages = stageTracker(status, input.requestId, local);
+  const stages = stageTracker(status, input.requestId, quick);
 
-  const recorded = await local.recordCustomer(step);
+  const recorded = await quick.recordCustomer(step);
 
   await stages.enter('registering-subprocessors');
   for (const id of recorded.subprocessorIds) status.subprocessors[id] = 'pending';
@@ -103,7 +104,7 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     const reason = `tenant registration failed for ${failures.length} subprocessor(s): ${failures.join('; ')}`;
     status.failure = reason;
     stages.show('failed'); // failOnboarding records it with the reason
-    await local.failOnboarding({
+    await quick.failOnboarding({
       ...step,
       reason,
       failedSubprocessors: Object.keys(status.subprocessors).filter((s) => status.subprocessors[s] === 'failed'),
@@ -113,10 +114,10 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
   }
 
   await stages.enter('sending-welcome');
-  await local.sendWelcomeEmail(step);
+  await quick.sendWelcomeEmail(step);
 
   await stages.enter('activating');
-  await local.activateCustomer({ ...step, receipts });
+  await quick.activateCustomer({ ...step, receipts });
   await startRetentionLifecycle(input.customerId);
   stages.show('completed'); // activateCustomer recorded the completion
   return { customerId: input.customerId, status: 'active', subprocessors: receipts };

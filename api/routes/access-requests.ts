@@ -2,6 +2,7 @@
  * `POST /v1/customers/{id}/access-requests` (start an access request) and `POST /v1/requests/{requestId}/extend`
  * (extend a request's legal deadline, through the workflow that keeps its clock).
  */
+import { CustomerIdParam, RequestIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -13,13 +14,11 @@ import {
   DeadlineExtended,
   ExtendDeadlineInput,
 } from '../../lib/schemas/access-request';
-import { CustomerIdParam, RequestIdParam } from '../../lib/schemas/onboarding';
 import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startAccessRequest } from '../use-cases/start-access-request';
 import { executeRequestUpdate } from '../workflow-calls';
 import { extendDeadlineUpdate } from '../../workflows/access-request';
-import { IdempotencyKeyHeader } from './customers';
 
 /** How long the API waits for the workflow to record an extension (it sends the notice) before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;

@@ -8,12 +8,12 @@
  * The change is written and audited in one transaction, then the retention workflow is signalled (and started if the
  * customer has none yet); if Temporal cannot be reached, the workflow's periodic re-check picks the change up.
  */
+import { CustomerIdParam } from '../../lib/schemas/params';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { ContractChangeInput, ContractChangeResult } from '../../lib/schemas/retention-policies';
 import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-ids';
 import {

@@ -3,11 +3,11 @@
  * as an update. The workflow validates it (four-eyes rule, one decision, only when asked), so the rule holds even for
  * a client that bypasses this route.
  */
+import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { z } from 'zod';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { RequestIdParam } from '../../lib/schemas/onboarding';
 import { approveUpdate, rejectUpdate } from '../../workflows/approval';
 import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';

@@ -3,6 +3,7 @@
  * are audited (reason and reference as SHA-256 hashes: free text may name people). Releasing signals the customer's
  * erasures that wait for a hold; each also re-checks on its own interval, so a lost signal only delays it.
  */
+import { CustomerIdParam } from '../../lib/schemas/params';
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
@@ -11,7 +12,6 @@ import { erasures } from '../../db/repositories/erasures';
 import { legalHolds, type LegalHold } from '../../db/repositories/legal-holds';
 import { legalHoldReleasedSignal } from '../../workflows/erasure';
 import { HoldIdParam, LegalHoldInput, LegalHoldRelease, ListLegalHoldsQuery } from '../../lib/schemas/legal-holds';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 

@@ -1,8 +1,8 @@
 /** `/v1/requests/{requestId}`: where a lifecycle request stands. */
+import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { RequestStatusView } from '../../lib/pure/request-messages';
-import { RequestIdParam } from '../../lib/schemas/onboarding';
 import { requestStatusQuery } from '../../workflows/request-status';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
