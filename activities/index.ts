@@ -9,6 +9,7 @@ import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
 import { createRequestStageActivities } from './request-stage';
+import { createTerminationActivities } from './termination';
 
 /**
  * Everything activities may touch. `config` carries the validated configuration (durations, directories, secrets)
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     createExportActivities(deps),
     createErasureActivities(deps),
     createRetentionActivities(deps),
+    createTerminationActivities(deps),
   );
 }
 

@@ -6,9 +6,11 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
+import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './routes/certificates';
 import { registerContractsOpenApi } from './routes/contracts';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
+import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
 import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
@@ -127,6 +129,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);
+  registerCertificatesOpenApi(registry, problem);
+  registerTerminationOpenApi(registry, problem);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
@@ -138,6 +142,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   // Registered after the loop above: authenticated by its body signature, not by a staff token.
   registerSubprocessorCallbackPath(registry, problem);
   registerPublicLinksOpenApi(registry, problem);
+  registerCertificateKeyOpenApi(registry);
+  registerAcknowledgeLinkOpenApi(registry, problem);
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

@@ -10,6 +10,7 @@
  */
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit';
+import { registerCertificateCommands } from './commands/certificates';
 import { registerRequestCommands } from './commands/requests';
 import { registerTemporalStatusCommands } from './commands/temporal-status';
 import { registerTokenCommands } from './commands/tokens';
@@ -18,6 +19,7 @@ const program = new Command('data-lifecycle').description('Operator commands for
 registerRequestCommands(program);
 registerTemporalStatusCommands(program);
 registerAuditCommands(program);
+registerCertificateCommands(program);
 registerTokenCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { OnboardingInput } from '../../lib/schemas/onboarding';
 
-export type CustomerStatus = 'onboarding' | 'active' | 'onboarding_failed' | 'terminated';
+export type CustomerStatus = 'onboarding' | 'active' | 'onboarding_failed' | 'terminating' | 'terminated';
 
 /** A customer with everything the API shows about it. */
 export interface Customer {

@@ -318,6 +318,28 @@ export const DATA_MAP: readonly CustomerTable[] = [
     sweep: null,
     afterTermination: { kept: 'evidence of subprocessor deletions: ids and receipts' },
   },
+  {
+    table: 'certificates',
+    holds: 'signed deletion certificates: ids, counts, dates and hashes (no personal data)',
+    owner: CUSTOMER,
+    key: 'id',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'the evidence that outlives the data it certifies' },
+    sweep: null,
+    afterTermination: { kept: 'the deletion certificate itself' },
+  },
+  {
+    table: 'termination_recipients',
+    holds: "the primary contact's address, encrypted, captured before a termination's erasure",
+    owner: CUSTOMER,
+    key: 'request_id',
+    categories: [],
+    export: { excluded: 'a delivery address of the certificate, not data held for the service' },
+    erasure: { excluded: 'needed after the erasure to send the certificate; deleted once it was sent' },
+    sweep: null,
+    afterTermination: { kept: 'only until the certificate is sent, then deleted (the test checks it is gone)' },
+  },
 ];
 
 /** The map's entry for `table`. @throws RangeError for a table the map does not know. */
