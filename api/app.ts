@@ -40,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   // Signed subprocessor callbacks keep their raw bytes (the signature covers them); express.json then skips them.
   app.use(SUBPROCESSOR_CALLBACK_PATH, subprocessorCallbackBody());
   app.use(express.json({ limit: BODY_LIMIT }));

@@ -32,7 +32,13 @@ import {
   type CertificateSigningKey,
 } from './certificate-keys';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d{1,5}$/, 'must be a port number, a whole number from 0 to 65535')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'must be a port number, a whole number from 0 to 65535');
 const positiveMs = z.coerce.number().int().positive();
 /** Public holidays of a regime's calendar (README "Deadlines"): unset or blank -> built-in list, `none` -> no holidays. */
 const holidayList = z
@@ -143,6 +149,10 @@ const envSchema = z.object({
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
     .optional(),
+  // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: port.default(9464),
+  WORKER_METRICS_PORT: port.default(9465),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -248,6 +258,11 @@ export interface AppConfig {
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
+  /**
+   * Prometheus metrics, served apart from the API on `host` (loopback by default: expose it to the monitoring network
+   * only): the API's own metrics on `apiPort`, the worker's SDK (Runtime telemetry) metrics on `workerPort`.
+   */
+  metrics: { host: string; apiPort: number; workerPort: number };
   smtp: { url: string; from: string };
   subprocessors: { timeoutMs: number };
   defaultPrivacyRegime: 'gdpr' | 'uk_gdpr' | 'ccpa';
@@ -348,6 +363,64 @@ export interface AppConfig {
   };
 }
 
+/** Variables whose values are secrets: a configuration error names them but never shows their value. */
+const SECRET_VARIABLES = new Set(['PAYLOAD_KEYS', 'LINK_SIGNING_KEY']);
+
+/** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
+const EXAMPLES: Record<string, string> = {
+  PORT: '8080',
+  TEMPORAL_PORT: '7233',
+  TEMPORAL_UI_PORT: '8233',
+  METRICS_PORT: '9464',
+  WORKER_METRICS_PORT: '9465',
+  HOST: '127.0.0.1',
+  PUBLIC_BASE_URL: 'https://privacy.example.com',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/data_lifecycle',
+  DATABASE_POOL_MAX: '10',
+  TEMPORAL_ADDRESS: 'temporal.internal:7233',
+  TEMPORAL_MAX_CACHED_WORKFLOWS: '500',
+  SMTP_URL: 'smtp://user:password@mail.example.com:587',
+  MAIL_FROM: 'Privacy Team <privacy@example.com>',
+  SUBPROCESSOR_TIMEOUT_MS: '10000',
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'info',
+  DEFAULT_PRIVACY_REGIME: 'gdpr',
+  STAFF_NOTIFICATION_EMAIL: 'privacy-team@example.com',
+  EXPORT_BATCH_ROWS: '250000',
+  EXPORT_PARALLEL_TABLES: '2',
+  ERASURE_BATCH_SIZE: '5000',
+  RETENTION_SWEEP_BATCH_SIZE: '5000',
+  RETENTION_SWEEP_INTERVAL: 'PT1H',
+  RETENTION_JITTER_MAX: 'PT0S',
+  RETENTION_POLICY_SET: 'default',
+  ACCESS_VERIFICATION_TIMEOUT: 'P14D',
+  ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
+  EXPORT_LINK_LIFETIME: 'P7D',
+};
+
+/** ` (got "abc"; e.g. PORT=8080)`: what was given (unless secret, passwords masked) and a value that would do. */
+function valueHint(variable: string, value: string | undefined): string {
+  const parts: string[] = [];
+  if (value === undefined) parts.push('unset');
+  else if (SECRET_VARIABLES.has(variable)) parts.push('value not shown: secret');
+  else parts.push(`got "${maskPassword(value)}"`);
+  const example = EXAMPLES[variable];
+  if (example !== undefined) parts.push(`e.g. ${variable}=${example}`);
+  return ` (${parts.join('; ')})`;
+}
+
+/** A URL's password replaced by `***` (anything that is not a URL with a password stays as is). */
+function maskPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
 /** Raised when the environment does not validate; the message lists every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -360,7 +433,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.');
+      return `  ${variable}: ${issue.message}${valueHint(variable, env[variable])}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
@@ -385,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxCachedWorkflows: e.TEMPORAL_MAX_CACHED_WORKFLOWS,
       tls: security.temporalTls,
     },
+    metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
     subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
