@@ -12,6 +12,9 @@
  *   ({@link CATEGORIES_OUTSIDE_ERASURE}).
  * - `export_archives` covers the access-request archives (their rows and their directory under EXPORT_DIR) and the
  *   public links that point at them.
+ * - An archive is also a copy of the categories its scope exported: erasing any of those categories deletes the
+ *   archive (files and row) and revokes its links (activities/erasure.ts), so erased data cannot be downloaded
+ *   afterwards (issue #11).
  */
 import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
 import { STATUTORY_RETENTION_RULES } from './statutory-retention';
@@ -88,12 +91,53 @@ export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
   legal_holds: 'evidence of holds (reasons, who placed and released them); no customer data beyond the id',
   erasures: 'evidence of erasures: ids, counts, policy versions',
   deletion_requests: 'evidence of subprocessor deletions: ids, receipts',
+  deletion_request_parts: 'evidence of customer deletion requests: parts, decisions and rules (ids and categories)',
+  customer_lifecycle_dates:
+    'evidence of the contract dates that drive the remaining retention deadlines; deleted by the retention lifecycle ' +
+    'when the last contract-end category is erased, or with the customer record',
 };
 
 /** Categories an erasure never deletes, and why. */
 export const CATEGORIES_OUTSIDE_ERASURE: Readonly<Partial<Record<DataCategory, string>>> = {
   audit_log: 'handled by the audit module (retention purge of the hash-chained audit log)',
 };
+
+/**
+ * Named records an erasure may be narrowed to (a deletion request naming contacts or seller accounts): for a category
+ * with a table named here, only the listed rows of that table are erased and the category's other tables are left
+ * alone (naming contacts erases those contacts, not the contract).
+ */
+export interface ErasureRecords {
+  contacts?: string[];
+  seller_accounts?: string[];
+}
+
+/** The tables whose rows an erasure can be narrowed to, with their category. */
+export const RECORD_TABLES: Readonly<Record<keyof ErasureRecords, DataCategory>> = {
+  contacts: 'business_contact',
+  seller_accounts: 'seller_accounts',
+};
+
+/**
+ * The row ids `table` is narrowed to, `null` when the whole table is in scope for `category`, or `'skip'` when the
+ * category is narrowed to rows of another table.
+ */
+export function recordFilter(
+  table: string,
+  category: DataCategory,
+  records: ErasureRecords | undefined,
+): string[] | null | 'skip' {
+  if (!records) return null;
+  const narrowed = (Object.keys(RECORD_TABLES) as (keyof ErasureRecords)[]).filter(
+    (t) => RECORD_TABLES[t] === category && records[t] !== undefined,
+  );
+  if (narrowed.length === 0) return null;
+  const own = narrowed.find((t) => t === table);
+  return own ? [...records[own]!] : 'skip';
+}
+
+/** Why an erasure runs: a retention expiry, a contract termination, or a customer's deletion request. */
+export type ErasureReason = 'retention' | 'termination' | 'deletion-request';
 
 /** What a step does to the rows it walks. */
 export type ErasureAction = 'mark-retained' | 'detach' | 'delete';
@@ -112,6 +156,8 @@ export interface ErasureStep {
   ruleId?: string;
   /** `delete`: files that go with each row (see {@link ErasureTable.files}). */
   files?: ErasureTable['files'];
+  /** Only these rows of `table` (`delete`) or of the parent (`detach`): the erasure is narrowed to named records. */
+  ids?: string[];
 }
 
 /**
@@ -145,12 +191,16 @@ export function erasureSteps(
   categories: readonly DataCategory[],
   retainingRules: readonly string[],
   wholeScope: readonly DataCategory[] = categories,
+  records?: ErasureRecords,
 ): ErasureStep[] {
   const scope = erasableCategories(categories);
   const steps: ErasureStep[] = [];
   for (const t of ERASURE_TABLES) {
     for (const category of t.categories) {
       if (!scope.includes(category)) continue;
+      const filter = recordFilter(t.table, category, records);
+      if (filter === 'skip') continue;
+      const ids = filter === null ? {} : { ids: filter };
       for (const rule of STATUTORY_RETENTION_RULES) {
         if (rule.table === t.table && rule.category === category && retainingRules.includes(rule.id)) {
           steps.push({
@@ -177,6 +227,7 @@ export function erasureSteps(
           action: 'detach',
           keyType: ref.keyType,
           detach: { parent: t.table, column: ref.column },
+          ...ids,
         });
       }
       steps.push({
@@ -186,16 +237,19 @@ export function erasureSteps(
         action: 'delete',
         keyType: t.keyType,
         ...(t.files ? { files: t.files } : {}),
+        ...ids,
       });
     }
   }
   return steps;
 }
 
-/** Tables a scope deletes from (in plan order). */
-export function tablesOf(categories: readonly DataCategory[]): string[] {
+/** Tables a scope deletes from (in plan order); narrowed to named records, only their tables for their categories. */
+export function tablesOf(categories: readonly DataCategory[], records?: ErasureRecords): string[] {
   const scope = erasableCategories(categories);
-  return ERASURE_TABLES.filter((t) => t.categories.some((c) => scope.includes(c))).map((t) => t.table);
+  return ERASURE_TABLES.filter((t) =>
+    t.categories.some((c) => scope.includes(c) && recordFilter(t.table, c, records) !== 'skip'),
+  ).map((t) => t.table);
 }
 
 /**
@@ -214,3 +268,6 @@ export function holdingCategories(category: DataCategory): DataCategory[] {
   );
   return normalizeCategories([category, ...refs]);
 }
+
+/** Checkpoint key of the erasure step that deletes archives holding erased categories (`erasure_progress`). */
+export const ARCHIVE_COPIES_STEP_KEY = 'export_archives:copies-of-erased-categories:delete';
