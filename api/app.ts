@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './problem';
 import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter, type CodecRouterDeps } from './routes/codec';
 import { auditRouter } from './routes/audit';
+import { certificatesRouter } from './routes/certificates';
 import { contractsRouter } from './routes/contracts';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(subprocessorCallbacksRouter(deps));
   app.use(auditRouter(deps));
   app.use(decisionsRouter(deps));
+  app.use(certificatesRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

@@ -5,6 +5,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
+import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './routes/certificates';
 import { registerContractsOpenApi } from './routes/contracts';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
@@ -126,6 +127,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);
+  registerCertificatesOpenApi(registry, problem);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
@@ -137,6 +139,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   // Registered after the loop above: authenticated by its body signature, not by a staff token.
   registerSubprocessorCallbackPath(registry, problem);
   registerPublicLinksOpenApi(registry, problem);
+  registerCertificateKeyOpenApi(registry);
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

@@ -29,6 +29,9 @@ export const ROUTE_PERMISSIONS = {
   'GET /v1/customers/:id/legal-holds': 'legal-holds:read',
   'GET /v1/legal-holds/:holdId': 'legal-holds:read',
   'DELETE /v1/legal-holds/:holdId': 'legal-holds:manage',
+  'GET /v1/certificates/:id': 'certificates:read',
+  'GET /v1/certificates/:id/verify': 'certificates:read',
+  'POST /v1/certificates/verify': 'certificates:read',
   'POST /codec/encode': 'codec:use',
   'POST /codec/decode': 'codec:use',
 } as const satisfies Record<string, Permission>;
@@ -43,6 +46,8 @@ export const PUBLIC_ROUTES = [
   'GET /docs{/*rest}',
   'GET /verify/:token',
   'GET /exports/:token',
+  // Whoever received a deletion certificate can fetch the key that verifies it.
+  'GET /.well-known/certificate-signing-key',
   // No bearer token: subprocessors authenticate each callback with X-Signature, the HMAC of the raw body under their
   // shared secret, checked by the route itself (api/routes/subprocessor-callbacks.ts answers 401 when it fails).
   'POST /v1/subprocessor-callbacks/:subprocessorId',

@@ -18,6 +18,12 @@ import { reminderOffsetMs } from './deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
 import { DEFAULT_HOLIDAYS, DEFAULT_TIME_ZONES, isCalendarDate, isValidTimeZone, type PrivacyRegime } from './deadlines';
 import { durationToMillis, periodProblem } from './retention';
+import {
+  CertificateKeyError,
+  deriveDevelopmentSigningKey,
+  parseCertificateSigningKey,
+  type CertificateSigningKey,
+} from './certificate-keys';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
@@ -181,6 +187,18 @@ const envSchema = z.object({
   RETENTION_SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
   RETENTION_JITTER_MAX: retentionDurationMs('PT6H', { allowZero: true }),
   RETENTION_RECHECK_INTERVAL: retentionDurationMs('P1D'),
+  // Deletion certificates (lib/certificate.ts, README "Termination and deletion").
+  CERTIFICATE_SIGNING_KEY: z.string().optional(),
+  BACKUP_RETENTION: statutoryPeriod('P35D').refine((v) => v !== null, 'must be a duration: backups always expire'),
+  TEMPORAL_NAMESPACE_RETENTION: statutoryPeriod('P30D').refine(
+    (v) => v !== null,
+    'must be a duration: the namespace retention of closed workflow histories',
+  ),
+  CODE_VERSION: z.string().min(1).optional(),
+  // Contract termination (workflows/termination.ts).
+  TERMINATION_RETURN_GRACE_PERIOD: exactDuration('P30D'),
+  TERMINATION_RETURN_REMINDER_OFFSETS: exactDurationList('P14D,P3D'),
+  TERMINATION_APPROVAL_REMINDER_INTERVAL: exactDuration('P2D'),
 });
 
 /** Validated configuration, in the names the code uses. */
@@ -279,6 +297,27 @@ export interface AppConfig {
     /** How often a per-customer workflow re-reads its contract and the policies without being signalled. */
     recheckIntervalMs: number;
   };
+  /** Deletion certificates (lib/certificate.ts): signing key, and the facts every certificate states. */
+  certificates: {
+    signingKey: CertificateSigningKey;
+    /** Where the public key is published (`/.well-known/certificate-signing-key`). */
+    publicKeyUrl: string;
+    /** Code version named in certificates (CODE_VERSION, else the package version npm reports, else `unknown`). */
+    codeVersion: string;
+    /** How long database backups are kept (ISO 8601): a deleted row is gone from every backup after this. */
+    backupRetention: string;
+    /** Retention of closed workflow histories in the Temporal namespace (must match the namespace's setting). */
+    temporalNamespaceRetention: string;
+  };
+  /** Contract termination (workflows/termination.ts). */
+  termination: {
+    /** How long a returned export waits for the customer's acknowledgement before the deletion goes on. */
+    returnGracePeriodMs: number;
+    /** ISO 8601 durations before the end of the grace period at which the primary contact is reminded. */
+    returnReminderOffsets: string[];
+    /** How often staff are reminded while the erasure waits for a privacy officer's approval. */
+    approvalReminderIntervalMs: number;
+  };
 }
 
 /** Raised when the environment does not validate; the message lists every bad variable. */
@@ -350,8 +389,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       jitterMaxMs: e.RETENTION_JITTER_MAX,
       recheckIntervalMs: e.RETENTION_RECHECK_INTERVAL,
     },
+    certificates: {
+      signingKey: security.certificateSigningKey,
+      publicKeyUrl: `${e.PUBLIC_BASE_URL ?? `${security.httpTls ? 'https' : 'http'}://localhost:${e.PORT}`}${CERTIFICATE_KEY_PATH}`,
+      codeVersion: e.CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+      backupRetention: e.BACKUP_RETENTION,
+      temporalNamespaceRetention: e.TEMPORAL_NAMESPACE_RETENTION,
+    },
+    termination: {
+      returnGracePeriodMs: reminderOffsetMs(e.TERMINATION_RETURN_GRACE_PERIOD),
+      returnReminderOffsets: e.TERMINATION_RETURN_REMINDER_OFFSETS,
+      approvalReminderIntervalMs: reminderOffsetMs(e.TERMINATION_APPROVAL_REMINDER_INTERVAL),
+    },
   };
 }
+
+/** Path of the published certificate signing key (public, no token). */
+export const CERTIFICATE_KEY_PATH = '/.well-known/certificate-signing-key';
 
 /** Access request, export and public link settings (README "Access requests"). */
 function accessRequestSettings(
@@ -437,11 +491,31 @@ function securitySettings(e: z.infer<typeof envSchema>) {
   pair('TLS_CERT_PATH', e.TLS_CERT_PATH, 'TLS_KEY_PATH', e.TLS_KEY_PATH);
   pair('TEMPORAL_TLS_CERT_PATH', e.TEMPORAL_TLS_CERT_PATH, 'TEMPORAL_TLS_KEY_PATH', e.TEMPORAL_TLS_KEY_PATH);
 
+  // Certificates are evidence for customers and auditors: production signs with a configured key only.
+  let certificateSigningKey: CertificateSigningKey | undefined;
+  if (e.CERTIFICATE_SIGNING_KEY !== undefined && e.CERTIFICATE_SIGNING_KEY.trim() !== '') {
+    try {
+      certificateSigningKey = parseCertificateSigningKey(e.CERTIFICATE_SIGNING_KEY);
+    } catch (err) {
+      if (!(err instanceof CertificateKeyError)) throw err;
+      problem('CERTIFICATE_SIGNING_KEY', err.message);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    problem(
+      'CERTIFICATE_SIGNING_KEY',
+      'is required when NODE_ENV=production (Ed25519 PKCS#8, PEM or base64 DER: ' +
+        '`openssl genpkey -algorithm ed25519 | openssl pkey -outform DER | base64 -w0`)',
+    );
+  } else {
+    certificateSigningKey = deriveDevelopmentSigningKey(keyring.keys.get(keyring.activeKeyId)!);
+  }
+
   if (issues.length > 0) throw new ConfigError(`Invalid configuration:\n${issues.join('\n')}`);
   const temporalTlsSet =
     e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_KEY_PATH || e.TEMPORAL_TLS_SERVER_NAME;
   return {
     payloadEncryption: { keyring, insecureDevKey: !keysSet },
+    certificateSigningKey: certificateSigningKey!,
     corsOrigins,
     httpTls: e.TLS_CERT_PATH && e.TLS_KEY_PATH ? { certPath: e.TLS_CERT_PATH, keyPath: e.TLS_KEY_PATH } : undefined,
     temporalTls: temporalTlsSet

@@ -95,6 +95,7 @@ export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
   customer_lifecycle_dates:
     'evidence of the contract dates that drive the remaining retention deadlines; deleted by the retention lifecycle ' +
     'when the last contract-end category is erased, or with the customer record',
+  certificates: 'deletion certificates: ids, counts, hashes; the evidence that outlives the data it certifies',
 };
 
 /** Categories an erasure never deletes, and why. */

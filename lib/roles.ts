@@ -41,6 +41,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     // Moving a contract's end moves every contract-end deletion date of the customer's data.
     'contracts:manage',
     'subprocessors:read',
+    // Deletion certificates: the officer approves the erasure they certify.
+    'certificates:read',
     'codec:use',
   ],
   // Reads the evidence, changes nothing.

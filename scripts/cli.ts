@@ -4,11 +4,13 @@
  */
 import { Command } from 'commander';
 import { registerAuditCommands } from './commands/audit';
+import { registerCertificateCommands } from './commands/certificates';
 import { registerTokenCommands } from './commands/tokens';
 
 const program = new Command('data-lifecycle').description('Operator commands for the data lifecycle service');
 registerTokenCommands(program);
 registerAuditCommands(program);
+registerCertificateCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

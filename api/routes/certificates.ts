@@ -1,0 +1,134 @@
+/**
+ * Deletion certificates: `GET /v1/certificates/{id}` (signed JSON, or the HTML rendering with `Accept: text/html`),
+ * `GET /v1/certificates/{id}/verify` (re-verifies the stored copy), `POST /v1/certificates/verify` (verifies a copy
+ * someone holds), and the public signing key at `/.well-known/certificate-signing-key` (PEM, or JWK with
+ * `Accept: application/jwk+json`), which needs no token: whoever received a certificate can check it.
+ */
+import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import { z } from 'zod';
+import { certificates } from '../../db/repositories/certificates';
+import { verifyCertificate } from '../../lib/certificate';
+import { renderCertificateHtml } from '../../lib/certificate-html';
+import { publicKeyJwk, publicKeyPem } from '../../lib/certificate-keys';
+import { CERTIFICATE_KEY_PATH } from '../../lib/config';
+import { HttpProblem, parseOr400 } from '../problem';
+import type { AppDeps } from '../app';
+
+export const CertificateIdParam = z.strictObject({ id: z.uuid() });
+
+const CertificateVerification = z
+  .object({
+    valid: z.boolean(),
+    certificateId: z.string().nullable(),
+    checks: z.object({ format: z.boolean(), digest: z.boolean(), signature: z.boolean(), keyId: z.boolean() }),
+    problems: z.array(z.string()),
+  })
+  .meta({ id: 'CertificateVerification' });
+
+export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config'>): Router {
+  const router = Router();
+  const key = deps.config.certificates.signingKey;
+
+  async function load(params: unknown) {
+    const { id } = parseOr400(CertificateIdParam, params, 'path');
+    const stored = await certificates.find(deps.db, id);
+    if (!stored) throw new HttpProblem(404, 'Certificate not found', `no certificate ${id}`);
+    return stored;
+  }
+
+  router.get('/v1/certificates/:id', async (req, res) => {
+    const stored = await load(req.params);
+    res.vary('Accept');
+    if (req.accepts(['application/json', 'text/html']) === 'text/html') {
+      res.type('html').send(renderCertificateHtml(stored.signed));
+      return;
+    }
+    res.json(stored.signed);
+  });
+
+  router.get('/v1/certificates/:id/verify', async (req, res) => {
+    const stored = await load(req.params);
+    res.json(verifyCertificate(stored.signed, key.publicKey));
+  });
+
+  // A tampered or foreign document is a finding, answered 200 with valid=false; only a body that is not JSON is 400.
+  router.post('/v1/certificates/verify', (req, res) => {
+    res.json(verifyCertificate(req.body as unknown, key.publicKey));
+  });
+
+  router.get(CERTIFICATE_KEY_PATH, (req, res) => {
+    res.vary('Accept');
+    if (req.accepts(['application/x-pem-file', 'application/jwk+json']) === 'application/jwk+json') {
+      res.type('application/jwk+json').send(JSON.stringify(publicKeyJwk(key.publicKey)));
+      return;
+    }
+    res.type('application/x-pem-file').send(publicKeyPem(key.publicKey));
+  });
+
+  return router;
+}
+
+/** Adds the certificate paths to the OpenAPI document. */
+export function registerCertificatesOpenApi(
+  registry: OpenAPIRegistry,
+  problem: (description: string) => ResponseConfig,
+): void {
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/certificates/{id}',
+    summary: 'A deletion certificate: signed canonical JSON, or its HTML rendering with Accept: text/html',
+    description:
+      'Content holds ids, counts, dates and hashes only. `digest` is the SHA-256 of the canonical JSON (RFC 8785) of ' +
+      '`certificate`; `signature` is Ed25519 over the same bytes, by the key published at ' +
+      `${CERTIFICATE_KEY_PATH}.`,
+    request: { params: CertificateIdParam },
+    responses: {
+      200: {
+        description: 'The certificate',
+        content: { 'application/json': { schema: z.object({}).passthrough() }, 'text/html': { schema: z.string() } },
+      },
+      404: problem('No such certificate'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/certificates/{id}/verify',
+    summary: 'Re-verify the stored certificate (digest, signature, key id)',
+    request: { params: CertificateIdParam },
+    responses: {
+      200: {
+        description: 'The verification; a changed certificate answers valid=false',
+        content: { 'application/json': { schema: CertificateVerification } },
+      },
+      404: problem('No such certificate'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/certificates/verify',
+    summary: 'Verify a certificate document you hold',
+    request: { body: { content: { 'application/json': { schema: z.object({}).passthrough() } } } },
+    responses: {
+      200: {
+        description: 'The verification; a changed or foreign document answers valid=false',
+        content: { 'application/json': { schema: CertificateVerification } },
+      },
+    },
+  });
+}
+
+/** The public key path (no token), registered after the loop that marks /v1 routes as needing one. */
+export function registerCertificateKeyOpenApi(registry: OpenAPIRegistry): void {
+  registry.registerPath({
+    method: 'get',
+    path: CERTIFICATE_KEY_PATH,
+    summary: 'Public key that verifies deletion certificates (PEM SPKI, or JWK with Accept: application/jwk+json)',
+    responses: {
+      200: {
+        description: 'The Ed25519 public key',
+        content: { 'application/x-pem-file': { schema: z.string() }, 'application/jwk+json': { schema: z.string() } },
+      },
+    },
+  });
+}
