@@ -5,6 +5,7 @@
 import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
+import { createDeletionRequestActivities } from './deletion-request';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities(deps),
     ...createErasureActivities(deps),
     ...createRetentionActivities(deps),
+    ...createDeletionRequestActivities(deps),
   };
 }
 

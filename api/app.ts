@@ -18,6 +18,7 @@ import { certificatesRouter } from './routes/certificates';
 import { contractsRouter } from './routes/contracts';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
+import { deletionRequestsRouter } from './routes/deletion-requests';
 import { healthRouter } from './routes/health';
 import { legalHoldsRouter } from './routes/legal-holds';
 import { publicLinksRouter } from './routes/public-links';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
   app.use(accessRequestsRouter(deps));
+  app.use(deletionRequestsRouter(deps));
   app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
   app.use(legalHoldsRouter(deps));

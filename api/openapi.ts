@@ -7,6 +7,7 @@ import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
 import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './routes/certificates';
 import { registerContractsOpenApi } from './routes/contracts';
+import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
 import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
@@ -38,7 +39,7 @@ const OnboardingStarted = z
 const RequestStatus = z
   .object({
     id: z.uuid(),
-    type: z.enum(['onboarding', 'access', 'correction', 'termination', 'retention']),
+    type: z.enum(['onboarding', 'access', 'correction', 'deletion', 'termination', 'retention']),
     customerId: z.uuid(),
     status: z.enum(['received', 'running', 'completed', 'failed', 'cancelled']),
     stage: z.string(),
@@ -124,6 +125,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registerAuditOpenApi(registry);
   registerAccessRequestsOpenApi(registry, problem);
+  registerDeletionRequestsOpenApi(registry, problem);
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);

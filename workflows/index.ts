@@ -4,3 +4,4 @@ export { accessRequestWorkflow } from './access-request';
 export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
+export { deletionRequestWorkflow } from './deletion-request';

@@ -110,13 +110,16 @@ export function publicLinksRouter(deps: AppDeps): Router {
         workflowId: request.workflowId,
         details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
       });
-      return { requestId: request.id, dueOn: confirmed.dueOn };
+      return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
     res.json({
       status: 'verified',
       requestId: answer.requestId,
       dueOn: answer.dueOn,
-      message: `Thank you: your identity is confirmed. We will send the data by ${answer.dueOn} at the latest.`,
+      message:
+        answer.type === 'deletion'
+          ? `Thank you: your identity is confirmed. We will answer your deletion request by ${answer.dueOn} at the latest.`
+          : `Thank you: your identity is confirmed. We will send the data by ${answer.dueOn} at the latest.`,
     });
   });
 
