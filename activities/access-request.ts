@@ -21,7 +21,7 @@ import { exportArchives } from '../db/repositories/export-archives';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import type { AppConfig } from '../lib/config';
-import { RequestNotFoundError } from '../lib/errors';
+import { RequestNotFoundError } from '../lib/pure/errors';
 import { archiveDirectory } from '../lib/export-archive';
 import type { Mailer } from '../lib/mailer';
 import { AccessRequestPayload } from '../lib/schemas/access-request';

@@ -5,7 +5,7 @@
  * the request itself said, so they disclose nothing; decisions, company names, links and the certificate go only to
  * the registered contact's address once identity is confirmed.
  */
-import type { DeletionPartDecision } from '../lib/deletion-parts';
+import type { DeletionPartDecision } from '../lib/pure/deletion-parts';
 import type { EmailContent } from './email-templates';
 
 const SIGNATURE = ['', 'The Privacy Team'];

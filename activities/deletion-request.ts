@@ -17,15 +17,21 @@ import { isTerminal, lifecycleRequests } from '../db/repositories/lifecycle-requ
 import { publicLinks } from '../db/repositories/public-links';
 import type { SubprocessorConfirmation } from '../lib/certificate';
 import type { AppConfig } from '../lib/config';
-import type { DataCategory } from '../lib/data-categories';
-import { decideDeletionParts, type DeletionFacts, type DeletionPartDecision } from '../lib/deletion-parts';
-import { tablesOf, type ErasureRecords } from '../lib/erasure-plan';
-import { RequestNotFoundError } from '../lib/errors';
+import type { DataCategory } from '../lib/pure/data-categories';
+import {
+  decideDeletionParts,
+  type DeletionFacts,
+  type DeletionPart,
+  type DeletionPartDecision,
+} from '../lib/pure/deletion-parts';
+import { tablesOf, type ErasureRecords } from '../lib/pure/erasure-plan';
+import { RequestNotFoundError } from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
-import { addPeriod } from '../lib/retention';
-import { DeletionRequestPayload, type DeletionPart } from '../lib/schemas/deletion-request';
+import { addPeriod } from '../lib/pure/retention';
+import { DeletionRequestPayload } from '../lib/schemas/deletion-request';
 import { signLinkToken } from '../lib/signed-links';
-import { STATUTORY_RETENTION_RULES, retainUntilExpression } from '../lib/statutory-retention';
+import { STATUTORY_RETENTION_RULES } from '../lib/pure/statutory-rules';
+import { retainUntilExpression } from '../lib/statutory-retention';
 import {
   deletionAcknowledgementEmail,
   deletionCertificateEmail,

@@ -25,11 +25,12 @@ import {
 } from '../db/repositories/legal-holds';
 import { subprocessors } from '../db/repositories/subprocessors';
 import type { AppConfig } from '../lib/config';
-import { DATA_CATEGORIES, type DataCategory } from '../lib/data-categories';
+import { DATA_CATEGORIES, type DataCategory } from '../lib/pure/data-categories';
 import {
   ARCHIVE_COPIES_STEP_KEY,
   ERASURE_TABLES,
   TABLES_OUTSIDE_ERASURE,
+  exportScopesHolding,
   deferredCategories,
   erasableCategories,
   erasureSteps,
@@ -39,29 +40,13 @@ import {
   type ErasureReason,
   type ErasureRecords,
   type ErasureStep,
-} from '../lib/erasure-plan';
-import { UnknownSubprocessorError } from '../lib/errors';
+} from '../lib/pure/erasure-plan';
+import { UnknownSubprocessorError } from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
-import { SCOPE_CATEGORIES, type AccessScope } from '../lib/schemas/access-request';
-import {
-  STATUTORY_RETENTION_RULES,
-  TABLES_WITH_RETAIN_UNTIL,
-  notUnderStatutoryRetention,
-  retainUntilExpression,
-  statutoryRulesFor,
-} from '../lib/statutory-retention';
+import { notUnderStatutoryRetention, retainUntilExpression } from '../lib/statutory-retention';
+import { STATUTORY_RETENTION_RULES, statutoryRulesFor, TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import type { EmailContent } from './email-templates';
-
-/**
- * The access-request export scopes whose archives hold a copy of any of `categories`: an erasure of those categories
- * deletes the customer's archives of these scopes too (issue #11).
- */
-export function exportScopesHolding(categories: readonly DataCategory[]): AccessScope[] {
-  return (Object.keys(SCOPE_CATEGORIES) as AccessScope[]).filter((scope) =>
-    SCOPE_CATEGORIES[scope].some((c) => categories.includes(c)),
-  );
-}
 
 /** Test-only hooks: tests inject failures at exact points to prove resumption. Never set in production wiring. */
 export interface ErasureTestHooks {

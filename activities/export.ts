@@ -30,10 +30,10 @@ import { escapeIdentifier, escapeLiteral, type PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives, type ArchiveTable } from '../db/repositories/export-archives';
-import type { DataCategory } from '../lib/data-categories';
+import type { DataCategory } from '../lib/pure/data-categories';
 import { archiveDirectory, MANIFEST_FILE } from '../lib/export-archive';
-import { EXPORT_PROGRESS_SIGNAL, type ExportProgress } from '../lib/access-request-messages';
-import { SCOPE_CATEGORIES, type AccessScope } from '../lib/schemas/access-request';
+import { EXPORT_PROGRESS_SIGNAL, type ExportProgress } from '../lib/pure/access-request-messages';
+import { SCOPE_CATEGORIES, type AccessScope } from '../lib/pure/access-scope';
 
 /** One table that holds customer data: how its rows are tied to the customer and in which order they are read. */
 export interface ExportTable {

@@ -15,12 +15,15 @@ import {
   DuplicateCustomerError,
   RequestNotFoundError,
   UnknownSubprocessorError,
-} from '../lib/errors';
+} from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
 import { OnboardingInput } from '../lib/schemas/onboarding';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import { welcomeEmail } from './email-templates';
 import type { AppConfig } from '../lib/config';
+
+/** The receipt type the onboarding workflow keeps per subprocessor (workflows import activity types only). */
+export type { SubprocessorReceipt };
 
 /** What the onboarding activities need from the outside world. */
 export interface OnboardingDeps {

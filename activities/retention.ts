@@ -11,10 +11,11 @@ import { customerLifecycleDates } from '../db/repositories/customer-lifecycle-da
 import { activeHoldCovers, lockAgainstHoldChanges } from '../db/repositories/legal-holds';
 import { retentionPolicies } from '../db/repositories/retention-policies';
 import type { AppConfig } from '../lib/config';
-import type { DataCategory } from '../lib/data-categories';
-import { CustomerNotFoundError } from '../lib/errors';
-import type { ContractEnd, RetentionPolicy } from '../lib/retention';
-import { notUnderStatutoryRetention, TABLES_WITH_RETAIN_UNTIL } from '../lib/statutory-retention';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { CustomerNotFoundError } from '../lib/pure/errors';
+import type { ContractEnd, RetentionPolicy } from '../lib/pure/retention';
+import { notUnderStatutoryRetention } from '../lib/statutory-retention';
+import { TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
 
 /** What the retention activities need from the outside world. */
 export interface RetentionDeps {

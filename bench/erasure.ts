@@ -35,8 +35,8 @@ import { createErasureActivities, type ErasureRef } from '../activities/erasure'
 import { createDb, dropDatabase, ensureDatabase, migrateLatest } from '../db/connection';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
 import { loadConfig } from '../lib/config';
-import { DATA_CATEGORIES } from '../lib/data-categories';
-import { ERASURE_TABLES, erasableCategories } from '../lib/erasure-plan';
+import { DATA_CATEGORIES } from '../lib/pure/data-categories';
+import { ERASURE_TABLES, erasableCategories } from '../lib/pure/erasure-plan';
 
 const TARGET = 0.5;
 const BATCH_TARGET_MS = 200;

@@ -37,7 +37,7 @@ import { runExport, tablesInScope } from '../activities/export';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../db/connection';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
 import { loadConfig } from '../lib/config';
-import { SCOPE_CATEGORIES } from '../lib/schemas/access-request';
+import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 
 const TARGET = 0.8;
 const MEM_TARGET = 1.2;

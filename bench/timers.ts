@@ -41,7 +41,7 @@ import { loadConfig } from '../lib/config';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../lib/data-converter';
 import { createMailer } from '../lib/mailer';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
-import { ALL_SEARCH_ATTRIBUTES, retentionWorkflowId } from '../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES, retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { WORKFLOWS_PATH } from '../workers/worker';
 import type { SettleSinks } from './timers-workflows/settle-interceptors';
 

@@ -11,13 +11,20 @@ import {
   usesInsecureDevKey,
   type PayloadKeyring,
 } from './payload-codec';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './temporal-ids';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './pure/temporal-ids';
 import { Duration } from 'luxon';
-import { isIsoDuration, type StatutoryRetentionPeriods } from './statutory-retention';
-import { reminderOffsetMs } from './deadlines';
+import { isIsoDuration } from './statutory-retention';
+import type { StatutoryRetentionPeriods } from './pure/statutory-rules';
+import { reminderOffsetMs } from './pure/deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
-import { DEFAULT_HOLIDAYS, DEFAULT_TIME_ZONES, isCalendarDate, isValidTimeZone, type PrivacyRegime } from './deadlines';
-import { durationToMillis, periodProblem } from './retention';
+import {
+  DEFAULT_HOLIDAYS,
+  DEFAULT_TIME_ZONES,
+  isCalendarDate,
+  isValidTimeZone,
+  type PrivacyRegime,
+} from './pure/deadlines';
+import { durationToMillis, periodProblem } from './pure/retention';
 import {
   CertificateKeyError,
   deriveDevelopmentSigningKey,

@@ -2,7 +2,7 @@
  * Outbound side of subprocessor protocol v1 (DESIGN.md): signed, idempotency-keyed JSON over HTTP(S), with the
  * protocol's answer classes turned into domain errors so that Temporal retries exactly what is worth retrying.
  */
-import { SubprocessorRejectedError, SubprocessorUnavailableError } from './errors';
+import { SubprocessorRejectedError, SubprocessorUnavailableError } from './pure/errors';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signBody } from './signature';
 
 /** Where and how to reach one subprocessor. */

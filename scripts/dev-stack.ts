@@ -24,7 +24,7 @@ import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
 import { startSubprocessorSimulator } from '../test/fakes/subprocessor-simulator';
 import { ensureSchedules } from '../workers/schedules';

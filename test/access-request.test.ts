@@ -11,8 +11,9 @@ import { startAccessRequest } from '../api/use-cases/start-access-request';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
 import { EXPORT_TABLES } from '../activities/export';
-import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/deadlines';
-import { AccessRequestInput, ExtendDeadlineInput, SCOPE_CATEGORIES } from '../lib/schemas/access-request';
+import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
+import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
+import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
 import { expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 

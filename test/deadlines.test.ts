@@ -21,7 +21,7 @@ import {
   responseDueDate,
   type HolidayCalendar,
   type PrivacyRegime,
-} from '../lib/deadlines';
+} from '../lib/pure/deadlines';
 
 const gdpr = calendarFor('gdpr');
 const ukGdpr = calendarFor('uk_gdpr');

@@ -4,7 +4,7 @@
  * erasure unnoticed.
  */
 import { createDb, type Db } from '../db/connection';
-import { DATA_CATEGORIES } from '../lib/data-categories';
+import { DATA_CATEGORIES } from '../lib/pure/data-categories';
 import {
   ERASURE_TABLES,
   TABLES_OUTSIDE_ERASURE,
@@ -13,9 +13,9 @@ import {
   erasureSteps,
   includesCustomerRecord,
   normalizeCategories,
-} from '../lib/erasure-plan';
+} from '../lib/pure/erasure-plan';
 import { toPostgresInterval } from '../lib/statutory-retention';
-import { erasureScopeKey, erasureWorkflowId } from '../lib/temporal-ids';
+import { erasureScopeKey, erasureWorkflowId } from '../lib/pure/temporal-ids';
 
 describe('erasure steps', () => {
   it('walks tables in dependency order: referencing rows before what they reference, contacts last', () => {

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
-import { DATA_CATEGORIES, type DataCategory } from '../lib/data-categories';
-import { ERASURE_TABLES } from '../lib/erasure-plan';
+import { DATA_CATEGORIES, type DataCategory } from '../lib/pure/data-categories';
+import { ERASURE_TABLES } from '../lib/pure/erasure-plan';
 import { signBody } from '../lib/signature';
-import { erasureScopeKey, erasureWorkflowId } from '../lib/temporal-ids';
+import { erasureScopeKey, erasureWorkflowId } from '../lib/pure/temporal-ids';
 import { erasureWorkflow, type ErasureInput } from '../workflows/erasure';
 import { startTestStack, type TestStack } from './support/test-stack';
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { EXPORT_TABLES, runExport, type ExportCheckpoint } from '../activities/export';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
-import { SCOPE_CATEGORIES } from '../lib/schemas/access-request';
+import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { eventually, expectedTableCsv, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal-ids';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
 
 const ROOT = path.join(__dirname, '..');

@@ -10,9 +10,9 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { activeHoldCovers, heldCategories, legalHolds } from '../db/repositories/legal-holds';
 import { seedDemoCustomer } from '../db/seed-demo-customer';
 import { hashToken } from '../db/repositories/staff-tokens';
-import type { DataCategory } from '../lib/data-categories';
+import type { DataCategory } from '../lib/pure/data-categories';
 import { signBody } from '../lib/signature';
-import { erasureScopeKey, erasureWorkflowId, searchAttributes } from '../lib/temporal-ids';
+import { erasureScopeKey, erasureWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import { erasureStatusQuery, erasureWorkflow, type ErasureInput } from '../workflows/erasure';
 import { startTestStack, type TestStack } from './support/test-stack';
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
-import { retentionWorkflowId } from '../lib/temporal-ids';
+import { retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { contractEndedSignal, retentionStatusQuery, type RetentionStatus } from '../workflows/retention';
 import { onboardingBody } from './support/fixtures';
 import { startTestStack, type TestStack } from './support/test-stack';

@@ -14,7 +14,7 @@ import {
   retentionJitterMs,
   subtractPeriod,
   type RetentionPolicy,
-} from '../lib/retention';
+} from '../lib/pure/retention';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;

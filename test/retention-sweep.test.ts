@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { auditEvents } from '../db/repositories/audit-events';
-import type { DataCategory } from '../lib/data-categories';
-import { retentionSweepScheduleId } from '../lib/temporal-ids';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
 import type { retentionSweepWorkflow } from '../workflows/retention-sweep';
 import { startTestStack, type TestStack } from './support/test-stack';

@@ -1,5 +1,5 @@
 /** The outbound protocol client against the simulator: which answers are retried, which are permanent. */
-import { SubprocessorRejectedError, SubprocessorUnavailableError } from '../lib/errors';
+import { SubprocessorRejectedError, SubprocessorUnavailableError } from '../lib/pure/errors';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from './fakes/subprocessor-simulator';
 

@@ -10,7 +10,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { retentionSweepScheduleId } from '../lib/temporal-ids';
+import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import type { RetentionSweepInput, retentionSweepWorkflow } from '../workflows/retention-sweep';
 
 export interface EnsureSchedulesOptions {

@@ -41,7 +41,7 @@ import {
   type ExtendDeadlineArgs,
   type ExtendDeadlineResult,
   type ExtensionRefusal,
-} from '../lib/access-request-messages';
+} from '../lib/pure/access-request-messages';
 import {
   canExtendOn,
   clockStart,
@@ -53,10 +53,10 @@ import {
   responseDueDate,
   type HolidayCalendar,
   type PrivacyRegime,
-} from '../lib/deadlines';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type { AccessScope } from '../lib/schemas/access-request';
-import { searchAttributes } from '../lib/temporal-ids';
+} from '../lib/pure/deadlines';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import type { AccessScope } from '../lib/pure/access-scope';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 
 /** Durations of one request, fixed when it was received (configuration: README "Access requests"). */
 export interface AccessRequestPolicy {

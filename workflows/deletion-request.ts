@@ -38,7 +38,7 @@ import {
   CONFIRMATION_REFUSED,
   type ConfirmIdentityArgs,
   type ConfirmIdentityResult,
-} from '../lib/access-request-messages';
+} from '../lib/pure/access-request-messages';
 import {
   clockStart,
   dateInZone,
@@ -47,11 +47,10 @@ import {
   responseDueDate,
   type HolidayCalendar,
   type PrivacyRegime,
-} from '../lib/deadlines';
-import { erasureScopeOf, type DeletionPartDecision } from '../lib/deletion-parts';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type { DeletionPart } from '../lib/schemas/deletion-request';
-import { erasureWorkflowId, searchAttributes } from '../lib/temporal-ids';
+} from '../lib/pure/deadlines';
+import { erasureScopeOf, type DeletionPart, type DeletionPartDecision } from '../lib/pure/deletion-parts';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { erasureWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import type { erasureWorkflow } from './erasure';
 
 /** Durations of one request, fixed when it was received (the access-request settings: same verification and clock). */

@@ -47,14 +47,14 @@ import type {
   SubprocessorDeletionReceipt,
   VerificationResult,
 } from '../activities/erasure';
-import type { DataCategory } from '../lib/data-categories';
+import type { DataCategory } from '../lib/pure/data-categories';
 import {
   DELETION_CONFIRMED_SIGNAL,
   ERASURE_STATUS_QUERY,
   LEGAL_HOLD_RELEASED_SIGNAL,
   type DeletionConfirmed,
   type LegalHoldReleased,
-} from '../lib/erasure-messages';
+} from '../lib/pure/erasure-messages';
 import {
   CATEGORIES_OUTSIDE_ERASURE,
   ERASURE_TABLES,
@@ -63,9 +63,9 @@ import {
   normalizeCategories,
   type ErasureReason,
   type ErasureRecords,
-} from '../lib/erasure-plan';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { searchAttributes } from '../lib/temporal-ids';
+} from '../lib/pure/erasure-plan';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 
 /** What the erasure needs: one scope, why, and optional overrides of configured settings. */
 export interface ErasureInput {

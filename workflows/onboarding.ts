@@ -17,9 +17,9 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { SubprocessorReceipt } from '../db/repositories/subprocessors';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { retentionWorkflowId, searchAttributes } from '../lib/temporal-ids';
+import type { SubprocessorReceipt } from '../activities/onboarding';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { retentionWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import { retentionWorkflow } from './retention';
 
 export interface OnboardingWorkflowInput {

@@ -10,9 +10,9 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RetentionSweepSummary } from '../activities/retention';
-import type { DataCategory } from '../lib/data-categories';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { subtractPeriod } from '../lib/retention';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { subtractPeriod } from '../lib/pure/retention';
 
 export interface RetentionSweepInput {
   /**

@@ -32,16 +32,16 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { RetentionContext } from '../activities/retention';
-import type { DataCategory } from '../lib/data-categories';
-import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import type { DataCategory } from '../lib/pure/data-categories';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
 import {
   contractClockStart,
   planContractExpiries,
   retentionJitterMs,
   retentionScopeKey,
   type RetentionClock,
-} from '../lib/retention';
-import { erasureWorkflowId } from '../lib/temporal-ids';
+} from '../lib/pure/retention';
+import { erasureWorkflowId } from '../lib/pure/temporal-ids';
 import type { erasureWorkflow } from './erasure';
 
 /** A contract-end category that has been erased, carried across continue-as-new. */

@@ -18,7 +18,7 @@ import {
   type ExtendDeadlineArgs,
   type ExtendDeadlineResult,
   type ExtensionRefusal,
-} from '../../lib/access-request-messages';
+} from '../../lib/pure/access-request-messages';
 import {
   AccessRequestInput,
   AccessRequestStarted,

@@ -18,7 +18,7 @@ import { customerLifecycleDates } from '../../db/repositories/customer-lifecycle
 import { customers } from '../../db/repositories/customers';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { ContractChangeInput, ContractChangeResult } from '../../lib/schemas/retention-policies';
-import { retentionWorkflowId, searchAttributes } from '../../lib/temporal-ids';
+import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-ids';
 import {
   contractChangedSignal,
   retentionStatusQuery,

@@ -9,7 +9,7 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { erasures } from '../../db/repositories/erasures';
 import { legalHolds, type LegalHold } from '../../db/repositories/legal-holds';
-import { LEGAL_HOLD_RELEASED_SIGNAL, type LegalHoldReleased } from '../../lib/erasure-messages';
+import { LEGAL_HOLD_RELEASED_SIGNAL, type LegalHoldReleased } from '../../lib/pure/erasure-messages';
 import { HoldIdParam, LegalHoldInput, LegalHoldRelease, ListLegalHoldsQuery } from '../../lib/schemas/legal-holds';
 import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import type { AppDeps } from '../app';

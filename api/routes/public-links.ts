@@ -27,7 +27,7 @@ import {
   CONFIRMATION_REFUSED,
   type ConfirmIdentityArgs,
   type ConfirmIdentityResult,
-} from '../../lib/access-request-messages';
+} from '../../lib/pure/access-request-messages';
 import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { verifyLinkToken, type LinkRefusal } from '../../lib/signed-links';

@@ -8,7 +8,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { retentionPolicies, type StoredRetentionPolicy } from '../../db/repositories/retention-policies';
-import { ALLOWED_CLOCKS } from '../../lib/retention';
+import { ALLOWED_CLOCKS } from '../../lib/pure/retention';
 import {
   clockProblem,
   IfMatchHeader,

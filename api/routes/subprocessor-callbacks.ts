@@ -10,7 +10,7 @@ import express, { Router, type RequestHandler } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { deletionRequests } from '../../db/repositories/deletion-requests';
 import { subprocessors } from '../../db/repositories/subprocessors';
-import { DELETION_CONFIRMED_SIGNAL, type DeletionConfirmed } from '../../lib/erasure-messages';
+import { DELETION_CONFIRMED_SIGNAL, type DeletionConfirmed } from '../../lib/pure/erasure-messages';
 import { DeletionCallback, SubprocessorCallbackParams } from '../../lib/schemas/legal-holds';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../lib/signature';
 import type { AppDeps } from '../app';

@@ -23,10 +23,10 @@ import {
   PRIVACY_REGIMES,
   responseDueDate,
   type PrivacyRegime,
-} from '../../lib/deadlines';
+} from '../../lib/pure/deadlines';
 import type { Logger } from '../../lib/logger';
 import type { AccessRequestInput, AccessRequestPayload } from '../../lib/schemas/access-request';
-import { accessRequestWorkflowId } from '../../lib/temporal-ids';
+import { accessRequestWorkflowId } from '../../lib/pure/temporal-ids';
 import type { accessRequestWorkflow } from '../../workflows/access-request';
 import { HttpProblem } from '../problem';
 import { startRequestWorkflow } from './start-request-workflow';

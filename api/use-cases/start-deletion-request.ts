@@ -22,10 +22,11 @@ import {
   PRIVACY_REGIMES,
   responseDueDate,
   type PrivacyRegime,
-} from '../../lib/deadlines';
+} from '../../lib/pure/deadlines';
 import type { Logger } from '../../lib/logger';
-import { partKey, type DeletionPart, type DeletionRequestInput } from '../../lib/schemas/deletion-request';
-import { deletionRequestWorkflowId } from '../../lib/temporal-ids';
+import { partKey, type DeletionPart } from '../../lib/pure/deletion-parts';
+import type { DeletionRequestInput } from '../../lib/schemas/deletion-request';
+import { deletionRequestWorkflowId } from '../../lib/pure/temporal-ids';
 import type { deletionRequestWorkflow } from '../../workflows/deletion-request';
 import { HttpProblem } from '../problem';
 import { requestHash } from './start-onboarding';

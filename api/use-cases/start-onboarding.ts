@@ -12,7 +12,7 @@ import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/
 import { subprocessors } from '../../db/repositories/subprocessors';
 import type { Logger } from '../../lib/logger';
 import type { OnboardingInput } from '../../lib/schemas/onboarding';
-import { onboardingWorkflowId } from '../../lib/temporal-ids';
+import { onboardingWorkflowId } from '../../lib/pure/temporal-ids';
 import type { onboardingWorkflow } from '../../workflows/onboarding';
 import { HttpProblem, ValidationProblem } from '../problem';
 import { startRequestWorkflow } from './start-request-workflow';

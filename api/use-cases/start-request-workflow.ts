@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { lifecycleRequests, type RequestType } from '../../db/repositories/lifecycle-requests';
 import type { Logger } from '../../lib/logger';
-import { searchAttributes } from '../../lib/temporal-ids';
+import { searchAttributes } from '../../lib/pure/temporal-ids';
 import { HttpProblem } from '../problem';
 
 /** What to start for which recorded request. */

@@ -4,8 +4,12 @@
  * deletions an erasure sends to subprocessors.
  */
 import type { Knex } from 'knex';
-import type { DeletionPartDecision, DeletionRefusalRule } from '../../lib/deletion-parts';
-import { partKey, type DeletionPart } from '../../lib/schemas/deletion-request';
+import {
+  partKey,
+  type DeletionPart,
+  type DeletionPartDecision,
+  type DeletionRefusalRule,
+} from '../../lib/pure/deletion-parts';
 
 type Db = Knex | Knex.Transaction;
 

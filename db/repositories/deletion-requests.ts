@@ -4,7 +4,7 @@
  * A row exists before the request is sent, so a callback that arrives at once finds the workflow to signal.
  */
 import type { Knex } from 'knex';
-import type { DataCategory } from '../../lib/data-categories';
+import type { DataCategory } from '../../lib/pure/data-categories';
 
 export type DeletionStatus = 'requested' | 'confirmed' | 'escalated';
 

@@ -4,8 +4,8 @@
  * (activities/erasure.ts), which is what keeps counts exact when a retried activity resumes.
  */
 import type { Knex } from 'knex';
-import type { DataCategory } from '../../lib/data-categories';
-import type { ErasureReason, ErasureStep } from '../../lib/erasure-plan';
+import type { DataCategory } from '../../lib/pure/data-categories';
+import type { ErasureReason, ErasureStep } from '../../lib/pure/erasure-plan';
 
 export type ErasureStatus = 'running' | 'waiting-for-legal-hold' | 'completed';
 

@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { DataCategory } from '../../lib/data-categories';
-import { normalizeCategories } from '../../lib/erasure-plan';
+import type { DataCategory } from '../../lib/pure/data-categories';
+import { normalizeCategories } from '../../lib/pure/erasure-plan';
 
 /** A hold as the API and activities see it. */
 export interface LegalHold {

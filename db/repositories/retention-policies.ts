@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DATA_CATEGORIES, type DataCategory } from '../../lib/data-categories';
-import type { RetentionClock, RetentionPolicy } from '../../lib/retention';
+import { DATA_CATEGORIES, type DataCategory } from '../../lib/pure/data-categories';
+import type { RetentionClock, RetentionPolicy } from '../../lib/pure/retention';
 import { auditEvents } from './audit-events';
 
 /** The set the migration ships, copied for any other set on first use. */

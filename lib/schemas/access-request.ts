@@ -1,39 +1,14 @@
 /**
  * Access requests: what `POST /v1/customers/{id}/access-requests` and `POST /v1/requests/{id}/extend` accept, what they
- * answer, and which data categories each scope covers. Pure module (no I/O): the workflow imports the types.
+ * answer. The scopes themselves and their categories are in lib/pure/access-scope.ts.
  */
 import { z } from 'zod';
-import type { DataCategory } from '../data-categories';
+import { ACCESS_SCOPES } from '../pure/access-scope';
 
 /** What the requester asked for: the policy's "business contact information", its "service records", or both. */
 export const AccessScope = z
-  .enum(['contact_information', 'service_records', 'all'])
+  .enum(ACCESS_SCOPES)
   .meta({ id: 'AccessScope', description: 'contact_information, service_records, or all' });
-export type AccessScope = z.infer<typeof AccessScope>;
-
-/**
- * Which data categories each scope exports, following the privacy policy's own words: business contact information is
- * "company name, contact person, email, phone, communication records"; service records are the operational data
- * ("seller account identifiers, orders, inventory, listings, workflow records") and the technical data
- * ("authentication logs, API access logs, device/browser information"). The audit log and the export archives
- * themselves are records of how requests were handled, not data held about the customer, and are not exported.
- */
-const CONTACT_INFORMATION: readonly DataCategory[] = ['business_contact', 'communication_records'];
-const SERVICE_RECORDS: readonly DataCategory[] = [
-  'seller_accounts',
-  'orders',
-  'inventory',
-  'listings',
-  'workflow_records',
-  'authentication_logs',
-  'api_access_logs',
-];
-
-export const SCOPE_CATEGORIES: Readonly<Record<AccessScope, readonly DataCategory[]>> = {
-  contact_information: CONTACT_INFORMATION,
-  service_records: SERVICE_RECORDS,
-  all: [...CONTACT_INFORMATION, ...SERVICE_RECORDS],
-};
 
 /** Body of `POST /v1/customers/{id}/access-requests`. */
 export const AccessRequestInput = z

@@ -3,7 +3,8 @@
  * workflow imports the types.
  */
 import { z } from 'zod';
-import { DATA_CATEGORIES } from '../data-categories';
+import { DATA_CATEGORIES } from '../pure/data-categories';
+import { partKey } from '../pure/deletion-parts';
 
 /** One thing the requester asks to delete: a whole data category, one contact, or one seller account. */
 export const DeletionPart = z
@@ -13,15 +14,6 @@ export const DeletionPart = z
     z.strictObject({ sellerAccountId: z.uuid().meta({ description: 'One seller account of the customer' }) }),
   ])
   .meta({ id: 'DeletionPart', description: 'Exactly one of category, contactId, sellerAccountId' });
-export type DeletionPart = z.infer<typeof DeletionPart>;
-
-/** A stable text key of a part (`category:orders`, `contact:<id>`), to detect repeats and to name parts in answers. */
-export function partKey(part: DeletionPart): string {
-  if ('category' in part) return `category:${part.category}`;
-  if ('contactId' in part) return `contact:${part.contactId.toLowerCase()}`;
-  return `seller_account:${part.sellerAccountId.toLowerCase()}`;
-}
-
 /** Body of `POST /v1/customers/{id}/deletion-requests`. */
 export const DeletionRequestInput = z
   .strictObject({

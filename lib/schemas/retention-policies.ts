@@ -3,8 +3,8 @@
  * generate the OpenAPI description; objects are strict, so an unknown field is an error that names it.
  */
 import { z } from 'zod';
-import { DATA_CATEGORIES } from '../data-categories';
-import { ALLOWED_CLOCKS, periodProblem, RETENTION_CLOCKS } from '../retention';
+import { DATA_CATEGORIES } from '../pure/data-categories';
+import { ALLOWED_CLOCKS, periodProblem, RETENTION_CLOCKS } from '../pure/retention';
 
 export const RetentionCategoryParam = z.strictObject({
   category: z.enum(DATA_CATEGORIES).meta({ description: 'A data category of the privacy policy' }),

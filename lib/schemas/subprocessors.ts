@@ -1,6 +1,6 @@
 /** The subprocessor registry as the admin API accepts it. */
 import { z } from 'zod';
-import { DATA_CATEGORIES } from '../data-categories';
+import { DATA_CATEGORIES } from '../pure/data-categories';
 
 export const SubprocessorInput = z
   .strictObject({

@@ -13,11 +13,12 @@
  * - `export_archives` covers the access-request archives (their rows and their directory under EXPORT_DIR) and the
  *   public links that point at them.
  * - An archive is also a copy of the categories its scope exported: erasing any of those categories deletes the
- *   archive (files and row) and revokes its links (activities/erasure.ts), so erased data cannot be downloaded
+ *   archive (files and row) and revokes its links ({@link exportScopesHolding}), so erased data cannot be downloaded
  *   afterwards (issue #11).
  */
 import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
-import { STATUTORY_RETENTION_RULES } from './statutory-retention';
+import { SCOPE_CATEGORIES, type AccessScope } from './access-scope';
+import { STATUTORY_RETENTION_RULES } from './statutory-rules';
 
 /** How a table's `id` column is typed (decides how the keyset checkpoint is compared). */
 export type KeyType = 'bigint' | 'uuid';
@@ -268,6 +269,16 @@ export function holdingCategories(category: DataCategory): DataCategory[] {
     (t.referencedBy ?? []).map((ref) => ref.category),
   );
   return normalizeCategories([category, ...refs]);
+}
+
+/**
+ * The access-request export scopes whose archives hold a copy of any of `categories`: an erasure of those categories
+ * deletes the customer's archives of these scopes too.
+ */
+export function exportScopesHolding(categories: readonly DataCategory[]): AccessScope[] {
+  return (Object.keys(SCOPE_CATEGORIES) as AccessScope[]).filter((scope) =>
+    SCOPE_CATEGORIES[scope].some((c) => categories.includes(c)),
+  );
 }
 
 /** Checkpoint key of the erasure step that deletes archives holding erased categories (`erasure_progress`). */

@@ -16,7 +16,16 @@
  */
 import type { DataCategory } from './data-categories';
 import { holdingCategories, normalizeCategories, type ErasureRecords } from './erasure-plan';
-import type { DeletionPart } from './schemas/deletion-request';
+
+/** One thing a requester asks to delete: a whole data category, one contact, or one seller account. */
+export type DeletionPart = { category: DataCategory } | { contactId: string } | { sellerAccountId: string };
+
+/** A stable text key of a part (`category:orders`, `contact:<id>`), to detect repeats and to name parts in answers. */
+export function partKey(part: DeletionPart): string {
+  if ('category' in part) return `category:${part.category}`;
+  if ('contactId' in part) return `contact:${part.contactId.toLowerCase()}`;
+  return `seller_account:${part.sellerAccountId.toLowerCase()}`;
+}
 
 /** Why a part was refused. */
 export type DeletionRefusalRule =
