@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { auditEvents } from '../db/repositories/audit-events';
+import { customerLifecycleDates } from '../db/repositories/customer-lifecycle-dates';
 import { deletionRequests } from '../db/repositories/deletion-requests';
 import { erasures, type StepProgress } from '../db/repositories/erasures';
 import { publicLinks } from '../db/repositories/public-links';
@@ -874,11 +875,18 @@ export function createErasureActivities(deps: ErasureDeps) {
           });
           // Every subprocessor has been told to delete: the relationship the links record is over.
           const links = await trx('customer_subprocessors').where({ customer_id: input.customerId }).delete();
-          await audit('customer.retained', { until: retainedUntil.until, reason, customerSubprocessors: links });
+          // No contract-end deadline is left (retained invoices carry their own retain_until): the dates go too.
+          const dates = (await customerLifecycleDates.delete(trx, input.customerId)) ? 1 : 0;
+          await audit('customer.retained', {
+            until: retainedUntil.until,
+            reason,
+            customerSubprocessors: links,
+            customerLifecycleDates: dates,
+          });
           return {
             outcome: 'retained' as const,
             retained: { rows: 1, until: retainedUntil.until, reason },
-            tables: { customer_subprocessors: links },
+            tables: { customer_subprocessors: links, ...(dates > 0 ? { customer_lifecycle_dates: dates } : {}) },
           };
         }
         const remainingTables: string[] = [];

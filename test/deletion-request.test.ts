@@ -264,6 +264,27 @@ describe('a deletion request from a verified registered contact', () => {
   });
 });
 
+describe('deletion requests with an Idempotency-Key', () => {
+  it('replays the same request for the same body and refuses the key with another body (422)', async () => {
+    const { customerId, primary } = await customer();
+    const key = `deletion-${randomUUID()}`;
+    const body = { requesterEmail: primary.email, parts: [{ category: 'listings' }] };
+    const url = `/v1/customers/${customerId}/deletion-requests`;
+    const first = await stack.http('POST', url, body, { 'Idempotency-Key': key });
+    const again = await stack.http('POST', url, body, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    expect(again.body).toMatchObject({ requestId: first.body.requestId, replayed: true });
+    const other = await stack.http(
+      'POST',
+      url,
+      { ...body, parts: [{ category: 'inventory' }] },
+      { 'Idempotency-Key': key },
+    );
+    expect(other.status).toBe(422);
+    expect(await count('lifecycle_requests', { customer_id: customerId, type: 'deletion' })).toBe(1);
+  });
+});
+
 describe('invalid deletion requests', () => {
   it('are refused with 400 naming the field and the rule, with nothing started or written', async () => {
     const { customerId, primary } = await customer();
