@@ -128,16 +128,15 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
         messageId,
       });
       await n.alsoIn?.(trx);
-      await auditEvents.append(trx, {
-        actor: n.actor ?? ACTOR,
-        action: n.action,
-        subjectType: 'lifecycle_request',
-        subjectId: step.requestId,
-        customerId,
-        requestId: step.requestId,
-        workflowId: step.workflowId,
-        details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-      });
+      await auditEvents.appendForRequest(
+        trx,
+        { ...step, customerId },
+        {
+          actor: n.actor ?? ACTOR,
+          action: n.action,
+          details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
+        },
+      );
     });
     return { alreadySent: false, messageId };
   }
@@ -272,22 +271,21 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
           ...(step.clockStartedOn ? { clockStartedOn: step.clockStartedOn } : {}),
         });
         await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'access.identity_verified',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            contactId: step.contactId,
-            linkId: step.linkId,
-            verifiedOn: step.verifiedOn,
-            clockStartedOn: step.clockStartedOn,
-            dueOn: step.dueOn,
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'access.identity_verified',
+            details: {
+              contactId: step.contactId,
+              linkId: step.linkId,
+              verifiedOn: step.verifiedOn,
+              clockStartedOn: step.clockStartedOn,
+              dueOn: step.dueOn,
+            },
           },
-        });
+        );
       });
     },
 
@@ -350,16 +348,11 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
         const customerId = await auditCustomer(step.customerId);
         await db.transaction(async (trx) => {
           await record(trx);
-          await auditEvents.append(trx, {
-            actor: step.actor,
-            action: 'access.deadline_extended',
-            subjectType: 'lifecycle_request',
-            subjectId: step.requestId,
-            customerId,
-            requestId: step.requestId,
-            workflowId: step.workflowId,
-            details: { ...details, notice: 'no_recipient' },
-          });
+          await auditEvents.appendForRequest(
+            trx,
+            { ...step, customerId },
+            { actor: step.actor, action: 'access.deadline_extended', details: { ...details, notice: 'no_recipient' } },
+          );
         });
         return;
       }
@@ -470,16 +463,16 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
         const marked = await exportArchives.markDeleted(trx, step.archiveId);
         const revoked = await publicLinks.revokeForArchive(trx, step.archiveId);
         if (!marked) return;
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'access.archive_deleted',
-          subjectType: 'export_archive',
-          subjectId: step.archiveId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: { revokedLinks: revoked },
-        });
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'access.archive_deleted',
+            details: { revokedLinks: revoked },
+            subject: { type: 'export_archive', id: step.archiveId },
+          },
+        );
       });
       log.info('export archive deleted', { archiveId: step.archiveId });
     },
@@ -497,16 +490,15 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
           respondedOn: step.respondedOn,
           archiveDeleted: true,
         });
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'access.completed',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: { archiveId: step.archiveId, respondedOn: step.respondedOn, dueOn: request.dueOn },
-        });
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'access.completed',
+            details: { archiveId: step.archiveId, respondedOn: step.respondedOn, dueOn: request.dueOn },
+          },
+        );
       });
     },
 
@@ -531,3 +523,6 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     },
   };
 }
+
+/** The access-request workflow's quick activities (notices, records, links). */
+export type AccessRequestActivities = ReturnType<typeof createAccessRequestActivities>;

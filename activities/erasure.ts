@@ -990,3 +990,6 @@ export function deletionEscalationEmail(p: {
     ].join('\n'),
   };
 }
+
+/** The erasure workflow's activities. */
+export type ErasureActivities = ReturnType<typeof createErasureActivities>;

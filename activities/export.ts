@@ -32,8 +32,10 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives, type ArchiveTable } from '../db/repositories/export-archives';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { archiveDirectory, MANIFEST_FILE } from '../lib/export-archive';
-import { EXPORT_PROGRESS_SIGNAL, type ExportProgress } from '../lib/pure/access-request-messages';
+import type { ExportProgress } from '../lib/pure/access-request-messages';
+import { exportProgressSignal } from '../workflows/access-request';
 import { SCOPE_CATEGORIES, type AccessScope } from '../lib/pure/access-scope';
+import { exportOrder } from '../lib/pure/data-map';
 
 /** One table that holds customer data: how its rows are tied to the customer and in which order they are read. */
 export interface ExportTable {
@@ -49,41 +51,17 @@ export interface ExportTable {
 }
 
 /**
- * Every table that holds a customer's data, with the categories its rows carry. Rows are selected by customer and by
- * `data_category IN (the scope's categories)`, so the row's own category decides, not the table.
+ * Every table that holds a customer's data, with the categories its rows carry, in archive order (the export treatment
+ * of the data map, lib/pure/data-map.ts). Rows are selected by customer and by `data_category IN (the scope's
+ * categories)`, so the row's own category decides, not the table.
  */
-export const EXPORT_TABLES: readonly ExportTable[] = [
-  { table: 'customers', owner: 'id', key: 'id', keyType: 'small', categories: ['business_contact'] },
-  { table: 'contacts', owner: 'customer_id', key: 'id', keyType: 'small', categories: ['business_contact'] },
-  { table: 'contracts', owner: 'customer_id', key: 'id', keyType: 'small', categories: ['business_contact'] },
-  {
-    table: 'customer_subprocessors',
-    owner: 'customer_id',
-    key: 'subprocessor_id',
-    keyType: 'small',
-    categories: ['business_contact'],
-  },
-  {
-    table: 'communication_records',
-    owner: 'customer_id',
-    key: 'id',
-    keyType: 'bigint',
-    categories: ['communication_records'],
-  },
-  { table: 'seller_accounts', owner: 'customer_id', key: 'id', keyType: 'small', categories: ['seller_accounts'] },
-  { table: 'orders', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['orders'] },
-  { table: 'inventory_items', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['inventory'] },
-  { table: 'listings', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['listings'] },
-  { table: 'workflow_records', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['workflow_records'] },
-  {
-    table: 'authentication_logs',
-    owner: 'customer_id',
-    key: 'id',
-    keyType: 'bigint',
-    categories: ['authentication_logs'],
-  },
-  { table: 'api_access_logs', owner: 'customer_id', key: 'id', keyType: 'bigint', categories: ['api_access_logs'] },
-];
+export const EXPORT_TABLES: readonly ExportTable[] = exportOrder().map((t) => ({
+  table: t.table,
+  owner: t.owner.column,
+  key: t.key,
+  keyType: t.export.paging,
+  categories: t.categories,
+}));
 
 /** Version of the export policy (which tables and categories a scope covers); bump it when the mapping changes. */
 export const EXPORT_POLICY_VERSION = 'access-export/2026-11-28';
@@ -617,15 +595,11 @@ export function createExportActivities(deps: ExportDeps) {
           scope: input.scope,
         });
         if (inserted) {
-          await auditEvents.append(trx, {
+          await auditEvents.appendForRequest(trx, input, {
             actor: 'system:access-request',
             action: 'access.export_started',
-            subjectType: 'export_archive',
-            subjectId: input.archiveId,
-            customerId: input.customerId,
-            requestId: input.requestId,
-            workflowId: input.workflowId,
             details: { scope: input.scope, categories: SCOPE_CATEGORIES[input.scope] },
+            subject: { type: 'export_archive', id: input.archiveId },
           });
         }
         return inserted;
@@ -654,7 +628,7 @@ export function createExportActivities(deps: ExportDeps) {
         if (!force && now - lastReport < deps.config.exports.progressIntervalMs) return;
         lastReport = now;
         reporting = reporting.then(() =>
-          handle.signal(EXPORT_PROGRESS_SIGNAL, p).catch((err: unknown) => {
+          handle.signal(exportProgressSignal, p).catch((err: unknown) => {
             // Progress is informative: a failed report must not fail the export.
             log.warn('could not report export progress to the workflow', { err: (err as Error).message });
           }),
@@ -689,14 +663,9 @@ export function createExportActivities(deps: ExportDeps) {
           bytes: manifest.totals.bytes,
           manifestSha256,
         });
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, input, {
           actor: 'system:access-request',
           action: 'access.export_completed',
-          subjectType: 'export_archive',
-          subjectId: input.archiveId,
-          customerId: input.customerId,
-          requestId: input.requestId,
-          workflowId: input.workflowId,
           details: {
             rows: manifest.totals.rows,
             bytes: manifest.totals.bytes,
@@ -705,6 +674,7 @@ export function createExportActivities(deps: ExportDeps) {
             policy: manifest.policy,
             attempt: ctx.info.attempt,
           },
+          subject: { type: 'export_archive', id: input.archiveId },
         });
       });
       log.info('export complete', { archiveId: input.archiveId, rows: manifest.totals.rows });
@@ -722,3 +692,6 @@ function summaryOf(archiveId: string, tables: ArchiveTable[], manifestSha256: st
     manifestSha256,
   };
 }
+
+/** The export activity (the access-request workflow's long, heartbeating step). */
+export type ExportActivities = ReturnType<typeof createExportActivities>;

@@ -9,6 +9,7 @@ import { createDeletionRequestActivities } from './deletion-request';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
+import { createRequestStageActivities } from './request-stage';
 
 /**
  * Everything activities may touch. `config` carries the validated configuration (durations, directories, secrets)
@@ -24,15 +25,36 @@ export interface ActivityDeps extends OnboardingDeps {
 
 /** Creates the activity implementations registered on the worker. */
 export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createOnboardingActivities(deps),
-    ...createAccessRequestActivities(deps),
-    ...createExportActivities(deps),
-    ...createErasureActivities(deps),
-    ...createRetentionActivities(deps),
-    ...createDeletionRequestActivities(deps),
-  };
+  return mergeActivities(
+    createRequestStageActivities(deps),
+    createOnboardingActivities(deps),
+    createAccessRequestActivities(deps),
+    createExportActivities(deps),
+    createErasureActivities(deps),
+    createRetentionActivities(deps),
+    createDeletionRequestActivities(deps),
+  );
 }
 
-/** The activity interface that workflows proxy (import it with `import type`). */
+/**
+ * Every activity the worker registers. Workflows do not proxy this: each proxies the types of its own modules
+ * (e.g. `OnboardingActivities & RequestStageActivities`), so a workflow sees only what it may call.
+ */
 export type Activities = ReturnType<typeof createActivities>;
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/**
+ * Merges the modules' activities into the one map the worker registers, refusing a name defined twice: with a spread
+ * merge a duplicate would silently replace another module's activity (and histories name activities by type).
+ */
+export function mergeActivities<M extends Record<string, unknown>[]>(...modules: M): UnionToIntersection<M[number]> {
+  const merged: Record<string, unknown> = {};
+  for (const module of modules) {
+    for (const [name, fn] of Object.entries(module)) {
+      if (name in merged) throw new Error(`activity "${name}" is defined by two modules: names must be unique`);
+      merged[name] = fn;
+    }
+  }
+  return merged as UnionToIntersection<M[number]>;
+}

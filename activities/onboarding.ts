@@ -104,19 +104,15 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         if (!inserted) return;
         await lifecycleRequests.setStage(trx, step.requestId, 'customer-recorded');
         await lifecycleRequests.clearPayload(trx, step.requestId);
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'customer.recorded',
-          subjectType: 'customer',
-          subjectId: step.customerId,
-          customerId: step.customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
           details: {
             contacts: input.contacts.length,
             sellerAccounts: input.sellerAccounts.length,
             subprocessors: input.subprocessors,
           },
+          subject: { type: 'customer', id: step.customerId },
         });
       });
       log.info('customer recorded', { customerId: step.customerId, requestId: step.requestId });
@@ -145,20 +141,16 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
       };
       await db.transaction(async (trx) => {
         await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'subprocessor.tenant_registered',
-          subjectType: 'subprocessor',
-          subjectId: sub.id,
-          customerId: step.customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
           details: {
             status: answer.status,
             alreadyDone: answer.alreadyDone,
             idempotencyKey,
             categories: sub.categories,
           },
+          subject: { type: 'subprocessor', id: sub.id },
         });
       });
       log.info('tenant registered with subprocessor', {
@@ -207,15 +199,11 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
           })
           .onConflict('dedupe_key')
           .ignore();
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'notification.welcome_sent',
-          subjectType: 'contact',
-          subjectId: contact.id,
-          customerId: step.customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
           details: { messageId },
+          subject: { type: 'contact', id: contact.id },
         });
       });
       return { alreadySent: false, messageId };
@@ -229,15 +217,11 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
           customerStatus: 'active',
           subprocessors: step.receipts,
         });
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'customer.activated',
-          subjectType: 'customer',
-          subjectId: step.customerId,
-          customerId: step.customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
           details: { subprocessors: Object.keys(step.receipts) },
+          subject: { type: 'customer', id: step.customerId },
         });
       });
     },
@@ -251,22 +235,15 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         await lifecycleRequests.fail(trx, step.requestId, step.reason, {
           failedSubprocessors: step.failedSubprocessors,
         });
-        await auditEvents.append(trx, {
+        await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'onboarding.failed',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId: step.customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
           details: { failedSubprocessors: step.failedSubprocessors },
         });
       });
     },
-
-    /** Records the stage the workflow reached, for `GET /v1/requests/{id}` once the workflow is gone. */
-    async reportStage(step: { requestId: string; stage: string }): Promise<void> {
-      await lifecycleRequests.setStage(db, step.requestId, step.stage);
-    },
   };
 }
+
+/** The onboarding workflow's activities (workflows/onboarding.ts proxies these and the stage activity). */
+export type OnboardingActivities = ReturnType<typeof createOnboardingActivities>;

@@ -12,6 +12,7 @@ import { activeHoldCovers, lockAgainstHoldChanges } from '../db/repositories/leg
 import { retentionPolicies } from '../db/repositories/retention-policies';
 import type { AppConfig } from '../lib/config';
 import type { DataCategory } from '../lib/pure/data-categories';
+import { sweepTables } from '../lib/pure/data-map';
 import { CustomerNotFoundError } from '../lib/pure/errors';
 import type { ContractEnd, RetentionPolicy } from '../lib/pure/retention';
 import { notUnderStatutoryRetention } from '../lib/statutory-retention';
@@ -27,20 +28,12 @@ export interface RetentionDeps {
 const ACTOR = 'system:retention';
 
 /**
- * Tables the rolling sweep deletes from by record creation, and the timestamp that starts each row's clock. Contact
- * data and seller identities have no creation clock (lib/retention.ts ALLOWED_CLOCKS); audit events are purged by the
+ * Tables the rolling sweep deletes from by record creation (the sweep treatment of lib/pure/data-map.ts). Contact
+ * data and seller identities have no creation clock (lib/pure/retention.ts ALLOWED_CLOCKS); audit events are purged by the
  * audit module's own chain-preserving purge; export archives expire with their download link in the access-request
  * process, so the sweep has no table for them.
  */
-export const ROLLING_SWEEP_TABLES: Partial<Record<DataCategory, { table: string; timestamp: string }>> = {
-  communication_records: { table: 'communication_records', timestamp: 'occurred_at' },
-  authentication_logs: { table: 'authentication_logs', timestamp: 'occurred_at' },
-  api_access_logs: { table: 'api_access_logs', timestamp: 'occurred_at' },
-  orders: { table: 'orders', timestamp: 'created_at' },
-  inventory: { table: 'inventory_items', timestamp: 'created_at' },
-  listings: { table: 'listings', timestamp: 'created_at' },
-  workflow_records: { table: 'workflow_records', timestamp: 'created_at' },
-};
+export const ROLLING_SWEEP_TABLES = sweepTables();
 
 /** What a per-customer retention workflow needs to plan its timers; no personal data. */
 export interface RetentionContext {
@@ -561,3 +554,6 @@ export function createRetentionActivities(deps: RetentionDeps) {
     },
   };
 }
+
+/** The retention lifecycle's and the rolling sweep's activities. */
+export type RetentionActivities = ReturnType<typeof createRetentionActivities>;

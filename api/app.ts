@@ -1,18 +1,15 @@
 /**
  * The Express application, built from injected dependencies so tests boot it on port 0 against real servers.
  */
-import type { Client } from '@temporalio/client';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import type { Knex } from 'knex';
 import swaggerUi from 'swagger-ui-express';
-import type { AppConfig } from '../lib/config';
-import type { Logger } from '../lib/logger';
-import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission, type RateLimits } from './auth';
+import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission } from './auth';
+import type { AppDeps } from './deps';
 import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
 import { accessRequestsRouter } from './routes/access-requests';
-import { codecRouter, type CodecRouterDeps } from './routes/codec';
+import { codecRouter } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
 import { contractsRouter } from './routes/contracts';
@@ -31,22 +28,10 @@ import {
 } from './routes/subprocessor-callbacks';
 import { subprocessorsRouter } from './routes/subprocessors';
 
-/** What the API needs from the outside world. */
-export interface AppDeps {
-  db: Knex;
-  temporal: Client;
-  taskQueue: string;
-  log: Logger;
-  /** Validated configuration (durations, public base URL, secrets) for routes that start or serve processes. */
-  config: AppConfig;
-  /** Overrides of {@link DEFAULT_RATE_LIMITS}. */
-  limits?: Partial<RateLimits>;
-  /** Codec endpoints for the Temporal Web UI (`/codec/encode`, `/codec/decode`); not served when absent. */
-  codec?: CodecRouterDeps;
-}
-
 /** Largest JSON body accepted; onboarding bodies are a few KB. */
 const BODY_LIMIT = '256kb';
+
+export type { AppDeps } from './deps';
 
 /** Builds the app (does not listen). */
 export function createApp(deps: AppDeps): Express {

@@ -1,6 +1,7 @@
 /**
  * The OpenAPI document, generated from the same zod schemas that validate requests, so it cannot drift from them.
  */
+import { CustomerIdParam, RequestIdParam } from '../lib/schemas/params';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { registerAccessRequestsOpenApi } from './routes/access-requests';
@@ -10,7 +11,7 @@ import { registerContractsOpenApi } from './routes/contracts';
 import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
-import { CustomerIdParam, ListCustomersQuery, OnboardingInput, RequestIdParam } from '../lib/schemas/onboarding';
+import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
 

@@ -33,7 +33,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { Command } from 'commander';
 import { createErasureActivities, type ErasureRef } from '../activities/erasure';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest } from '../db/connection';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { loadConfig } from '../lib/config';
 import { DATA_CATEGORIES } from '../lib/pure/data-categories';
 import { ERASURE_TABLES, erasableCategories } from '../lib/pure/erasure-plan';

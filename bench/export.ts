@@ -35,7 +35,7 @@ import { escapeIdentifier, escapeLiteral, type PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { runExport, tablesInScope } from '../activities/export';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../db/connection';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { loadConfig } from '../lib/config';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 

@@ -15,7 +15,7 @@ import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './pure/temporal-ids';
 import { Duration } from 'luxon';
 import { isIsoDuration } from './statutory-retention';
 import type { StatutoryRetentionPeriods } from './pure/statutory-rules';
-import { reminderOffsetMs } from './pure/deadlines';
+import { exactDurationMs } from './pure/deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
 import {
   DEFAULT_HOLIDAYS,
@@ -112,7 +112,7 @@ const statutoryPeriod = (fallback: string) =>
 
 function isExactDuration(value: string): boolean {
   try {
-    return reminderOffsetMs(value) > 0;
+    return exactDurationMs(value) > 0;
   } catch {
     return false;
   }
@@ -384,8 +384,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...accessRequestSettings(e, security.payloadEncryption.keyring),
     erasure: {
       batchSize: e.ERASURE_BATCH_SIZE,
-      confirmationTimeoutMs: reminderOffsetMs(e.ERASURE_CONFIRMATION_TIMEOUT),
-      holdRecheckIntervalMs: reminderOffsetMs(e.LEGAL_HOLD_RECHECK_INTERVAL),
+      confirmationTimeoutMs: exactDurationMs(e.ERASURE_CONFIRMATION_TIMEOUT),
+      holdRecheckIntervalMs: exactDurationMs(e.LEGAL_HOLD_RECHECK_INTERVAL),
     },
     statutoryRetention: { orders: e.STATUTORY_RETENTION_ORDERS },
     retention: {
@@ -404,9 +404,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       temporalNamespaceRetention: e.TEMPORAL_NAMESPACE_RETENTION,
     },
     termination: {
-      returnGracePeriodMs: reminderOffsetMs(e.TERMINATION_RETURN_GRACE_PERIOD),
+      returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),
       returnReminderOffsets: e.TERMINATION_RETURN_REMINDER_OFFSETS,
-      approvalReminderIntervalMs: reminderOffsetMs(e.TERMINATION_APPROVAL_REMINDER_INTERVAL),
+      approvalReminderIntervalMs: exactDurationMs(e.TERMINATION_APPROVAL_REMINDER_INTERVAL),
     },
   };
 }
@@ -421,7 +421,7 @@ function accessRequestSettings(
 ): Pick<AppConfig, 'accessRequests' | 'exports' | 'links'> {
   return {
     accessRequests: {
-      verificationTimeoutMs: reminderOffsetMs(e.ACCESS_VERIFICATION_TIMEOUT),
+      verificationTimeoutMs: exactDurationMs(e.ACCESS_VERIFICATION_TIMEOUT),
       reminderOffsets: e.ACCESS_REMINDER_OFFSETS,
       staffEmail: e.STAFF_NOTIFICATION_EMAIL,
     },
@@ -429,8 +429,8 @@ function accessRequestSettings(
       dir: path.resolve(e.EXPORT_DIR),
       batchRows: e.EXPORT_BATCH_ROWS,
       parallelTables: e.EXPORT_PARALLEL_TABLES,
-      linkLifetimeMs: reminderOffsetMs(e.EXPORT_LINK_LIFETIME),
-      progressIntervalMs: reminderOffsetMs(e.EXPORT_PROGRESS_INTERVAL),
+      linkLifetimeMs: exactDurationMs(e.EXPORT_LINK_LIFETIME),
+      progressIntervalMs: exactDurationMs(e.EXPORT_PROGRESS_INTERVAL),
     },
     // An explicit key wins; otherwise one link key per payload key, so link keys rotate with the payload keys.
     links: {

@@ -7,7 +7,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
-import { seedDemoCustomer, type SeedResult } from '../db/seed-demo-customer';
+import { seedDemoCustomer, type SeedResult } from './seed-demo-customer';
 import { loadConfig } from '../lib/config';
 
 /** Parsed command-line options. */

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { signLinkToken } from '../lib/signed-links';
 import { eventually, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startAccessRequest } from '../api/use-cases/start-access-request';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
@@ -195,6 +195,18 @@ describe('an access request from a registered contact', () => {
     const other = await requestAccess(customerId, { ...body, scope: 'all' }, { 'Idempotency-Key': key });
     expect(other.status).toBe(422);
     await stack.client.workflow.getHandle(first.body.workflowId).terminate('test done');
+  });
+
+  it('answers approve or reject with 409 (never 500): an access request awaits no decision', async () => {
+    const { customerId, email } = await seededCustomer(10);
+    const res = await requestAccess(customerId, { requesterEmail: email, scope: 'contact_information' });
+    const { requestId, workflowId } = res.body;
+    const approve = await stack.http('POST', `/v1/requests/${requestId}/approve`, {}, {}, 'privacy_officer');
+    const reject = await stack.http('POST', `/v1/requests/${requestId}/reject`, { reason: 'x' }, {}, 'privacy_officer');
+    expect([approve.status, approve.body.title]).toEqual([409, 'Not awaiting a decision']);
+    expect([reject.status, reject.body.detail]).toEqual([409, 'this type of request takes no "reject"']);
+    expect(await actions(requestId)).not.toContain('request.approved');
+    await stack.client.workflow.getHandle(workflowId).terminate('test done');
   });
 
   it('refuses the second use of the verification link', async () => {

@@ -17,7 +17,7 @@ import {
   originalPeriodEnd,
   PRIVACY_REGIMES,
   reminderInstants,
-  reminderOffsetMs,
+  exactDurationMs,
   responseDueDate,
   type HolidayCalendar,
   type PrivacyRegime,
@@ -293,7 +293,7 @@ describe('reminderInstants: offsets are durations before the due instant, not da
     'refuses %p (not an exact, non-negative ISO 8601 duration) naming it',
     (offset) => {
       expect(() => reminderInstants(due, [offset])).toThrow(RangeError);
-      expect(() => reminderOffsetMs(offset)).toThrow(`"${offset}"`);
+      expect(() => exactDurationMs(offset)).toThrow(`"${offset}"`);
     },
   );
 });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { deletionRequestWorkflowId } from '../lib/pure/temporal-ids';
 import type { deletionRequestWorkflow } from '../workflows/deletion-request';
 import { linkToken } from './support/access-export';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { DATA_CATEGORIES, type DataCategory } from '../lib/pure/data-categories';
 import { ERASURE_TABLES } from '../lib/pure/erasure-plan';
 import { signBody } from '../lib/signature';

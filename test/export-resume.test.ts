@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPORT_TABLES, runExport, type ExportCheckpoint } from '../activities/export';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { eventually, expectedTableCsv, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';

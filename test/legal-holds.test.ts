@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import fc from 'fast-check';
 import { auditEvents } from '../db/repositories/audit-events';
 import { activeHoldCovers, heldCategories, legalHolds } from '../db/repositories/legal-holds';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { hashToken } from '../db/repositories/staff-tokens';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { signBody } from '../lib/signature';

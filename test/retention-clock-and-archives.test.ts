@@ -15,7 +15,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer } from '../db/seed-demo-customer';
+import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { erasureScopeKey, erasureWorkflowId, retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { erasureWorkflow } from '../workflows/erasure';

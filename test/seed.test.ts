@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type Db } from '../db/connection';
 import { auditEvents } from '../db/repositories/audit-events';
-import { seedDemoCustomer, type SeedResult } from '../db/seed-demo-customer';
+import { seedDemoCustomer, type SeedResult } from '../scripts/seed-demo-customer';
 
 /** Each table the seed writes, with the data category its rows must carry (the schema's column default). */
 const EXPECTED_CATEGORY: Record<string, string> = {

@@ -20,19 +20,15 @@ import {
   proxyActivities,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { ExportSummary } from '../activities/export';
+import type { AccessRequestActivities } from '../activities/access-request';
+import type { ExportActivities, ExportSummary } from '../activities/export';
+import type { RequestStageActivities } from '../activities/request-stage';
 import {
-  CONFIRM_IDENTITY_UPDATE,
   CONFIRMATION_REFUSED,
-  EXPORT_PROGRESS_SIGNAL,
-  EXTEND_DEADLINE_UPDATE,
   EXTENSION_REFUSED,
-  STATUS_QUERY,
   type AccessRequestStage,
   type AccessRequestStatus,
   type ConfirmIdentityArgs,
@@ -55,8 +51,9 @@ import {
   type PrivacyRegime,
 } from '../lib/pure/deadlines';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import type { AccessScope } from '../lib/pure/access-scope';
-import { searchAttributes } from '../lib/pure/temporal-ids';
+import { stageTracker } from './request-stage';
 
 /** Durations of one request, fixed when it was received (configuration: README "Access requests"). */
 export interface AccessRequestPolicy {
@@ -90,15 +87,20 @@ export interface AccessRequestResult {
   manifestSha256?: string;
 }
 
-export const accessRequestStatusQuery = defineQuery<AccessRequestStatus>(STATUS_QUERY);
-export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(
-  CONFIRM_IDENTITY_UPDATE,
-);
-export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>(EXTEND_DEADLINE_UPDATE);
-export const exportProgressSignal = defineSignal<[ExportProgress]>(EXPORT_PROGRESS_SIGNAL);
+/** Query: where the request stands. `GET /v1/requests/{id}` asks it (as workflows/request-status.ts). */
+export const accessRequestStatusQuery = defineQuery<AccessRequestStatus>(REQUEST_STATUS_QUERY);
+/** Update: the verification link was used (`GET /verify/{token}`). */
+export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>('confirmIdentity');
+/**
+ * Update: staff extend the deadline (`POST /v1/requests/{id}/extend`). A contract for every request type with a legal
+ * deadline: a workflow that handles it with these types can be extended through that route.
+ */
+export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>('extendDeadline');
+/** Signal: a running export reports its progress (activities/export.ts). */
+export const exportProgressSignal = defineSignal<[ExportProgress]>('exportProgress');
 
 /** Notices, records, links: quick activities, retried with backoff for as long as it takes (SMTP or database down). */
-const acts = proxyActivities<Activities>({
+const acts = proxyActivities<AccessRequestActivities & RequestStageActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -108,7 +110,7 @@ const acts = proxyActivities<Activities>({
 });
 
 /** The export: long, heartbeating, resumed from its checkpoint on every retry. */
-const exporter = proxyActivities<Activities>({
+const exporter = proxyActivities<ExportActivities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '1 minute',
   retry: {
@@ -238,11 +240,7 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     },
   );
 
-  async function enter(stage: AccessRequestStage): Promise<void> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
-    await acts.reportStage({ requestId: input.requestId, stage });
-  }
+  const stages = stageTracker(status, input.requestId, acts);
 
   /** The deadline clock: reminders before the due date, an escalation after it, until the requester is answered. */
   async function deadlineClock(): Promise<void> {
@@ -289,9 +287,9 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     status.outcome = outcome;
   }
 
+  /** Shows the final stage (the closing activity recorded it with the outcome) once the clock and handlers are done. */
   async function finish(stage: AccessRequestStage, result: AccessRequestResult): Promise<AccessRequestResult> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    stages.show(stage);
     await clock;
     await condition(allHandlersFinished);
     return result;
@@ -299,13 +297,13 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
 
   const clock = deadlineClock();
 
-  await enter('acknowledging');
+  await stages.enter('acknowledging');
   await acts.sendAccessAcknowledgement(step);
 
-  await enter('checking-requester');
+  await stages.enter('checking-requester');
   const check = await acts.checkAccessRequester(step);
   if (!check.registered || !check.contactId) {
-    status.stage = 'refused';
+    status.stage = 'refused'; // shown to the Web UI when the request closes (finish)
     await acts.refuseAccessRequest(step);
     answered({ result: 'refused' });
     return finish('refused', { result: 'refused', respondedOn: status.respondedOn!, dueOn: status.dueOn });
@@ -317,8 +315,7 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
   const linkId = uuid4();
   identity.linkId = linkId;
   const verificationExpiresAtMs = Date.now() + policy.verificationTimeoutMs;
-  status.stage = 'awaiting-verification';
-  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+  stages.show('awaiting-verification'); // recorded with the link by sendIdentityVerification
   await acts.sendIdentityVerification({
     ...step,
     contactId,
@@ -348,7 +345,7 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     clockStartedOn: status.clockStarts === 'identity-confirmed' ? status.clockStartedOn : null,
   });
 
-  await enter('exporting');
+  await stages.enter('exporting');
   const archiveId = uuid4();
   let summary: ExportSummary;
   try {
@@ -361,24 +358,22 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     });
   } catch (err) {
     const reason = `export failed: ${describeFailure(err)}`;
-    status.stage = 'failed';
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'failed' }]);
+    stages.show('failed'); // failAccessRequest records it with the reason
     await acts.failAccessRequest({ ...step, reason });
     status.outcome = { result: 'failed' };
     throw ApplicationFailure.nonRetryable(reason, 'AccessRequestFailed');
   }
   status.progress = { table: '', rowsDone: summary.rows, rowsTotal: summary.rows, estimated: false };
 
-  await enter('delivering');
+  await stages.enter('delivering');
   const linkExpiresAtMs = Date.now() + policy.linkLifetimeMs;
   await acts.deliverExport({ ...step, contactId, archiveId, linkId: uuid4(), expiresAtMs: linkExpiresAtMs });
   answered({ result: 'delivered', archiveId, rows: summary.rows });
-  status.stage = 'delivered';
-  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+  stages.show('delivered');
 
   // The durable timer of the archive: when the link's lifetime ends, the files go.
   await sleep(Math.max(1, linkExpiresAtMs - Date.now()));
-  await enter('deleting-archive');
+  await stages.enter('deleting-archive');
   await acts.deleteExportArchive({ ...step, archiveId });
   await acts.completeAccessRequest({ ...step, archiveId, respondedOn: status.respondedOn! });
   return finish('completed', {

@@ -24,7 +24,6 @@ import {
   allHandlersFinished,
   condition,
   defineQuery,
-  defineUpdate,
   executeChild,
   proxyActivities,
   setHandler,
@@ -33,12 +32,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeletionErasureSummary, DeletionRequestActivities } from '../activities/deletion-request';
-import {
-  CONFIRM_IDENTITY_UPDATE,
-  CONFIRMATION_REFUSED,
-  type ConfirmIdentityArgs,
-  type ConfirmIdentityResult,
-} from '../lib/pure/access-request-messages';
+import { CONFIRMATION_REFUSED } from '../lib/pure/access-request-messages';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import {
   clockStart,
   dateInZone,
@@ -51,6 +46,7 @@ import {
 import { erasureScopeOf, type DeletionPart, type DeletionPartDecision } from '../lib/pure/deletion-parts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
 import { erasureWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
+import { confirmIdentityUpdate } from './access-request';
 import type { erasureWorkflow } from './erasure';
 
 /** Durations of one request, fixed when it was received (the access-request settings: same verification and clock). */
@@ -109,11 +105,7 @@ export interface DeletionRequestResult {
   certificateId?: string;
 }
 
-export const deletionRequestStatusQuery = defineQuery<DeletionRequestStatus>('status');
-/** The `/verify/{token}` link of this request (the same update name as access requests: one route serves both). */
-export const confirmDeletionIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(
-  CONFIRM_IDENTITY_UPDATE,
-);
+export const deletionRequestStatusQuery = defineQuery<DeletionRequestStatus>(REQUEST_STATUS_QUERY);
 
 const acts = proxyActivities<DeletionRequestActivities>({
   startToCloseTimeout: '1 minute',
@@ -150,7 +142,8 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
 
   setHandler(deletionRequestStatusQuery, () => status);
   setHandler(
-    confirmDeletionIdentityUpdate,
+    // The `/verify/{token}` link: the access request's update definition, so one route serves both request types.
+    confirmIdentityUpdate,
     ({ linkId }) => {
       const verifiedOn = today();
       confirmation = { linkId, verifiedOn };

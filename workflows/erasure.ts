@@ -38,9 +38,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { Activities } from '../activities';
 import type {
   CustomerRecordOutcome,
+  ErasureActivities,
   ErasureRef,
   ErasureSettings,
   RetainedRows,
@@ -48,13 +48,7 @@ import type {
   VerificationResult,
 } from '../activities/erasure';
 import type { DataCategory } from '../lib/pure/data-categories';
-import {
-  DELETION_CONFIRMED_SIGNAL,
-  ERASURE_STATUS_QUERY,
-  LEGAL_HOLD_RELEASED_SIGNAL,
-  type DeletionConfirmed,
-  type LegalHoldReleased,
-} from '../lib/pure/erasure-messages';
+import { type DeletionConfirmed, type LegalHoldReleased } from '../lib/pure/erasure-messages';
 import {
   CATEGORIES_OUTSIDE_ERASURE,
   ERASURE_TABLES,
@@ -65,6 +59,7 @@ import {
   type ErasureRecords,
 } from '../lib/pure/erasure-plan';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import { searchAttributes } from '../lib/pure/temporal-ids';
 
 /** What the erasure needs: one scope, why, and optional overrides of configured settings. */
@@ -160,16 +155,20 @@ export interface ErasureCarriedState {
   customerRecordPending: boolean;
 }
 
-export const erasureStatusQuery = defineQuery<ErasureStatus>(ERASURE_STATUS_QUERY);
-export const legalHoldReleasedSignal = defineSignal<[LegalHoldReleased]>(LEGAL_HOLD_RELEASED_SIGNAL);
-export const deletionConfirmedSignal = defineSignal<[DeletionConfirmed]>(DELETION_CONFIRMED_SIGNAL);
+/** Query: the erasure's live status (stage, categories, counts, subprocessors). */
+export const erasureStatusQuery = defineQuery<ErasureStatus>(REQUEST_STATUS_QUERY);
+/** Signal: a legal hold on the customer was released (`DELETE /v1/legal-holds/{id}`). */
+export const legalHoldReleasedSignal = defineSignal<[LegalHoldReleased]>('legalHoldReleased');
+/** Signal: a subprocessor confirmed a deletion (`POST /v1/subprocessor-callbacks/{id}`). */
+export const deletionConfirmedSignal = defineSignal<[DeletionConfirmed]>('subprocessorDeletionConfirmed');
 
 /** Continue as new past this many history events while waiting for a hold (the server's limit is 51,200). */
 const MAX_HISTORY_EVENTS = 10_000;
 /** Straggler sweeps after a failed verification before reporting `verified: false`. */
 const MAX_SWEEPS = 2;
 
-const local = proxyActivities<Activities>({
+/** Quick steps: records, hold checks, escalations (regular activities, not local ones), retried with backoff. */
+const quick = proxyActivities<ErasureActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -179,7 +178,7 @@ const local = proxyActivities<Activities>({
 });
 
 /** Bulk work: long, heartbeating, resumed from its checkpoint on another attempt. */
-const bulk = proxyActivities<Activities>({
+const bulk = proxyActivities<ErasureActivities>({
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '1 minute',
   retry: {
@@ -248,7 +247,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
 
   const settings =
     carried?.settings ??
-    (await local.beginErasure({
+    (await quick.beginErasure({
       ...ref,
       categories,
       ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
@@ -256,7 +255,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   const confirmationTimeout = input.confirmationTimeout ?? settings.confirmationTimeoutMs;
   const recheckInterval = input.holdRecheckInterval ?? settings.holdRecheckIntervalMs;
   const batchSize = input.batchSize ?? settings.batchSize;
-  const remote = proxyActivities<Activities>({
+  const remote = proxyActivities<ErasureActivities>({
     startToCloseTimeout: '1 minute',
     // A subprocessor that cannot even take the request within the confirmation window is escalated like a silent one.
     scheduleToCloseTimeout: confirmationTimeout,
@@ -282,7 +281,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   }
 
   async function escalate(d: DeletionState, why: 'deadline-passed' | 'refused', detail?: string): Promise<void> {
-    const r = await local.escalateDeletion({
+    const r = await quick.escalateDeletion({
       ...ref,
       deletionId: d.deletionId,
       subprocessorId: d.subprocessorId,
@@ -364,7 +363,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     // Cleared before the check: a release signalled while the check runs must not be lost.
     releaseSignalled = false;
     const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const held = await local.checkLegalHolds({ ...ref, categories: pending, customerRecord });
+    const held = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord });
     if (held.deferred.length === 0 && !held.customerRecordHeld) return;
     status.heldCategories = held.deferred;
     for (const c of held.deferred) status.categories[c] = 'waiting-for-legal-hold';
@@ -385,7 +384,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   while (pendingLocal.length > 0 || pendingRemote.length > 0) {
     enter('checking-legal-holds');
     const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const { deferred } = await local.checkLegalHolds({ ...ref, categories: pending, customerRecord: false });
+    const { deferred } = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord: false });
     status.heldCategories = deferred;
     for (const c of pending) status.categories[c] = deferred.includes(c) ? 'waiting-for-legal-hold' : 'pending';
 
@@ -407,7 +406,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     const remoteNow = pendingRemote.filter((c) => !deferred.includes(c) && !pendingLocal.includes(c));
     if (remoteNow.length > 0) {
       enter('requesting-subprocessor-deletions');
-      const targets = await local.subprocessorTargets({ customerId: input.customerId, categories: remoteNow });
+      const targets = await quick.subprocessorTargets({ customerId: input.customerId, categories: remoteNow });
       const stillHeld = new Set((await Promise.all(targets.map(tell))).flat());
       pendingRemote = pendingRemote.filter((c) => !remoteNow.includes(c) || stillHeld.has(c));
     }
@@ -447,7 +446,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   let waitedForRecord = false;
   while (customerRecordPending) {
     enter('closing-customer-record');
-    const r = await local.closeCustomerRecord(ref);
+    const r = await quick.closeCustomerRecord(ref);
     status.customerRecordHeld = r.outcome === 'held';
     if (r.outcome === 'held') {
       waitedForRecord = true;
@@ -460,7 +459,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     if (r.outcome === 'retained') retained.customers = r.retained;
   }
   // Back to running in the record (and the audit log says the wait ended).
-  if (waitedForRecord) await local.checkLegalHolds({ ...ref, categories: [], customerRecord: false });
+  if (waitedForRecord) await quick.checkLegalHolds({ ...ref, categories: [], customerRecord: false });
 
   if (outstanding > 0) enter('waiting-for-confirmations');
   await Promise.all(waits);
@@ -474,7 +473,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     subprocessors[d.subprocessorId] = previous?.status === 'escalated' ? { ...receipt, status: 'escalated' } : receipt;
   }
   const verified = verification.verified && customerRecord?.outcome !== 'kept';
-  const { tables } = await local.completeErasure({
+  const { tables } = await quick.completeErasure({
     ...ref,
     categories,
     extraTables,

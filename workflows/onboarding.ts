@@ -12,14 +12,15 @@ import {
   proxyActivities,
   setHandler,
   startChild,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
-import type { Activities } from '../activities';
-import type { SubprocessorReceipt } from '../activities/onboarding';
+import type { OnboardingActivities, SubprocessorReceipt } from '../activities/onboarding';
+import type { RequestStageActivities } from '../activities/request-stage';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import { retentionWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
+import { stageTracker } from './request-stage';
 import { retentionWorkflow } from './retention';
 
 export interface OnboardingWorkflowInput {
@@ -46,9 +47,10 @@ export interface OnboardingResult {
 }
 
 /** Live status of an onboarding run. */
-export const onboardingStatusQuery = defineQuery<OnboardingStatus>('status');
+export const onboardingStatusQuery = defineQuery<OnboardingStatus>(REQUEST_STATUS_QUERY);
 
-const local = proxyActivities<Activities>({
+/** Quick steps against our own database and mail server (regular activities, not local ones). */
+const quick = proxyActivities<OnboardingActivities & RequestStageActivities>({
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
@@ -64,7 +66,7 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
   const status: OnboardingStatus = { stage: 'recording-customer', subprocessors: {} };
   setHandler(onboardingStatusQuery, () => status);
 
-  const remote = proxyActivities<Activities>({
+  const remote = proxyActivities<OnboardingActivities>({
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: input.subprocessorGiveUpAfter ?? '1 day',
     retry: {
@@ -75,15 +77,11 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     },
   });
 
-  async function enter(stage: OnboardingStage): Promise<void> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
-    await local.reportStage({ requestId: input.requestId, stage });
-  }
+  const stages = stageTracker(status, input.requestId, quick);
 
-  const recorded = await local.recordCustomer(step);
+  const recorded = await quick.recordCustomer(step);
 
-  await enter('registering-subprocessors');
+  await stages.enter('registering-subprocessors');
   for (const id of recorded.subprocessorIds) status.subprocessors[id] = 'pending';
   const outcomes = await Promise.allSettled(
     recorded.subprocessorIds.map(async (subprocessorId) => {
@@ -104,10 +102,9 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
   });
   if (failures.length > 0) {
     const reason = `tenant registration failed for ${failures.length} subprocessor(s): ${failures.join('; ')}`;
-    status.stage = 'failed';
     status.failure = reason;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'failed' }]);
-    await local.failOnboarding({
+    stages.show('failed'); // failOnboarding records it with the reason
+    await quick.failOnboarding({
       ...step,
       reason,
       failedSubprocessors: Object.keys(status.subprocessors).filter((s) => status.subprocessors[s] === 'failed'),
@@ -116,14 +113,13 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     throw ApplicationFailure.nonRetryable(reason, 'OnboardingFailed');
   }
 
-  await enter('sending-welcome');
-  await local.sendWelcomeEmail(step);
+  await stages.enter('sending-welcome');
+  await quick.sendWelcomeEmail(step);
 
-  await enter('activating');
-  await local.activateCustomer({ ...step, receipts });
+  await stages.enter('activating');
+  await quick.activateCustomer({ ...step, receipts });
   await startRetentionLifecycle(input.customerId);
-  status.stage = 'completed';
-  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: 'completed' }]);
+  stages.show('completed'); // activateCustomer recorded the completion
   return { customerId: input.customerId, status: 'active', subprocessors: receipts };
 }
 

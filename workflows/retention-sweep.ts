@@ -8,8 +8,7 @@
  * Cutoffs are computed once from workflow time, so a retried activity deletes against the same cutoff.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { RetentionSweepSummary } from '../activities/retention';
+import type { RetentionActivities, RetentionSweepSummary } from '../activities/retention';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
 import { subtractPeriod } from '../lib/pure/retention';
@@ -22,7 +21,7 @@ export interface RetentionSweepInput {
   customerIds?: string[];
 }
 
-const short = proxyActivities<Activities>({
+const short = proxyActivities<RetentionActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -32,7 +31,7 @@ const short = proxyActivities<Activities>({
 });
 
 /** Batched deletions: long, heartbeating (a lost worker is noticed within the heartbeat timeout and retried). */
-const sweeping = proxyActivities<Activities>({
+const sweeping = proxyActivities<RetentionActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
   retry: {

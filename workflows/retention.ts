@@ -30,10 +30,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
-import type { RetentionContext } from '../activities/retention';
+import type { RetentionActivities, RetentionContext } from '../activities/retention';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import {
   contractClockStart,
   planContractExpiries,
@@ -112,7 +112,7 @@ export interface RetentionResult {
 }
 
 /** Live status: stage, contract end, next expiry and each category's timer. */
-export const retentionStatusQuery = defineQuery<RetentionStatus>('status');
+export const retentionStatusQuery = defineQuery<RetentionStatus>(REQUEST_STATUS_QUERY);
 /** The contract changed (API): re-read it from the database and re-plan. */
 export const contractChangedSignal = defineSignal<[{ source: string }?]>('contractChanged');
 /** The contract ended (termination process): record the instant and re-plan. */
@@ -126,7 +126,7 @@ const FORGET_LIFECYCLE_DATES_PATCH = 'retention-forgets-lifecycle-dates';
 /** History length after which the workflow continues as new even if the server does not suggest it yet. */
 const MAX_HISTORY_EVENTS = 2000;
 
-const acts = proxyActivities<Activities>({
+const acts = proxyActivities<RetentionActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',

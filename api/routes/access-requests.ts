@@ -2,34 +2,23 @@
  * `POST /v1/customers/{id}/access-requests` (start an access request) and `POST /v1/requests/{requestId}/extend`
  * (extend a request's legal deadline, through the workflow that keeps its clock).
  */
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { CustomerIdParam, RequestIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import {
-  EXTEND_DEADLINE_UPDATE,
-  EXTENSION_REFUSED,
-  type ExtendDeadlineArgs,
-  type ExtendDeadlineResult,
-  type ExtensionRefusal,
-} from '../../lib/pure/access-request-messages';
+import { EXTENSION_REFUSED, type ExtensionRefusal } from '../../lib/pure/access-request-messages';
 import {
   AccessRequestInput,
   AccessRequestStarted,
   DeadlineExtended,
   ExtendDeadlineInput,
 } from '../../lib/schemas/access-request';
-import { CustomerIdParam, RequestIdParam } from '../../lib/schemas/onboarding';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startAccessRequest } from '../use-cases/start-access-request';
-import { IdempotencyKeyHeader } from './customers';
+import { executeRequestUpdate } from '../workflow-calls';
+import { extendDeadlineUpdate } from '../../workflows/access-request';
 
 /** How long the API waits for the workflow to record an extension (it sends the notice) before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;
@@ -61,28 +50,20 @@ export function accessRequestsRouter(deps: AppDeps): Router {
         `the request has ended (${request.status}): there is nothing to extend`,
       );
 
-    let result: ExtendDeadlineResult;
-    try {
-      result = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-        deps.temporal.workflow
-          .getHandle(request.workflowId)
-          .executeUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>(EXTEND_DEADLINE_UPDATE, {
-            args: [{ reason, actor: res.locals.actor as string }],
-          }),
-      );
-    } catch (err) {
-      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === EXTENSION_REFUSED) {
-        throw refused((cause.details?.[0] as ExtensionRefusal | undefined) ?? { rule: 'unknown' }, cause.message);
-      }
-      if (err instanceof WorkflowNotFoundError)
-        throw refused({ rule: 'request_answered' }, 'the request has ended: there is nothing to extend');
-      if (err instanceof WorkflowUpdateFailedError)
-        throw refused({ rule: 'extension_not_supported' }, `this request cannot be extended: ${err.message}`);
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (err as { code?: number }).code === 4)
-        throw new HttpProblem(503, 'Workflow busy', 'the extension was not confirmed in time; check the request');
-      throw err;
-    }
+    const result = await executeRequestUpdate(
+      deps.temporal,
+      request.workflowId,
+      extendDeadlineUpdate,
+      [{ reason, actor: res.locals.actor as string }],
+      {
+        deadlineMs: UPDATE_DEADLINE_MS,
+        ended: refused({ rule: 'request_answered' }, 'the request has ended: there is nothing to extend'),
+        refusal: (failure) =>
+          failure.type === EXTENSION_REFUSED
+            ? refused((failure.details?.[0] as ExtensionRefusal | undefined) ?? { rule: 'unknown' }, failure.message)
+            : refused({ rule: 'extension_not_supported' }, `this request cannot be extended: ${failure.message}`),
+      },
+    );
     deps.log.info('deadline extended', { requestId, ...result });
     res.json({ requestId, ...result });
   });

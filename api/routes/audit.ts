@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { AuditEventPage, AuditVerifyReport, ListAuditEventsQuery, VerifyAuditQuery } from '../../lib/schemas/audit';
 import { parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 
 /** Link to the page after the one that ended with `lastId`, keeping the filters. */
 function nextPage(query: ListAuditEventsQuery, lastId: string): string {

@@ -10,13 +10,13 @@
  * The change is written and audited in one transaction, then the retention workflow is signalled (and started if the
  * customer has none yet); if Temporal cannot be reached, the workflow's periodic re-check picks the change up.
  */
+import { CustomerIdParam } from '../../lib/schemas/params';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { customerLifecycleDates } from '../../db/repositories/customer-lifecycle-dates';
 import { customers } from '../../db/repositories/customers';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
 import { ContractChangeInput, ContractChangeResult } from '../../lib/schemas/retention-policies';
 import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-ids';
 import {
@@ -25,7 +25,7 @@ import {
   retentionWorkflow,
   type RetentionStatus,
 } from '../../workflows/retention';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem, type FieldError } from '../problem';
 
 /** How far in the future `endedAt` may lie, for clocks that run a little ahead. */

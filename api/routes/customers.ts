@@ -1,17 +1,12 @@
 /** `/v1/customers`: onboarding and reading customers. */
+import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { z } from 'zod';
 import { customers } from '../../db/repositories/customers';
-import { CustomerIdParam, ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
+import { ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
 import { HttpProblem, parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { startOnboarding } from '../use-cases/start-onboarding';
-
-/** Optional client-chosen key that makes a retried POST return the first answer instead of starting again. */
-export const IdempotencyKeyHeader = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{8,128}$/, 'must be 8-128 characters of letters, digits, ".", "_", ":" or "-"')
-  .optional();
 
 export function customersRouter(deps: AppDeps): Router {
   const router = Router();

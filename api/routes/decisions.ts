@@ -3,22 +3,15 @@
  * as an update. The workflow validates it (four-eyes rule, one decision, only when asked), so the rule holds even for
  * a client that bypasses this route.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { z } from 'zod';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { RequestIdParam } from '../../lib/schemas/onboarding';
-import {
-  approveUpdate,
-  FOUR_EYES_VIOLATION,
-  NOT_AWAITING_DECISION,
-  rejectUpdate,
-  type DecisionRecord,
-} from '../../workflows/approval';
-import type { AppDeps } from '../app';
+import { approveUpdate, rejectUpdate } from '../../workflows/approval';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
+import { executeRequestUpdate } from '../workflow-calls';
 
 export const DecisionBody = z
   .strictObject({ reason: z.string().trim().min(1).max(2000).optional() })
@@ -43,24 +36,14 @@ export function decisionsRouter(deps: AppDeps): Router {
       if (!request) throw new HttpProblem(404, 'Request not found', `no request ${requestId}`);
       const actor = res.locals.actor as string;
 
-      let decision: DecisionRecord;
-      try {
-        decision = await deps.temporal.workflow
-          .getHandle(request.workflowId)
-          .executeUpdate(update, { args: [{ actor, reason: body.reason }] });
-      } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure && cause.type === FOUR_EYES_VIOLATION) {
-          throw new HttpProblem(403, 'Four-eyes rule', cause.message);
-        }
-        if (cause instanceof ApplicationFailure && cause.type === NOT_AWAITING_DECISION) {
-          throw new HttpProblem(409, 'Not awaiting a decision', cause.message);
-        }
-        if (err instanceof WorkflowNotFoundError) {
-          throw new HttpProblem(409, 'Not awaiting a decision', 'the request has ended');
-        }
-        throw err;
-      }
+      // Four-eyes (403), nothing awaited or no gate in this request type (409), ended (409): api/workflow-calls.ts.
+      const decision = await executeRequestUpdate(
+        deps.temporal,
+        request.workflowId,
+        update,
+        [{ actor, reason: body.reason }],
+        { ended: new HttpProblem(409, 'Not awaiting a decision', 'the request has ended') },
+      );
       await auditEvents.append(deps.db, {
         actor,
         action: `request.${decision.decision}`,

@@ -3,11 +3,10 @@ import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-ope
 import { Router } from 'express';
 import { z } from 'zod';
 import { DeletionRequestInput, DeletionRequestStarted } from '../../lib/schemas/deletion-request';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
+import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import type { AppDeps } from '../app';
 import { parseOr400 } from '../problem';
 import { startDeletionRequest } from '../use-cases/start-deletion-request';
-import { IdempotencyKeyHeader } from './customers';
 
 export function deletionRequestsRouter(deps: AppDeps): Router {
   const router = Router();

@@ -1,6 +1,6 @@
 /** Liveness and readiness. Readiness checks the two servers the API cannot work without. */
 import { Router } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();

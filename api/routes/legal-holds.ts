@@ -3,16 +3,16 @@
  * are audited (reason and reference as SHA-256 hashes: free text may name people). Releasing signals the customer's
  * erasures that wait for a hold; each also re-checks on its own interval, so a lost signal only delays it.
  */
+import { CustomerIdParam } from '../../lib/schemas/params';
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { erasures } from '../../db/repositories/erasures';
 import { legalHolds, type LegalHold } from '../../db/repositories/legal-holds';
-import { LEGAL_HOLD_RELEASED_SIGNAL, type LegalHoldReleased } from '../../lib/pure/erasure-messages';
+import { legalHoldReleasedSignal } from '../../workflows/erasure';
 import { HoldIdParam, LegalHoldInput, LegalHoldRelease, ListLegalHoldsQuery } from '../../lib/schemas/legal-holds';
-import { CustomerIdParam } from '../../lib/schemas/onboarding';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -118,9 +118,7 @@ export function legalHoldsRouter(deps: AppDeps): Router {
     const resumed: string[] = [];
     for (const workflowId of result.waiting) {
       try {
-        await deps.temporal.workflow
-          .getHandle(workflowId)
-          .signal<[LegalHoldReleased]>(LEGAL_HOLD_RELEASED_SIGNAL, { holdId });
+        await deps.temporal.workflow.getHandle(workflowId).signal(legalHoldReleasedSignal, { holdId });
         resumed.push(workflowId);
       } catch (err) {
         // The erasure re-checks its holds on its own interval; a failed signal only delays it.

@@ -13,8 +13,6 @@
  * whose request has closed is 410.
  */
 import { pipeline } from 'node:stream/promises';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -22,20 +20,14 @@ import { auditEvents } from '../../db/repositories/audit-events';
 import { exportArchives } from '../../db/repositories/export-archives';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { publicLinks, type LinkUseRefusal } from '../../db/repositories/public-links';
-import {
-  CONFIRM_IDENTITY_UPDATE,
-  CONFIRMATION_REFUSED,
-  type ConfirmIdentityArgs,
-  type ConfirmIdentityResult,
-} from '../../lib/pure/access-request-messages';
+import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
+import { confirmIdentityUpdate } from '../../workflows/access-request';
 import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { verifyLinkToken, type LinkRefusal } from '../../lib/signed-links';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
-
-/** How long a confirmation waits for the workflow before the link is given back unused (503). */
-const CONFIRM_DEADLINE_MS = 10_000;
+import { updateProblem, UPDATE_DEADLINE_MS } from '../workflow-calls';
 
 const notFound = () => new HttpProblem(404, 'Link not found', 'this link is not valid');
 const gone = (detail: string) => new HttpProblem(410, 'Link no longer valid', detail);
@@ -75,20 +67,18 @@ export function publicLinksRouter(deps: AppDeps): Router {
       if (!request) throw notFound();
       let confirmed: ConfirmIdentityResult;
       try {
-        confirmed = await deps.temporal.connection.withDeadline(Date.now() + CONFIRM_DEADLINE_MS, () =>
+        confirmed = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
           deps.temporal.workflow
             .getHandle(request.workflowId)
-            .executeUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>(CONFIRM_IDENTITY_UPDATE, {
-              args: [{ linkId }],
-            }),
+            .executeUpdate(confirmIdentityUpdate, { args: [{ linkId }] }),
         );
       } catch (err) {
-        const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-        if (
-          err instanceof WorkflowNotFoundError ||
-          (cause instanceof ApplicationFailure && cause.type === CONFIRMATION_REFUSED)
-        )
-          throw gone('this request is closed');
+        // A closed request (ended, or no longer waiting for this link) answers 410; anything else gives the link back.
+        const closed = updateProblem(err, confirmIdentityUpdate.name, {
+          ended: gone('this request is closed'),
+          refusal: (failure) => (failure.type === CONFIRMATION_REFUSED ? gone('this request is closed') : undefined),
+        });
+        if (closed?.status === 410) throw closed;
         deps.log.error('identity confirmation not delivered to the workflow', {
           requestId: request.id,
           err: (err as Error).message,
@@ -100,16 +90,16 @@ export function publicLinksRouter(deps: AppDeps): Router {
           'the confirmation could not be recorded; use the link again later',
         );
       }
-      await auditEvents.append(trx, {
-        actor: `link:${linkId}`,
-        action: 'access.verification_link_used',
-        subjectType: 'public_link',
-        subjectId: linkId,
-        customerId: link.customerId,
-        requestId: request.id,
-        workflowId: request.workflowId,
-        details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
-      });
+      await auditEvents.appendForRequest(
+        trx,
+        { requestId: request.id, customerId: link.customerId, workflowId: request.workflowId },
+        {
+          actor: `link:${linkId}`,
+          action: 'access.verification_link_used',
+          details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
+          subject: { type: 'public_link', id: linkId },
+        },
+      );
       return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
     res.json({
@@ -135,15 +125,16 @@ export function publicLinksRouter(deps: AppDeps): Router {
       const found = used.link.archiveId ? await exportArchives.findById(trx, used.link.archiveId) : undefined;
       if (!found || found.status !== 'complete' || !found.tables)
         throw gone('what this link pointed to no longer exists');
-      await auditEvents.append(trx, {
-        actor: `link:${linkId}`,
-        action: 'access.export_downloaded',
-        subjectType: 'export_archive',
-        subjectId: found.id,
-        customerId: used.link.customerId,
-        requestId: used.link.requestId,
-        details: { linkId, download: used.link.useCount, manifestSha256: found.manifestSha256 },
-      });
+      await auditEvents.appendForRequest(
+        trx,
+        { requestId: used.link.requestId, customerId: used.link.customerId },
+        {
+          actor: `link:${linkId}`,
+          action: 'access.export_downloaded',
+          details: { linkId, download: used.link.useCount, manifestSha256: found.manifestSha256 },
+          subject: { type: 'export_archive', id: found.id },
+        },
+      );
       return { link: used.link, archive: { id: found.id, tables: found.tables } };
     });
     const name = `access-export-${link.requestId}`;

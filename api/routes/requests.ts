@@ -1,12 +1,12 @@
 /** `/v1/requests/{requestId}`: where a lifecycle request stands. */
+import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { RequestIdParam } from '../../lib/schemas/onboarding';
+import type { RequestStatusView } from '../../lib/pure/request-messages';
+import { requestStatusQuery } from '../../workflows/request-status';
 import { HttpProblem, parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
-
-/** How long a status read waits for the workflow to answer its query before falling back to the database. */
-const QUERY_DEADLINE_MS = 2000;
+import type { AppDeps } from '../deps';
+import { queryRequest } from '../workflow-calls';
 
 export function requestsRouter(deps: AppDeps): Router {
   const router = Router();
@@ -17,12 +17,10 @@ export function requestsRouter(deps: AppDeps): Router {
     if (!request) throw new HttpProblem(404, 'Request not found', `no request ${requestId}`);
 
     // A running workflow knows more than the database (e.g. per-subprocessor progress); an ended one is recorded.
-    let live: unknown = null;
+    let live: RequestStatusView | null = null;
     if (!isTerminal(request.status)) {
       try {
-        live = await deps.temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-          deps.temporal.workflow.getHandle(request.workflowId).query('status'),
-        );
+        live = await queryRequest(deps.temporal, request.workflowId, requestStatusQuery);
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
       }
@@ -32,7 +30,7 @@ export function requestsRouter(deps: AppDeps): Router {
       type: request.type,
       customerId: request.customerId,
       status: request.status,
-      stage: (live as { stage?: string } | null)?.stage ?? request.stage,
+      stage: live?.stage ?? request.stage,
       progress: live,
       dueOn: request.dueOn,
       receivedAt: request.receivedAt,

@@ -18,7 +18,7 @@ import {
   RetentionPolicyView,
   RetentionPolicyWithHistory,
 } from '../../lib/schemas/retention-policies';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem } from '../problem';
 
 function view(p: StoredRetentionPolicy) {

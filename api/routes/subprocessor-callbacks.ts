@@ -10,10 +10,10 @@ import express, { Router, type RequestHandler } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { deletionRequests } from '../../db/repositories/deletion-requests';
 import { subprocessors } from '../../db/repositories/subprocessors';
-import { DELETION_CONFIRMED_SIGNAL, type DeletionConfirmed } from '../../lib/pure/erasure-messages';
+import { deletionConfirmedSignal } from '../../workflows/erasure';
 import { DeletionCallback, SubprocessorCallbackParams } from '../../lib/schemas/legal-holds';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../lib/signature';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 
 /** Where the callbacks live: `callbackUrl` = PUBLIC_BASE_URL + this + `/<subprocessorId>`. */
@@ -82,13 +82,11 @@ export function subprocessorCallbacksRouter(deps: AppDeps): Router {
 
     const confirmedAt = outcome.confirmedAt.toISOString();
     try {
-      await deps.temporal.workflow
-        .getHandle(outcome.workflowId)
-        .signal<[DeletionConfirmed]>(DELETION_CONFIRMED_SIGNAL, {
-          deletionId: outcome.id,
-          subprocessorId: sub.id,
-          confirmedAt,
-        });
+      await deps.temporal.workflow.getHandle(outcome.workflowId).signal(deletionConfirmedSignal, {
+        deletionId: outcome.id,
+        subprocessorId: sub.id,
+        confirmedAt,
+      });
     } catch (err) {
       // A finished erasure (escalated meanwhile) has nothing to wake: the late confirmation is recorded above.
       if (!(err instanceof WorkflowNotFoundError)) {

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { subprocessors, type Subprocessor } from '../../db/repositories/subprocessors';
 import { SubprocessorInput } from '../../lib/schemas/subprocessors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { parseOr400 } from '../problem';
 
 /** Everything but the signing secret. */

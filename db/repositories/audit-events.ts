@@ -449,8 +449,44 @@ async function purgeIn(
   return { cutoff, purged: deleted, customerChains: customerEnds.length, anchor, eventId: recorded.id };
 }
 
+/** The ids that name a lifecycle request in the audit log: what every workflow step of a request carries. */
+export interface AuditRequestRef {
+  requestId: string;
+  customerId?: string | null;
+  workflowId?: string | null;
+}
+
+/** An event about a request: who did what, and the subject when it is something of the request (a link, an archive). */
+export interface AuditRequestEvent {
+  actor: string;
+  action: string;
+  details?: Record<string, unknown>;
+  subject?: { type: string; id: string };
+}
+
 /** Append-only access to the audit log. Pass a transaction so the event commits with the change it describes. */
 export const auditEvents = {
+  /**
+   * Appends an event about the request `ref` names (see {@link auditEvents.append}): its subject is the request itself
+   * unless `event.subject` says otherwise, and it carries the request's customer and workflow ids.
+   */
+  async appendForRequest(
+    db: Knex | Knex.Transaction,
+    ref: AuditRequestRef,
+    event: AuditRequestEvent,
+  ): Promise<AuditEvent> {
+    return auditEvents.append(db, {
+      actor: event.actor,
+      action: event.action,
+      subjectType: event.subject?.type ?? 'lifecycle_request',
+      subjectId: event.subject?.id ?? ref.requestId,
+      customerId: ref.customerId ?? null,
+      requestId: ref.requestId,
+      workflowId: ref.workflowId ?? null,
+      details: event.details,
+    });
+  },
+
   /**
    * Appends an event to the global chain and, when it names a customer, to that customer's chain. Given a transaction
    * it takes the chain lock inside it (held until it ends); given a plain knex instance it opens its own.

@@ -1,21 +1,12 @@
 /**
  * The messages of the access-request workflow (workflows/access-request.ts) that others send to it: the API (identity
- * confirmation, deadline extension, status) and the export activity (progress). Names and payload types only, with no
- * dependencies, so the workflow, the activities and the API can all import it.
+ * confirmation, deadline extension, status) and the export activity (progress): payload types and failure types. The
+ * typed definitions (names included) are in workflows/access-request.ts; senders use those, never a name as a string.
  *
  * The deadline-extension update is a contract for every request type with a legal deadline: a workflow that answers
  * `extendDeadline` with these types (and refuses with an ApplicationFailure of type {@link EXTENSION_REFUSED} whose
  * first detail names the rule) can be extended through `POST /v1/requests/{id}/extend`.
  */
-
-/** Query: where the request stands ({@link AccessRequestStatus}). `GET /v1/requests/{id}` asks it. */
-export const STATUS_QUERY = 'status';
-/** Update: the verification link was used (`GET /verify/{token}`). */
-export const CONFIRM_IDENTITY_UPDATE = 'confirmIdentity';
-/** Update: staff extend the deadline (`POST /v1/requests/{id}/extend`). */
-export const EXTEND_DEADLINE_UPDATE = 'extendDeadline';
-/** Signal: a running export reports its progress. */
-export const EXPORT_PROGRESS_SIGNAL = 'exportProgress';
 
 /** Failure type of a refused extension; `details[0]` is an {@link ExtensionRefusal}. */
 export const EXTENSION_REFUSED = 'ExtensionNotAllowed';

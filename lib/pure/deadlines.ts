@@ -260,31 +260,29 @@ export function addBusinessDays(date: string, count: number, calendar: HolidayCa
 const OFFSET_PATTERN = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
 
 /**
- * A reminder offset in milliseconds: an ISO 8601 duration of weeks, days, hours, minutes and seconds ('P7D', 'P1DT12H',
- * 'PT10S'). A day is 24 hours here (offsets are instants apart, not calendar days). Exported so configuration can
- * validate offsets at boot.
+ * An exact ISO 8601 duration in milliseconds: weeks, days, hours, minutes and seconds ('P7D', 'P1DT12H', 'PT10S'),
+ * with a day of 24 hours (instants apart, not calendar days). Reminder offsets are such durations, and so are the
+ * configuration's timeouts and lifetimes, which lib/config.ts validates and converts with it at boot.
  * @throws RangeError for anything else, including years and months ('P1M'), negative and empty durations.
  */
-export function reminderOffsetMs(offset: string): number {
+export function exactDurationMs(offset: string): number {
   const match = OFFSET_PATTERN.exec(offset);
   if (!match || offset === 'P' || offset.endsWith('T'))
-    throw new RangeError(
-      `reminder offset "${offset}" is not an ISO 8601 duration in weeks to seconds, such as P7D or PT10S`,
-    );
+    throw new RangeError(`"${offset}" is not an ISO 8601 duration in weeks to seconds, such as P7D or PT10S`);
   const [, weeks, days, hours, minutes, seconds] = match;
   const n = (part: string | undefined) => (part === undefined ? 0 : Number(part));
   return Math.round((((n(weeks) * 7 + n(days)) * 24 + n(hours)) * 60 + n(minutes)) * 60_000 + n(seconds) * 1000);
 }
 
 /**
- * Instants at which to remind staff: for each offset (an ISO 8601 duration, see {@link reminderOffsetMs}), that long
+ * Instants at which to remind staff: for each offset (an ISO 8601 duration, see {@link exactDurationMs}), that long
  * before the due instant (usually {@link endOfDayMs} of the due date). One instant per offset, in the order given; a
  * workflow sleeps until each one that is still in the future.
  */
 export function reminderInstants(dueEndMs: number, offsets: readonly string[]): number[] {
   if (!Number.isFinite(dueEndMs))
     throw new RangeError(`due instant ${dueEndMs} is not a finite number of milliseconds`);
-  return offsets.map((offset) => dueEndMs - reminderOffsetMs(offset));
+  return offsets.map((offset) => dueEndMs - exactDurationMs(offset));
 }
 
 /**

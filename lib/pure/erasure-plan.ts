@@ -18,86 +18,42 @@
  */
 import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
 import { SCOPE_CATEGORIES, type AccessScope } from './access-scope';
+import { DATA_MAP, erasureOrder, type KeyType, type Reference } from './data-map';
 import { STATUTORY_RETENTION_RULES } from './statutory-rules';
 
-/** How a table's `id` column is typed (decides how the keyset checkpoint is compared). */
-export type KeyType = 'bigint' | 'uuid';
+export type { KeyType, Reference } from './data-map';
 
-/** A column of another table that points at rows of this one. */
-export interface Reference {
-  table: string;
-  column: string;
-  /** The category the referencing rows belong to. */
-  category: DataCategory;
-  keyType: KeyType;
-}
-
-/** One customer-owned table in the erasure plan. */
+/** One customer-owned table in the erasure plan (its erasure treatment in the data map, lib/pure/data-map.ts). */
 export interface ErasureTable {
   table: string;
   /** Categories its rows may carry in `data_category`. */
   categories: readonly DataCategory[];
   keyType: KeyType;
-  /**
-   * Files that belong to each row and go with it: `export-archive-directory` is `<EXPORT_DIR>/<id>`
-   * (db/migrations/20261128001100_access_requests.ts), removed before the row.
-   */
+  /** Files that belong to each row and go with it (the data map's erasure treatment). */
   files?: 'export-archive-directory';
-  /**
-   * References from other tables (foreign keys with ON DELETE SET NULL). They are nulled in short batches before
-   * rows of this table are deleted, so that a delete never cascades into one long transaction; and a legal hold on
-   * the referencing category defers this table's deletion, so that held records are never rewritten.
-   */
+  /** References from other tables, nulled in short batches before rows of this table go (see the data map). */
   referencedBy?: readonly Reference[];
 }
 
 /**
- * Every table that holds customer data by category, in dependency order: a table comes before the tables it
- * references (orders and listings before seller_accounts), so deleting never trips a foreign key. A new table that
- * stores customer data with a `data_category` column must be added here (test/erasure-plan.test.ts checks the live
- * schema against this list and {@link TABLES_OUTSIDE_ERASURE}).
+ * Every table that holds customer data by category, in dependency order (from the data map): a table comes before the
+ * tables it references, so deleting never trips a foreign key.
  */
-export const ERASURE_TABLES: readonly ErasureTable[] = [
-  { table: 'communication_records', categories: ['communication_records'], keyType: 'bigint' },
-  { table: 'authentication_logs', categories: ['authentication_logs'], keyType: 'bigint' },
-  { table: 'api_access_logs', categories: ['api_access_logs'], keyType: 'bigint' },
-  { table: 'orders', categories: ['orders'], keyType: 'bigint' },
-  { table: 'listings', categories: ['listings'], keyType: 'bigint' },
-  { table: 'inventory_items', categories: ['inventory'], keyType: 'bigint' },
-  { table: 'workflow_records', categories: ['workflow_records'], keyType: 'bigint' },
-  {
-    table: 'seller_accounts',
-    categories: ['seller_accounts'],
-    keyType: 'uuid',
-    referencedBy: [
-      { table: 'orders', column: 'seller_account_id', category: 'orders', keyType: 'bigint' },
-      { table: 'listings', column: 'seller_account_id', category: 'listings', keyType: 'bigint' },
-    ],
-  },
-  { table: 'public_links', categories: ['export_archives'], keyType: 'uuid' },
-  { table: 'export_archives', categories: ['export_archives'], keyType: 'uuid', files: 'export-archive-directory' },
-  { table: 'contracts', categories: ['business_contact'], keyType: 'uuid' },
-  { table: 'contacts', categories: ['business_contact'], keyType: 'uuid' },
-];
+export const ERASURE_TABLES: readonly ErasureTable[] = erasureOrder().map((t) => ({
+  table: t.table,
+  categories: t.categories,
+  keyType: t.erasure.keyType,
+  ...(t.erasure.files ? { files: t.erasure.files } : {}),
+  ...(t.erasure.referencedBy ? { referencedBy: t.erasure.referencedBy } : {}),
+}));
 
 /**
- * Tables with customer data that a per-category erasure deliberately leaves alone, and why. Together with
- * {@link ERASURE_TABLES} they must name every table that has a `customer_id` column.
+ * Tables with customer data that a per-category erasure deliberately leaves alone, and why (from the data map).
+ * Together with {@link ERASURE_TABLES} they name every table of the map.
  */
-export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = {
-  customers: 'the customer record: deleted only by a termination erasure that includes business_contact',
-  customer_subprocessors: 'the recipients list: needed to tell subprocessors; deleted with the customer record',
-  audit_events: 'the audit log: purged by the audit module on its own retention (category audit_log)',
-  lifecycle_requests: 'request records outlive the erasure (CCPA regs 7101: kept at least 24 months)',
-  legal_holds: 'evidence of holds (reasons, who placed and released them); no customer data beyond the id',
-  erasures: 'evidence of erasures: ids, counts, policy versions',
-  deletion_requests: 'evidence of subprocessor deletions: ids, receipts',
-  deletion_request_parts: 'evidence of customer deletion requests: parts, decisions and rules (ids and categories)',
-  customer_lifecycle_dates:
-    'evidence of the contract dates that drive the remaining retention deadlines; deleted by the retention lifecycle ' +
-    'when the last contract-end category is erased, or with the customer record',
-  certificates: 'deletion certificates: ids, counts, hashes; the evidence that outlives the data it certifies',
-};
+export const TABLES_OUTSIDE_ERASURE: Readonly<Record<string, string>> = Object.fromEntries(
+  DATA_MAP.flatMap((t) => ('excluded' in t.erasure ? [[t.table, t.erasure.excluded]] : [])),
+);
 
 /** Categories an erasure never deletes, and why. */
 export const CATEGORIES_OUTSIDE_ERASURE: Readonly<Partial<Record<DataCategory, string>>> = {

@@ -5,7 +5,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { DATA_CATEGORIES } from '../pure/data-categories';
-import { CustomerIdParam } from './onboarding';
+import { CustomerIdParam } from './params';
 
 const text = (max: number, description: string) => z.string().trim().min(3).max(max).meta({ description });
 

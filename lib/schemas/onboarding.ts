@@ -98,9 +98,6 @@ export const OnboardingInput = z
 /** A validated onboarding request. */
 export type OnboardingInput = z.infer<typeof OnboardingInput>;
 
-export const CustomerIdParam = z.strictObject({ id: z.uuid() });
-export const RequestIdParam = z.strictObject({ requestId: z.uuid() });
-
 export const ListCustomersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   after: z.uuid().optional().meta({ description: 'Cursor: the last id of the previous page' }),

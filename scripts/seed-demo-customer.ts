@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { auditEvents } from './repositories/audit-events';
+import { auditEvents } from '../db/repositories/audit-events';
 
 /** What to seed. Only `operationalRows` is required. */
 export interface SeedOptions {
