@@ -693,5 +693,5 @@ function summaryOf(archiveId: string, tables: ArchiveTable[], manifestSha256: st
   };
 }
 
-/** The export activity (the access-request workflow's long, heartbeating step). */
+/** The export activity (the access-request workflow's long, heartbeating step, and a termination's return). */
 export type ExportActivities = ReturnType<typeof createExportActivities>;

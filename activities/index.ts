@@ -10,6 +10,7 @@ import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
 import { createRequestStageActivities } from './request-stage';
+import { createTerminationActivities } from './termination';
 
 /**
  * Everything activities may touch. `config` carries the validated configuration (durations, directories, secrets)
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     createErasureActivities(deps),
     createRetentionActivities(deps),
     createDeletionRequestActivities(deps),
+    createTerminationActivities(deps),
   );
 }
 

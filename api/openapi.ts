@@ -11,6 +11,7 @@ import { registerContractsOpenApi } from './routes/contracts';
 import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
+import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
 import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
@@ -131,6 +132,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);
   registerCertificatesOpenApi(registry, problem);
+  registerTerminationOpenApi(registry, problem);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {
@@ -143,6 +145,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerSubprocessorCallbackPath(registry, problem);
   registerPublicLinksOpenApi(registry, problem);
   registerCertificateKeyOpenApi(registry);
+  registerAcknowledgeLinkOpenApi(registry, problem);
   for (const path of ['/healthz', '/readyz']) {
     registry.registerPath({
       method: 'get',

@@ -30,6 +30,9 @@ export const ROUTE_PERMISSIONS = {
   'GET /v1/customers/:id/legal-holds': 'legal-holds:read',
   'GET /v1/legal-holds/:holdId': 'legal-holds:read',
   'DELETE /v1/legal-holds/:holdId': 'legal-holds:manage',
+  'POST /v1/customers/:id/termination': 'terminations:manage',
+  'DELETE /v1/customers/:id/termination': 'terminations:manage',
+  'POST /v1/customers/:id/termination/acknowledgement': 'terminations:manage',
   'GET /v1/certificates/:id': 'certificates:read',
   'GET /v1/certificates/:id/verify': 'certificates:read',
   'POST /v1/certificates/verify': 'certificates:read',
@@ -47,6 +50,9 @@ export const PUBLIC_ROUTES = [
   'GET /docs{/*rest}',
   'GET /verify/:token',
   'GET /exports/:token',
+  // The acknowledgement link of a termination's return: a signed, expiring, single-use token like /verify.
+  'GET /acknowledge/:token',
+  'POST /acknowledge/:token',
   // Whoever received a deletion certificate can fetch the key that verifies it.
   'GET /.well-known/certificate-signing-key',
   // No bearer token: subprocessors authenticate each callback with X-Signature, the HMAC of the raw body under their

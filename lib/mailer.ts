@@ -11,6 +11,10 @@ export interface OutgoingMail {
   text: string;
   messageId?: string;
   headers?: Record<string, string>;
+  /** An HTML alternative of `text` (e.g. a rendered certificate). */
+  html?: string;
+  /** Files attached (e.g. the signed certificate as JSON). */
+  attachments?: Array<{ filename: string; content: string; contentType: string }>;
 }
 
 export interface Mailer {
@@ -31,6 +35,8 @@ export function createMailer(opts: { url: string; from: string }): Mailer {
         text: mail.text,
         messageId: mail.messageId,
         headers: mail.headers,
+        html: mail.html,
+        attachments: mail.attachments,
       });
       return { messageId: info.messageId };
     },

@@ -17,6 +17,7 @@ export const PERMISSIONS = [
   'retention-policies:read',
   'retention-policies:manage',
   'contracts:manage',
+  'terminations:manage',
   'certificates:read',
   'audit:read',
   'subprocessors:read',
@@ -28,7 +29,15 @@ export type Permission = (typeof PERMISSIONS)[number];
 /** Which role holds which permission. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Starts requests and follows them.
-  support: ['customers:create', 'customers:read', 'requests:create', 'requests:read', 'codec:use'],
+  support: [
+    'customers:create',
+    'customers:read',
+    'requests:create',
+    'requests:read',
+    // Schedules and cancels terminations; the irreversible erasure still needs a privacy officer's approval.
+    'terminations:manage',
+    'codec:use',
+  ],
   // Decides: approvals, extensions, legal holds, retention policies.
   privacy_officer: [
     'customers:read',
@@ -40,6 +49,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'retention-policies:manage',
     // Moving a contract's end moves every contract-end deletion date of the customer's data.
     'contracts:manage',
+    // Terminations, and overriding the contract's disposition (checked by the route).
+    'terminations:manage',
     'subprocessors:read',
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',

@@ -13,8 +13,8 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
-/** What a link is for; a token minted for one purpose is refused for the other. */
-export type LinkPurpose = 'verify' | 'export';
+/** What a link is for (`acknowledge`: a termination's return); a token minted for one purpose is refused for others. */
+export type LinkPurpose = 'verify' | 'export' | 'acknowledge';
 
 /** Keys that sign and verify link tokens: the active one signs, any of them verifies. */
 export interface LinkKeyring {
@@ -95,7 +95,7 @@ export function verifyLinkToken(keyring: LinkKeyring, token: string, purpose: Li
     typeof d !== 'object' ||
     d === null ||
     typeof d.k !== 'string' ||
-    (d.p !== 'verify' && d.p !== 'export') ||
+    (d.p !== 'verify' && d.p !== 'export' && d.p !== 'acknowledge') ||
     typeof d.i !== 'string' ||
     !UUID.test(d.i) ||
     typeof d.e !== 'number' ||

@@ -84,7 +84,18 @@ describe('certificate signatures', () => {
 
   it('verifies an untouched certificate, whatever the key order or whitespace of the copy', () => {
     expect(verifyCertificate(signed, key.publicKey)).toMatchObject({ valid: true, problems: [] });
-    const reordered = JSON.parse(JSON.stringify(signed, Object.keys(signed).reverse(), 4)) as unknown;
+    const reverseKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reverseKeys)
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reverseKeys(x)]),
+            )
+          : v;
+    const reordered = JSON.parse(JSON.stringify(reverseKeys(signed), null, 4)) as unknown;
+    expect(Object.keys(reordered as object)[0]).toBe('signature');
     expect(verifyCertificate(reordered, key.publicKey).valid).toBe(true);
   });
 
@@ -253,7 +264,7 @@ describe('certificates through the store, the API and the CLI', () => {
     // Offline: no database or server is reachable at the configured addresses.
     const env = { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const cli = (args: string[]) =>
-      run('npx', ['tsx', 'scripts/cli.ts', 'certificate', 'verify', ...args], {
+      run(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'certificate', 'verify', ...args], {
         cwd: path.join(__dirname, '..'),
         env,
       });

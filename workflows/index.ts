@@ -5,3 +5,4 @@ export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
 export { deletionRequestWorkflow } from './deletion-request';
+export { terminationWorkflow } from './termination';

@@ -13,7 +13,7 @@ import { renderCertificateHtml } from '../../lib/certificate-html';
 import { publicKeyJwk, publicKeyPem } from '../../lib/certificate-keys';
 import { CERTIFICATE_KEY_PATH } from '../../lib/config';
 import { HttpProblem, parseOr400 } from '../problem';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 
 export const CertificateIdParam = z.strictObject({ id: z.uuid() });
 

@@ -1,7 +1,6 @@
 /** `/v1/customers`: onboarding and reading customers. */
 import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import { Router } from 'express';
-import { z } from 'zod';
 import { customers } from '../../db/repositories/customers';
 import { ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
 import { HttpProblem, parseOr400 } from '../problem';

@@ -3,6 +3,7 @@ import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { RequestStatusView } from '../../lib/pure/request-messages';
+import { erasureStatusQuery } from '../../workflows/erasure';
 import { requestStatusQuery } from '../../workflows/request-status';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
@@ -23,6 +24,18 @@ export function requestsRouter(deps: AppDeps): Router {
         live = await queryRequest(deps.temporal, request.workflowId, requestStatusQuery);
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
+      }
+      // A termination that is erasing shows its erasure child's per-table progress too.
+      const erasureWorkflowId = live?.stage === 'erasing' ? live.erasureWorkflowId : undefined;
+      if (live && typeof erasureWorkflowId === 'string') {
+        try {
+          live = {
+            ...live,
+            erasureProgress: await queryRequest(deps.temporal, erasureWorkflowId, erasureStatusQuery),
+          };
+        } catch (err) {
+          deps.log.warn('erasure status query failed', { requestId, err: (err as Error).message });
+        }
       }
     }
     res.json({

@@ -3,7 +3,7 @@
  * the memo, search attributes for the Web UI. If Temporal refuses or cannot be reached, the request record is removed
  * again and the caller answers 503: nothing is left half-written.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { lifecycleRequests, type RequestType } from '../../db/repositories/lifecycle-requests';
 import type { Logger } from '../../lib/logger';
@@ -22,6 +22,11 @@ export interface RequestWorkflowStart {
   actor: string;
   /** How the request reads in the 503 answer, e.g. "the onboarding". */
   description: string;
+  /**
+   * Default `REJECT_DUPLICATE` (request-scoped ids never repeat). A customer-scoped id such as `termination-<id>` uses
+   * `ALLOW_DUPLICATE`: a new run after the previous one closed, never two at once (answered 409).
+   */
+  workflowIdReusePolicy?: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE';
 }
 
 /** Starts the workflow of an already recorded request, or deletes the record and throws a 503 problem. */
@@ -34,7 +39,7 @@ export async function startRequestWorkflow(
       taskQueue: deps.taskQueue,
       workflowId: start.workflowId,
       args: start.args,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdReusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
       memo: { requestedBy: start.actor },
@@ -48,6 +53,9 @@ export async function startRequestWorkflow(
   } catch (err) {
     // Without a workflow the request record would never progress.
     await lifecycleRequests.delete(deps.db, start.requestId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new HttpProblem(409, 'Already running', `${start.description} is already running (${start.workflowId})`);
+    }
     deps.log.error('could not start the workflow of a request', {
       requestId: start.requestId,
       workflowType: start.workflowType,

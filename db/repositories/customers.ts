@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { customerLifecycleDates } from './customer-lifecycle-dates';
 import type { OnboardingInput } from '../../lib/schemas/onboarding';
 
-export type CustomerStatus = 'onboarding' | 'active' | 'onboarding_failed' | 'terminated';
+export type CustomerStatus = 'onboarding' | 'active' | 'onboarding_failed' | 'terminating' | 'terminated';
 
 /** A customer with everything the API shows about it. */
 export interface Customer {

@@ -346,14 +346,25 @@ export const DATA_MAP: readonly CustomerTable[] = [
   },
   {
     table: 'certificates',
-    holds: 'signed deletion certificates: ids, counts, hashes',
+    holds: 'signed deletion certificates: ids, counts, dates and hashes (no personal data)',
     owner: CUSTOMER,
     key: 'id',
     categories: [],
     export: { excluded: 'records of how requests were handled' },
-    erasure: { excluded: 'deletion certificates: the evidence that outlives the data it certifies' },
+    erasure: { excluded: 'the evidence that outlives the data it certifies' },
     sweep: null,
-    afterTermination: { kept: 'the deletion certificate: ids, counts and hashes only' },
+    afterTermination: { kept: 'the deletion certificate itself' },
+  },
+  {
+    table: 'termination_recipients',
+    holds: "the primary contact's address, encrypted, captured before a termination's erasure",
+    owner: CUSTOMER,
+    key: 'request_id',
+    categories: [],
+    export: { excluded: 'a delivery address of the certificate, not data held for the service' },
+    erasure: { excluded: 'needed after the erasure to send the certificate; deleted once it was sent' },
+    sweep: null,
+    afterTermination: { kept: 'only until the certificate is sent, then deleted (the test checks it is gone)' },
   },
 ];
 

@@ -38,6 +38,11 @@ export function retentionSweepScheduleId(taskQueue: string): string {
   return `retention-sweep-${taskQueue}`;
 }
 
+/** `termination-<customerId>`: one contract termination at a time per customer (workflows/termination.ts). */
+export function terminationWorkflowId(customerId: string): string {
+  return `termination-${customerId}`;
+}
+
 /**
  * Workflow id of the erasure of one scope: `erasure-<customerId>-<scopeKey>`, with the scope key from
  * {@link erasureScopeKey}, e.g. `erasure-<customerId>-retention-3f9a0c1d2e4b5a69`.

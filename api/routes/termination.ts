@@ -1,0 +1,252 @@
+/**
+ * Contract termination:
+ * - `POST /v1/customers/{id}/termination`: schedule it (effective date, reason; a privacy officer may override the
+ *   contract's disposition). 202 with the request; 409 while one runs.
+ * - `DELETE /v1/customers/{id}/termination`: cancel it before its effective date (an update the workflow validates;
+ *   the workflow records and audits the cancellation). 409 once it took effect.
+ * - `POST /v1/customers/{id}/termination/acknowledgement`: staff record that the customer acknowledged the returned
+ *   data (e.g. by phone or letter), as the acknowledgement link does.
+ * - `GET /acknowledge/{token}` (page with a button) and `POST /acknowledge/{token}`: the public acknowledgement link
+ *   mailed to the primary contact; single use, expiring with the grace period; a GET changes nothing.
+ */
+import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import escapeHtml from 'escape-html';
+import { Router } from 'express';
+import { auditEvents } from '../../db/repositories/audit-events';
+import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
+import { publicLinks } from '../../db/repositories/public-links';
+import { PublicLinkParam } from '../../lib/schemas/access-request';
+import { CustomerIdParam } from '../../lib/schemas/params';
+import { TerminationInput, TerminationStarted } from '../../lib/schemas/termination';
+import { verifyLinkToken } from '../../lib/signed-links';
+import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/pure/termination-messages';
+import { acknowledgeReturnUpdate, cancelTerminationUpdate } from '../../workflows/termination';
+import type { AppDeps } from '../deps';
+import { executeRequestUpdate } from '../workflow-calls';
+import { HttpProblem, parseOr400 } from '../problem';
+import { runningTermination, startTermination } from '../use-cases/start-termination';
+
+export function terminationRouter(deps: AppDeps): Router {
+  const router = Router();
+
+  async function running(customerId: string) {
+    const request = await runningTermination(deps.db, customerId);
+    if (!request) throw new HttpProblem(404, 'No termination running', `customer ${customerId} has none running`);
+    return request;
+  }
+
+  router.post('/v1/customers/:id/termination', async (req, res) => {
+    const { id } = parseOr400(CustomerIdParam, req.params, 'path');
+    const input = parseOr400(TerminationInput, req.body, 'body');
+    const staff = res.locals.staff as { role: string };
+    if (input.disposition !== undefined && staff.role !== 'privacy_officer') {
+      throw new HttpProblem(403, 'Privacy officer only', 'body.disposition: only a privacy officer may override it', {
+        errors: [{ field: 'body.disposition', rule: 'privacy_officer_only', message: 'only a privacy officer' }],
+      });
+    }
+    const effectiveAt = input.effectiveAt ? new Date(input.effectiveAt) : new Date();
+    const started = await startTermination(deps, {
+      customerId: id,
+      actor: res.locals.actor as string,
+      effectiveAt,
+      reason: input.reason,
+      ...(input.disposition ? { dispositionOverride: input.disposition } : {}),
+    });
+    res
+      .status(202)
+      .location(`/v1/requests/${started.requestId}`)
+      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+  });
+
+  router.delete('/v1/customers/:id/termination', async (req, res) => {
+    const { id } = parseOr400(CustomerIdParam, req.params, 'path');
+    const request = await running(id);
+    const actor = res.locals.actor as string;
+    const { cancelledAt } = await executeRequestUpdate(
+      deps.temporal,
+      request.workflow_id,
+      cancelTerminationUpdate,
+      [{ actor }],
+      {
+        refusal: (f) =>
+          f.type === TERMINATION_NOT_CANCELLABLE ? new HttpProblem(409, 'Cannot cancel', f.message) : undefined,
+        ended: new HttpProblem(409, 'Cannot cancel', 'the termination has ended'),
+      },
+    );
+    res.json({ requestId: request.id, status: 'cancelled', cancelledAt });
+  });
+
+  router.post('/v1/customers/:id/termination/acknowledgement', async (req, res) => {
+    const { id } = parseOr400(CustomerIdParam, req.params, 'path');
+    const request = await running(id);
+    const actor = res.locals.actor as string;
+    const { acknowledgedAt } = await executeRequestUpdate(
+      deps.temporal,
+      request.workflow_id,
+      acknowledgeReturnUpdate,
+      [{ via: 'api', actor }],
+      {
+        refusal: (f) =>
+          f.type === ACKNOWLEDGEMENT_REFUSED
+            ? new HttpProblem(409, 'Not awaiting an acknowledgement', f.message)
+            : undefined,
+      },
+    );
+    await auditEvents.append(deps.db, {
+      actor,
+      action: 'termination.return_acknowledged',
+      subjectType: 'lifecycle_request',
+      subjectId: request.id,
+      customerId: id,
+      requestId: request.id,
+      workflowId: request.workflow_id,
+      details: { via: 'api' },
+    });
+    res.json({ requestId: request.id, acknowledgedAt });
+  });
+
+  router.get('/acknowledge/:token', (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+    const check = verifyLinkToken(deps.config.links.keyring, token, 'acknowledge', Date.now());
+    if (!check.ok) {
+      throw check.reason === 'expired'
+        ? new HttpProblem(410, 'Link no longer valid', 'this link has expired')
+        : new HttpProblem(404, 'Link not found', 'this link is not valid');
+    }
+    const action = escapeHtml(`/acknowledge/${token}`);
+    res
+      .type('html')
+      .send(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acknowledge receipt</title></head><body>' +
+          '<h1>Acknowledge receipt of your data</h1><p>By confirming, you acknowledge that you received the data ' +
+          'returned on termination of your contract. The deletion then goes ahead without waiting for the end of ' +
+          `the grace period.</p><form method="post" action="${action}"><button type="submit">I received my data` +
+          '</button></form></body></html>',
+      );
+  });
+
+  router.post('/acknowledge/:token', async (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+    const check = verifyLinkToken(deps.config.links.keyring, token, 'acknowledge', Date.now());
+    if (!check.ok) {
+      throw check.reason === 'expired'
+        ? new HttpProblem(410, 'Link no longer valid', 'this link has expired')
+        : new HttpProblem(404, 'Link not found', 'this link is not valid');
+    }
+    const { linkId } = check.claims;
+    // The use is claimed in the same transaction that delivers the acknowledgement: refused or undelivered, it rolls
+    // back and the link stays usable.
+    const answer = await deps.db.transaction(async (trx) => {
+      const used = await publicLinks.use(trx, linkId, 'acknowledge');
+      if (!used.ok) {
+        throw used.reason === 'unknown'
+          ? new HttpProblem(404, 'Link not found', 'this link is not valid')
+          : new HttpProblem(410, 'Link no longer valid', `this link is ${used.reason}`);
+      }
+      const request = await lifecycleRequests.findById(trx, used.link.requestId);
+      if (!request) throw new HttpProblem(404, 'Link not found', 'this link is not valid');
+      // Refused or undelivered, the problem rolls the transaction back and the link stays usable.
+      const { acknowledgedAt } = await executeRequestUpdate(
+        deps.temporal,
+        request.workflowId,
+        acknowledgeReturnUpdate,
+        [{ via: 'link', actor: `link:${linkId}`, linkId }],
+        {
+          refusal: (f) =>
+            f.type === ACKNOWLEDGEMENT_REFUSED
+              ? new HttpProblem(410, 'Link no longer valid', 'the return period has closed')
+              : undefined,
+          ended: new HttpProblem(410, 'Link no longer valid', 'the return period has closed'),
+        },
+      );
+      await auditEvents.append(trx, {
+        actor: `link:${linkId}`,
+        action: 'termination.return_acknowledged',
+        subjectType: 'public_link',
+        subjectId: linkId,
+        customerId: used.link.customerId,
+        requestId: request.id,
+        workflowId: request.workflowId,
+        details: { via: 'link', contactId: used.link.contactId },
+      });
+      return { requestId: request.id, acknowledgedAt };
+    });
+    res.json({
+      status: 'acknowledged',
+      ...answer,
+      message: 'Thank you: receipt is acknowledged. You will receive a deletion certificate once the deletion is done.',
+    });
+  });
+
+  return router;
+}
+
+/** Adds the termination paths to the OpenAPI document. */
+export function registerTerminationOpenApi(
+  registry: OpenAPIRegistry,
+  problem: (description: string) => ResponseConfig,
+): void {
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/customers/{id}/termination',
+    summary: 'Schedule the contract termination (return or delete everything, everywhere, and certify it)',
+    request: {
+      params: CustomerIdParam,
+      body: { content: { 'application/json': { schema: TerminationInput } } },
+    },
+    responses: {
+      202: { description: 'Scheduled', content: { 'application/json': { schema: TerminationStarted } } },
+      400: problem('Invalid input; nothing was started'),
+      403: problem('Only a privacy officer may override the disposition'),
+      404: problem('No such customer'),
+      409: problem('A termination is already running, or the customer is not active'),
+      503: problem('Temporal unreachable; nothing was recorded'),
+    },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: '/v1/customers/{id}/termination',
+    summary: 'Cancel the termination before its effective date',
+    request: { params: CustomerIdParam },
+    responses: {
+      200: { description: 'Cancelled' },
+      404: problem('No termination running'),
+      409: problem('The termination has taken effect'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/customers/{id}/termination/acknowledgement',
+    summary: 'Record that the customer acknowledged the returned data (staff)',
+    request: { params: CustomerIdParam },
+    responses: {
+      200: { description: 'Acknowledged; the termination proceeds to approval' },
+      404: problem('No termination running'),
+      409: problem('The termination is not waiting for an acknowledgement'),
+    },
+  });
+}
+
+/** The public acknowledgement link (no staff token), registered after the /v1 security loop. */
+export function registerAcknowledgeLinkOpenApi(
+  registry: OpenAPIRegistry,
+  problem: (description: string) => ResponseConfig,
+): void {
+  for (const method of ['get', 'post'] as const) {
+    registry.registerPath({
+      method,
+      path: '/acknowledge/{token}',
+      summary:
+        method === 'get'
+          ? 'Page with the acknowledgement button (changes nothing)'
+          : 'Acknowledge receipt of the data returned on termination (single use, expiring)',
+      request: { params: PublicLinkParam },
+      responses: {
+        200: { description: method === 'get' ? 'The page' : 'Acknowledged' },
+        404: problem('Not a link of this service'),
+        410: problem('Expired, used already, or the return period has closed'),
+        ...(method === 'post' ? { 503: problem('Could not be recorded; the link stays usable') } : {}),
+      },
+    });
+  }
+}
