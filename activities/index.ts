@@ -6,6 +6,7 @@ import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
 import { createCorrectionActivities } from './correction';
+import { createDeletionRequestActivities } from './deletion-request';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     createExportActivities(deps),
     createErasureActivities(deps),
     createRetentionActivities(deps),
+    createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
   );
 }

@@ -16,6 +16,7 @@ import { contractsRouter } from './routes/contracts';
 import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
+import { deletionRequestsRouter } from './routes/deletion-requests';
 import { healthRouter } from './routes/health';
 import { legalHoldsRouter } from './routes/legal-holds';
 import { publicLinksRouter } from './routes/public-links';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestsRouter(deps));
   app.use(accessRequestsRouter(deps));
   app.use(correctionRequestsRouter(deps));
+  app.use(deletionRequestsRouter(deps));
   app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
   app.use(legalHoldsRouter(deps));

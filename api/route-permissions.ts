@@ -28,6 +28,7 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/customers/:id/access-requests': 'requests:create',
   'POST /v1/customers/:id/correction-requests': 'requests:create',
   'POST /v1/requests/:requestId/receipts/:subprocessorId/waive': 'requests:decide',
+  'POST /v1/customers/:id/deletion-requests': 'requests:create',
   'GET /v1/audit-events': 'audit:read',
   'GET /v1/audit/verify': 'audit:read',
   'GET /v1/subprocessors': 'subprocessors:read',

@@ -5,4 +5,5 @@ export { correctionWorkflow } from './correction';
 export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
+export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';

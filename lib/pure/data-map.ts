@@ -343,6 +343,32 @@ export const DATA_MAP: readonly CustomerTable[] = [
     afterTermination: { kept: 'evidence of subprocessor deletions: ids and receipts' },
   },
   {
+    table: 'deletion_request_parts',
+    holds: 'parts of customer deletion requests and the decision on each: ids, categories, rules, dates',
+    owner: CUSTOMER,
+    key: 'position',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'evidence of customer deletion requests: parts, decisions and rules (ids and categories)' },
+    sweep: null,
+    afterTermination: { kept: CCPA_RECORDS },
+  },
+  {
+    table: 'customer_lifecycle_dates',
+    holds: 'customer since, contract start and end dates: the clock of the contract-end retention deadlines',
+    owner: CUSTOMER,
+    key: 'customer_id',
+    categories: [],
+    export: { excluded: 'a copy of dates the contract row already exports' },
+    erasure: {
+      excluded:
+        'evidence of the dates that drive the remaining retention deadlines; deleted by the retention lifecycle when ' +
+        'the last contract-end category is erased, and by the termination with the customer record',
+    },
+    sweep: null,
+    afterTermination: 'erased',
+  },
+  {
     table: 'certificates',
     holds: 'signed deletion certificates: ids, counts, dates and hashes (no personal data)',
     owner: CUSTOMER,
