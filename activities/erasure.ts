@@ -14,8 +14,10 @@ import { performance } from 'node:perf_hooks';
 import { Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { auditEvents } from '../db/repositories/audit-events';
+import { customerLifecycleDates } from '../db/repositories/customer-lifecycle-dates';
 import { deletionRequests } from '../db/repositories/deletion-requests';
 import { erasures, type StepProgress } from '../db/repositories/erasures';
+import { publicLinks } from '../db/repositories/public-links';
 import {
   LOCK_AGAINST_HOLD_CHANGES_SQL,
   heldCategories,
@@ -26,13 +28,18 @@ import { subprocessors } from '../db/repositories/subprocessors';
 import type { AppConfig } from '../lib/config';
 import { DATA_CATEGORIES, type DataCategory } from '../lib/pure/data-categories';
 import {
+  ARCHIVE_COPIES_STEP_KEY,
   ERASURE_TABLES,
   TABLES_OUTSIDE_ERASURE,
+  exportScopesHolding,
   deferredCategories,
   erasableCategories,
   erasureSteps,
   holdingCategories,
   tablesOf,
+  recordFilter,
+  type ErasureReason,
+  type ErasureRecords,
   type ErasureStep,
 } from '../lib/pure/erasure-plan';
 import { UnknownSubprocessorError } from '../lib/pure/errors';
@@ -76,8 +83,10 @@ export interface ErasureRef {
   erasureId: string;
   workflowId: string;
   customerId: string;
-  reason: 'retention' | 'termination';
+  reason: ErasureReason;
   requestId?: string;
+  /** Narrows the erasure to named contacts / seller accounts (a deletion request); see lib/erasure-plan.ts. */
+  records?: ErasureRecords;
 }
 
 /** Settings the workflow takes from configuration once, at the start (recorded in its history). */
@@ -193,13 +202,17 @@ export function createErasureActivities(deps: ErasureDeps) {
         ? 'bounds as (select min(id) as lo, max(id) as hi, count(*) as n from walk)'
         : `bounds as (select (select id from walk order by id limit 1) as lo,
                              (select id from walk order by id desc limit 1) as hi, (select count(*) from walk) as n)`;
-    const walk = `${held}, walk as (select id from ?? where customer_id = ?${after} and not (select held from held)
-        order by id limit ?), ${ends}`;
+    // Narrowed to named records (a deletion request): the walk and the change both keep to those rows.
+    const named = step.ids !== undefined && step.action === 'delete';
+    const only = named ? ` and id = any(?::${keyType}[])` : '';
+    const walk = `${held}, walk as (select id from ?? where customer_id = ?${after}${only}
+        and not (select held from held) order by id limit ?), ${ends}`;
     const walkBindings = [
       ...heldBindings,
       step.table,
       ref.customerId,
       ...(lastKey === null ? [] : [lastKey]),
+      ...(named ? [step.ids!] : []),
       batchSize,
     ];
     const range = 'customer_id = ? and id >= (select lo from bounds) and id <= (select hi from bounds)';
@@ -211,8 +224,8 @@ export function createErasureActivities(deps: ErasureDeps) {
       const retained = TABLES_WITH_RETAIN_UNTIL.includes(step.table)
         ? ` and ${notUnderStatutoryRetention(db).toQuery()}`
         : '';
-      change = `delete from ?? where ${range} and data_category = ?${retained} returning id`;
-      changeBindings = [step.table, ...rangeBindings, step.category];
+      change = `delete from ?? where ${range} and data_category = ?${retained}${only} returning id`;
+      changeBindings = [step.table, ...rangeBindings, step.category, ...(named ? [step.ids!] : [])];
     } else if (step.action === 'mark-retained') {
       const rule = STATUTORY_RETENTION_RULES.find((r) => r.id === step.ruleId);
       const period = rule ? retention[rule.id] : undefined;
@@ -223,8 +236,9 @@ export function createErasureActivities(deps: ErasureDeps) {
       changeBindings = [step.table, rule.reason, ...rangeBindings, step.category, [...rule.statuses]];
     } else {
       const detach = step.detach!;
+      const parentOnly = step.ids !== undefined ? ' and id = any(?::uuid[])' : '';
       change = `update ?? set ?? = null where ${range}
-          and ?? in (select id from ?? where customer_id = ? and data_category = ?) returning id`;
+          and ?? in (select id from ?? where customer_id = ? and data_category = ?${parentOnly}) returning id`;
       changeBindings = [
         step.table,
         detach.column,
@@ -233,6 +247,7 @@ export function createErasureActivities(deps: ErasureDeps) {
         detach.parent,
         ref.customerId,
         step.category,
+        ...(step.ids !== undefined ? [step.ids] : []),
       ];
     }
 
@@ -306,7 +321,7 @@ export function createErasureActivities(deps: ErasureDeps) {
   async function deletedPerTable(ref: ErasureRef, categories: DataCategory[]): Promise<Record<string, number>> {
     const all = await erasures.deletedPerTable(db, ref.erasureId);
     const tables: Record<string, number> = {};
-    for (const t of tablesOf(categories)) tables[t] = all[t] ?? 0;
+    for (const t of tablesOf(categories, ref.records)) tables[t] = all[t] ?? 0;
     for (const [t, n] of Object.entries(all)) tables[t] = n;
     return tables;
   }
@@ -338,6 +353,66 @@ export function createErasureActivities(deps: ErasureDeps) {
       };
     }
     return retained;
+  }
+
+  /**
+   * Deletes the customer's access-request archives that hold a copy of any of `categories` (issue #11: erased data
+   * must not stay downloadable): per archive, in one transaction under the hold-change lock, unless a legal hold covers
+   * `export_archives`: the files, then the row, with its links revoked (they answer 410) and the deletion counted on
+   * the erasure's checkpoint and audited. Archives still being written are left to the verification, which reports
+   * them. Idempotent: a retried attempt finds only what is left.
+   */
+  async function deleteArchiveCopies(ref: ErasureRef, categories: DataCategory[]): Promise<number> {
+    const scopes = exportScopesHolding(categories);
+    if (scopes.length === 0) return 0;
+    const ids = await db('export_archives')
+      .where({ customer_id: ref.customerId })
+      .whereIn('scope', scopes)
+      .whereNot({ status: 'running' })
+      .orderBy('id')
+      .pluck<string[]>('id');
+    if (ids.length === 0) return 0;
+    await erasures.ensureSteps(db, ref.erasureId, [
+      {
+        key: ARCHIVE_COPIES_STEP_KEY,
+        table: 'export_archives',
+        category: 'export_archives',
+        action: 'delete',
+        keyType: 'uuid',
+      },
+    ]);
+    let deleted = 0;
+    for (const id of ids) {
+      const done = await db.transaction(async (trx) => {
+        await lockAgainstHoldChanges(trx);
+        if ((await heldCategories(trx, ref.customerId, ['export_archives'])).length > 0) return false;
+        const archive = await trx('export_archives')
+          .where({ id, customer_id: ref.customerId })
+          .forUpdate()
+          .first<{ request_id: string; scope: string; status: string } | undefined>('request_id', 'scope', 'status');
+        if (!archive) return false;
+        // Files first, then the row: a crash in between leaves a row without files, which the retry deletes.
+        await fs.rm(path.join(deps.config.exports.dir, id), { recursive: true, force: true });
+        const revokedLinks = await publicLinks.revokeForArchive(trx, id);
+        await trx('export_archives').where({ id }).delete();
+        await trx('erasure_progress')
+          .where({ erasure_id: ref.erasureId, step_key: ARCHIVE_COPIES_STEP_KEY })
+          .update({ rows: trx.raw('rows + 1'), batches: trx.raw('batches + 1'), updated_at: trx.fn.now() });
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'erasure.export_archive_deleted',
+          subjectType: 'export_archive',
+          subjectId: id,
+          customerId: ref.customerId,
+          requestId: ref.requestId ?? null,
+          workflowId: ref.workflowId,
+          details: { accessRequestId: archive.request_id, scope: archive.scope, status: archive.status, revokedLinks },
+        });
+        return true;
+      });
+      if (done) deleted += 1;
+    }
+    return deleted;
   }
 
   return {
@@ -374,6 +449,7 @@ export function createErasureActivities(deps: ErasureDeps) {
             reason: input.reason,
             categories: input.categories,
             policyVersions: input.policyVersions ?? null,
+            ...(input.records ? { records: input.records } : {}),
           },
         });
       });
@@ -445,6 +521,7 @@ export function createErasureActivities(deps: ErasureDeps) {
         categories,
         Object.keys(input.retention),
         erasableCategories(input.scope ?? input.categories),
+        input.records,
       );
       await erasures.ensureSteps(db, input.erasureId, steps);
       if (input.fromStart && attempt === 1) await erasures.reopenSteps(db, input.erasureId, categories);
@@ -453,7 +530,7 @@ export function createErasureActivities(deps: ErasureDeps) {
       );
       // Rows deleted so far, per table, from the checkpoints (for the heartbeat; the result re-reads them).
       const tables: Record<string, number> = {};
-      for (const t of tablesOf(categories)) tables[t] = 0;
+      for (const t of tablesOf(categories, input.records)) tables[t] = 0;
       for (const p of progress.values()) if (p.action === 'delete') tables[p.table] = (tables[p.table] ?? 0) + p.rows;
       const previous = ctx.info.heartbeatDetails as EraseCheckpoint | undefined;
       if (previous) {
@@ -506,6 +583,10 @@ export function createErasureActivities(deps: ErasureDeps) {
       }
 
       const heldDuring = categories.filter((c) => stopped.has(c));
+      await deleteArchiveCopies(
+        input,
+        categories.filter((c) => !stopped.has(c)),
+      );
       const exact = await deletedPerTable(input, categories);
       await auditEvents.append(db, {
         actor: ACTOR,
@@ -580,7 +661,13 @@ export function createErasureActivities(deps: ErasureDeps) {
       const answer = await deps.subprocessorClient.post(
         sub,
         `/v1/tenants/${encodeURIComponent(input.customerId)}/deletions`,
-        { deletionId: input.deletionId, categories: input.categories, callbackUrl },
+        {
+          deletionId: input.deletionId,
+          categories: input.categories,
+          // Protocol v1, optional: only these records of the categories (our ids, as sent in corrections).
+          ...(input.records ? { records: input.records } : {}),
+          callbackUrl,
+        },
         idempotencyKey,
       );
       const answerStatus = (answer.body as { status?: unknown } | null)?.status;
@@ -695,21 +782,37 @@ export function createErasureActivities(deps: ErasureDeps) {
     },
 
     /**
-     * Counts what is left of the scope: per planned table (rows under statutory retention reported apart), and in any
-     * table with `customer_id` and `data_category` that the plan does not know. Verified when nothing is left.
+     * Counts what is left of the scope: per planned table (rows under statutory retention reported apart), the export
+     * archives holding a copy of an erased category (`export_archives`), and any table with `customer_id` and
+     * `data_category` that the plan does not know. Verified when nothing is left.
      */
     async verifyErasure(input: ErasureRef & { categories: DataCategory[] }): Promise<VerificationResult> {
       const ctx = Context.current();
       const categories = erasableCategories(input.categories);
       const remaining: Record<string, number> = {};
       for (const t of ERASURE_TABLES) {
-        const cats = t.categories.filter((c) => categories.includes(c));
+        const cats = t.categories.filter(
+          (c) => categories.includes(c) && recordFilter(t.table, c, input.records) !== 'skip',
+        );
         if (cats.length === 0) continue;
         const q = db(t.table).where({ customer_id: input.customerId }).whereIn('data_category', cats);
+        for (const c of cats) {
+          const ids = recordFilter(t.table, c, input.records);
+          if (Array.isArray(ids)) void q.whereIn('id', ids);
+        }
         if (TABLES_WITH_RETAIN_UNTIL.includes(t.table)) void q.whereNull('retain_until');
         const [row] = await q.count<{ n: string }[]>({ n: '*' });
         remaining[t.table] = Number(row?.n ?? 0);
         ctx.heartbeat(t.table);
+      }
+      // Archives are copies: those holding an erased category count as left over until they are gone too.
+      const copyScopes = exportScopesHolding(categories);
+      if (!categories.includes('export_archives') && copyScopes.length > 0) {
+        const [row] = await db('export_archives')
+          .where({ customer_id: input.customerId })
+          .whereIn('scope', copyScopes)
+          .count<{ n: string }[]>({ n: '*' });
+        remaining.export_archives = Number(row?.n ?? 0);
       }
       const known = new Set([...ERASURE_TABLES.map((t) => t.table), ...Object.keys(TABLES_OUTSIDE_ERASURE)]);
       const { rows: candidateRows } = await db.raw<{ rows: { table_name: string }[] }>(
@@ -772,11 +875,18 @@ export function createErasureActivities(deps: ErasureDeps) {
           });
           // Every subprocessor has been told to delete: the relationship the links record is over.
           const links = await trx('customer_subprocessors').where({ customer_id: input.customerId }).delete();
-          await audit('customer.retained', { until: retainedUntil.until, reason, customerSubprocessors: links });
+          // No contract-end deadline is left (retained invoices carry their own retain_until): the dates go too.
+          const dates = (await customerLifecycleDates.delete(trx, input.customerId)) ? 1 : 0;
+          await audit('customer.retained', {
+            until: retainedUntil.until,
+            reason,
+            customerSubprocessors: links,
+            customerLifecycleDates: dates,
+          });
           return {
             outcome: 'retained' as const,
             retained: { rows: 1, until: retainedUntil.until, reason },
-            tables: { customer_subprocessors: links },
+            tables: { customer_subprocessors: links, ...(dates > 0 ? { customer_lifecycle_dates: dates } : {}) },
           };
         }
         const remainingTables: string[] = [];

@@ -64,7 +64,7 @@ export const EXPORT_TABLES: readonly ExportTable[] = exportOrder().map((t) => ({
 }));
 
 /** Version of the export policy (which tables and categories a scope covers); bump it when the mapping changes. */
-export const EXPORT_POLICY_VERSION = 'access-export/2026-11-28';
+export const EXPORT_POLICY_VERSION = 'access-export/2026-12-02';
 
 /** SHA-256 of the mapping itself, so a manifest shows exactly which mapping produced it. */
 export const EXPORT_POLICY_SHA256 = createHash('sha256')

@@ -6,6 +6,8 @@ import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
 import { createContractEndActivities } from './contract-end';
+import { createCorrectionActivities } from './correction';
+import { createDeletionRequestActivities } from './deletion-request';
 import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
@@ -30,9 +32,11 @@ export function createActivities(deps: ActivityDeps) {
     createRequestStageActivities(deps),
     createOnboardingActivities(deps),
     createAccessRequestActivities(deps),
+    createCorrectionActivities(deps),
     createExportActivities(deps),
     createErasureActivities(deps),
     createRetentionActivities(deps),
+    createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
     createContractEndActivities(deps),
   );

@@ -7,6 +7,7 @@ import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/ac
 import { CancelledFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { auditEvents, purgeAuditEventsBefore } from '../db/repositories/audit-events';
+import { customerLifecycleDates } from '../db/repositories/customer-lifecycle-dates';
 import { activeHoldCovers, lockAgainstHoldChanges } from '../db/repositories/legal-holds';
 import { retentionPolicies } from '../db/repositories/retention-policies';
 import type { AppConfig } from '../lib/config';
@@ -158,27 +159,23 @@ export function createRetentionActivities(deps: RetentionDeps) {
      * the policies of this deployment's set, and the timer settings from configuration.
      */
     async loadRetentionContext(input: { customerId: string }): Promise<RetentionContext> {
-      const [customer, contract, policies] = await Promise.all([
+      const [customer, policies] = await Promise.all([
         db<{ id: string; status: string }>('customers').where({ id: input.customerId }).first('id', 'status'),
-        db('contracts')
-          .where({ customer_id: input.customerId })
-          .orderBy('created_at', 'desc')
-          .first<{ starts_on: string; ends_on: string | null; ended_at: Date | null } | undefined>(
-            'starts_on',
-            'ends_on',
-            'ended_at',
-          ),
         loadPolicies(),
       ]);
+      // The evidence record, not the contracts row: a business_contact erasure removes the latter (issue #11).
+      const dates =
+        (await customerLifecycleDates.find(db, input.customerId)) ??
+        (customer ? await customerLifecycleDates.recordFromContract(db, input.customerId) : undefined);
       return {
         customerId: input.customerId,
         customerExists: customer !== undefined,
         customerStatus: customer?.status ?? null,
-        contract: contract
+        contract: dates
           ? {
-              startsOn: contract.starts_on,
-              endsOn: contract.ends_on,
-              endedAt: contract.ended_at?.toISOString() ?? null,
+              startsOn: dates.contractStartsOn,
+              endsOn: dates.contractEndsOn,
+              endedAt: dates.contractEndedAt?.toISOString() ?? null,
             }
           : null,
         policySet,
@@ -189,8 +186,8 @@ export function createRetentionActivities(deps: RetentionDeps) {
     },
 
     /**
-     * Records that the contract ended at `endedAt` (from the termination process): sets `contracts.ended_at` and
-     * audits it, unless it already says so.
+     * Records that the contract ended at `endedAt` (from the termination process): sets it on the customer's
+     * lifecycle dates (and on the contract row while that exists) and audits it, unless it already says so.
      */
     async recordContractEnd(input: {
       customerId: string;
@@ -200,24 +197,50 @@ export function createRetentionActivities(deps: RetentionDeps) {
     }): Promise<{ changed: boolean }> {
       const endedAt = new Date(input.endedAt);
       return db.transaction(async (trx) => {
-        const contract = await trx('contracts')
-          .where({ customer_id: input.customerId })
-          .orderBy('created_at', 'desc')
-          .forUpdate()
-          .first<{ id: string; ended_at: Date | null } | undefined>('id', 'ended_at');
-        if (!contract) throw new CustomerNotFoundError(input.customerId);
-        if (contract.ended_at?.getTime() === endedAt.getTime()) return { changed: false };
-        await trx('contracts').where({ id: contract.id }).update({ ended_at: endedAt, updated_at: trx.fn.now() });
+        await customerLifecycleDates.recordFromContract(trx, input.customerId);
+        const dates = await customerLifecycleDates.lock(trx, input.customerId);
+        if (!dates) throw new CustomerNotFoundError(input.customerId);
+        if (dates.contractEndedAt?.getTime() === endedAt.getTime()) return { changed: false };
+        await customerLifecycleDates.setContractEnd(trx, input.customerId, { endsOn: dates.contractEndsOn, endedAt });
+        // The contract row too while it exists (a business_contact erasure may have removed it).
+        await trx('contracts').where({ id: dates.contractId }).update({ ended_at: endedAt, updated_at: trx.fn.now() });
         await auditEvents.append(trx, {
           actor: input.source.startsWith('staff:') ? input.source : `system:${input.source}`,
           action: 'contract.ended',
           subjectType: 'contract',
-          subjectId: contract.id,
+          subjectId: dates.contractId,
           customerId: input.customerId,
           workflowId: input.workflowId,
-          details: { endedAt: endedAt.toISOString(), previousEndedAt: contract.ended_at?.toISOString() ?? null },
+          details: { endedAt: endedAt.toISOString(), previousEndedAt: dates.contractEndedAt?.toISOString() ?? null },
         });
         return { changed: true };
+      });
+    },
+
+    /**
+     * Deletes the customer's lifecycle dates once every contract-end category has been erased: the evidence they were
+     * kept for is complete (the erasures' audit events name the clock start). Audited once.
+     */
+    async forgetLifecycleDates(input: { customerId: string; workflowId: string }): Promise<{ deleted: boolean }> {
+      return db.transaction(async (trx) => {
+        const dates = await customerLifecycleDates.lock(trx, input.customerId);
+        if (!dates) return { deleted: false };
+        await customerLifecycleDates.delete(trx, input.customerId);
+        await auditEvents.append(trx, {
+          actor: ACTOR,
+          action: 'retention.lifecycle_dates_deleted',
+          subjectType: 'customer',
+          subjectId: input.customerId,
+          customerId: input.customerId,
+          workflowId: input.workflowId,
+          details: {
+            contractId: dates.contractId,
+            contractStartsOn: dates.contractStartsOn,
+            contractEndsOn: dates.contractEndsOn,
+            contractEndedAt: dates.contractEndedAt?.toISOString() ?? null,
+          },
+        });
+        return { deleted: true };
       });
     },
 

@@ -13,8 +13,10 @@ import { codecRouter } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
 import { contractsRouter } from './routes/contracts';
+import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
 import { decisionsRouter } from './routes/decisions';
+import { deletionRequestsRouter } from './routes/deletion-requests';
 import { healthRouter } from './routes/health';
 import { legalHoldsRouter } from './routes/legal-holds';
 import { publicLinksRouter } from './routes/public-links';
@@ -39,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   // Signed subprocessor callbacks keep their raw bytes (the signature covers them); express.json then skips them.
   app.use(SUBPROCESSOR_CALLBACK_PATH, subprocessorCallbackBody());
   app.use(express.json({ limit: BODY_LIMIT }));
@@ -87,6 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
   app.use(accessRequestsRouter(deps));
+  app.use(correctionRequestsRouter(deps));
+  app.use(deletionRequestsRouter(deps));
   app.use(publicLinksRouter(deps));
   app.use(subprocessorsRouter(deps));
   app.use(legalHoldsRouter(deps));

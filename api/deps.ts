@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { AppConfig } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { RateLimits } from './auth';
+import type { ApiMetrics } from './metrics';
 import type { CodecRouterDeps } from './routes/codec';
 
 /** What the API needs from the outside world. */
@@ -21,4 +22,6 @@ export interface AppDeps {
   limits?: Partial<RateLimits>;
   /** Codec endpoints for the Temporal Web UI (`/codec/encode`, `/codec/decode`); not served when absent. */
   codec?: CodecRouterDeps;
+  /** Request timing for Prometheus (api/metrics.ts); the registry itself is served on its own port. */
+  metrics?: ApiMetrics;
 }

@@ -8,6 +8,8 @@ import { registerAccessRequestsOpenApi } from './routes/access-requests';
 import { registerAuditOpenApi } from './routes/audit';
 import { registerCertificateKeyOpenApi, registerCertificatesOpenApi } from './routes/certificates';
 import { registerContractsOpenApi } from './routes/contracts';
+import { registerCorrectionRequestsOpenApi } from './routes/correction-requests';
+import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
 import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
@@ -40,7 +42,7 @@ const OnboardingStarted = z
 const RequestStatus = z
   .object({
     id: z.uuid(),
-    type: z.enum(['onboarding', 'access', 'correction', 'termination', 'retention']),
+    type: z.enum(['onboarding', 'access', 'correction', 'deletion', 'termination', 'retention']),
     customerId: z.uuid(),
     status: z.enum(['received', 'running', 'completed', 'failed', 'cancelled']),
     stage: z.string(),
@@ -126,6 +128,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   registerAuditOpenApi(registry);
   registerAccessRequestsOpenApi(registry, problem);
+  registerCorrectionRequestsOpenApi(registry, problem);
+  registerDeletionRequestsOpenApi(registry, problem);
   registerRetentionPoliciesOpenApi(registry);
   registerContractsOpenApi(registry);
   registerLegalHoldPaths(registry, problem);

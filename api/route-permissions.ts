@@ -2,6 +2,11 @@
  * The one table that says who may call what. Every route of the API is either public (no token; health, docs, the
  * signed public links) or listed here with the permission it needs. A request that matches no entry is refused even
  * if some router would handle it: deny by default. test/authorization.test.ts walks this table for every role.
+ *
+ * `/metrics` is deliberately in neither list: Prometheus metrics are served on a port of their own (METRICS_PORT, and
+ * the worker's WORKER_METRICS_PORT; loopback unless METRICS_HOST says otherwise, api/metrics.ts), which a deployment
+ * exposes to its monitoring network only. They hold counts, never customer data, and a scraper needs no staff token.
+ * On the API port `/metrics` is refused like any unlisted route.
  */
 import { match } from 'path-to-regexp';
 import type { Permission } from '../lib/roles';
@@ -21,6 +26,9 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
   'POST /v1/customers/:id/access-requests': 'requests:create',
+  'POST /v1/customers/:id/correction-requests': 'requests:create',
+  'POST /v1/requests/:requestId/receipts/:subprocessorId/waive': 'requests:decide',
+  'POST /v1/customers/:id/deletion-requests': 'requests:create',
   'GET /v1/audit-events': 'audit:read',
   'GET /v1/audit/verify': 'audit:read',
   'GET /v1/subprocessors': 'subprocessors:read',

@@ -32,7 +32,13 @@ import {
   type CertificateSigningKey,
 } from './certificate-keys';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d{1,5}$/, 'must be a port number, a whole number from 0 to 65535')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'must be a port number, a whole number from 0 to 65535');
 const positiveMs = z.coerce.number().int().positive();
 /** Public holidays of a regime's calendar (README "Deadlines"): unset or blank -> built-in list, `none` -> no holidays. */
 const holidayList = z
@@ -143,6 +149,10 @@ const envSchema = z.object({
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
     .optional(),
+  // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: port.default(9464),
+  WORKER_METRICS_PORT: port.default(9465),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
@@ -178,6 +188,13 @@ const envSchema = z.object({
   EXPORT_PARALLEL_TABLES: z.coerce.number().int().min(1).max(8).default(2),
   EXPORT_LINK_LIFETIME: exactDuration('P7D'),
   EXPORT_PROGRESS_INTERVAL: exactDuration('PT2S'),
+  // Correction requests (README "Corrections"); durations are ISO 8601 (weeks, days, hours, minutes, seconds).
+  CORRECTION_VERIFICATION_TIMEOUT: exactDuration('P14D'),
+  CORRECTION_REMINDER_OFFSETS: exactDurationList('P7D,P2D'),
+  CORRECTION_APPROVAL_TIMEOUT: exactDuration('P14D'),
+  CORRECTION_RECEIPT_ESCALATION_AFTER: exactDuration('P2D'),
+  CORRECTION_RETRY_INITIAL_INTERVAL: exactDuration('PT1S'),
+  CORRECTION_RETRY_MAX_INTERVAL: exactDuration('PT10M'),
   LINK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
   // Erasure, legal holds and statutory retention (workflows/erasure.ts, lib/statutory-retention.ts).
   ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
@@ -243,6 +260,11 @@ export interface AppConfig {
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
+  /**
+   * Prometheus metrics, served apart from the API on `host` (loopback by default: expose it to the monitoring network
+   * only): the API's own metrics on `apiPort`, the worker's SDK (Runtime telemetry) metrics on `workerPort`.
+   */
+  metrics: { host: string; apiPort: number; workerPort: number };
   smtp: { url: string; from: string };
   subprocessors: { timeoutMs: number };
   defaultPrivacyRegime: 'gdpr' | 'uk_gdpr' | 'ccpa';
@@ -271,6 +293,20 @@ export interface AppConfig {
     reminderOffsets: string[];
     /** Where reminders and escalations go. */
     staffEmail: string;
+  };
+  /** Correction requests (workflows/correction.ts): verification, reminders, approval, subprocessor receipts. */
+  corrections: {
+    /** How long the workflow waits for the verification link to be used; the link expires at the same instant. */
+    verificationTimeoutMs: number;
+    /** ISO 8601 durations before the end of the due date at which staff are reminded. */
+    reminderOffsets: string[];
+    /** How long sensitive changes wait for a privacy officer's decision before they lapse (not applied). */
+    approvalTimeoutMs: number;
+    /** How long a subprocessor may keep failing before staff are told by email. */
+    receiptEscalationAfterMs: number;
+    /** Backoff of the calls to a subprocessor: first retry after the initial interval, doubling up to the maximum. */
+    retryInitialIntervalMs: number;
+    retryMaximumIntervalMs: number;
   };
   /** Export archives (activities/export.ts). */
   exports: {
@@ -331,6 +367,64 @@ export interface AppConfig {
   };
 }
 
+/** Variables whose values are secrets: a configuration error names them but never shows their value. */
+const SECRET_VARIABLES = new Set(['PAYLOAD_KEYS', 'LINK_SIGNING_KEY']);
+
+/** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
+const EXAMPLES: Record<string, string> = {
+  PORT: '8080',
+  TEMPORAL_PORT: '7233',
+  TEMPORAL_UI_PORT: '8233',
+  METRICS_PORT: '9464',
+  WORKER_METRICS_PORT: '9465',
+  HOST: '127.0.0.1',
+  PUBLIC_BASE_URL: 'https://privacy.example.com',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/data_lifecycle',
+  DATABASE_POOL_MAX: '10',
+  TEMPORAL_ADDRESS: 'temporal.internal:7233',
+  TEMPORAL_MAX_CACHED_WORKFLOWS: '500',
+  SMTP_URL: 'smtp://user:password@mail.example.com:587',
+  MAIL_FROM: 'Privacy Team <privacy@example.com>',
+  SUBPROCESSOR_TIMEOUT_MS: '10000',
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'info',
+  DEFAULT_PRIVACY_REGIME: 'gdpr',
+  STAFF_NOTIFICATION_EMAIL: 'privacy-team@example.com',
+  EXPORT_BATCH_ROWS: '250000',
+  EXPORT_PARALLEL_TABLES: '2',
+  ERASURE_BATCH_SIZE: '5000',
+  RETENTION_SWEEP_BATCH_SIZE: '5000',
+  RETENTION_SWEEP_INTERVAL: 'PT1H',
+  RETENTION_JITTER_MAX: 'PT0S',
+  RETENTION_POLICY_SET: 'default',
+  ACCESS_VERIFICATION_TIMEOUT: 'P14D',
+  ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
+  EXPORT_LINK_LIFETIME: 'P7D',
+};
+
+/** ` (got "abc"; e.g. PORT=8080)`: what was given (unless secret, passwords masked) and a value that would do. */
+function valueHint(variable: string, value: string | undefined): string {
+  const parts: string[] = [];
+  if (value === undefined) parts.push('unset');
+  else if (SECRET_VARIABLES.has(variable)) parts.push('value not shown: secret');
+  else parts.push(`got "${maskPassword(value)}"`);
+  const example = EXAMPLES[variable];
+  if (example !== undefined) parts.push(`e.g. ${variable}=${example}`);
+  return ` (${parts.join('; ')})`;
+}
+
+/** A URL's password replaced by `***` (anything that is not a URL with a password stays as is). */
+function maskPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
 /** Raised when the environment does not validate; the message lists every bad variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -343,7 +437,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.');
+      return `  ${variable}: ${issue.message}${valueHint(variable, env[variable])}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
@@ -368,6 +465,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxCachedWorkflows: e.TEMPORAL_MAX_CACHED_WORKFLOWS,
       tls: security.temporalTls,
     },
+    metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
     subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
@@ -386,6 +484,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     payloadEncryption: security.payloadEncryption,
     codec: { corsOrigins: security.corsOrigins, requireAuth: e.CODEC_AUTH === 'required' },
     ...accessRequestSettings(e, security.payloadEncryption.keyring),
+    corrections: {
+      verificationTimeoutMs: exactDurationMs(e.CORRECTION_VERIFICATION_TIMEOUT),
+      reminderOffsets: e.CORRECTION_REMINDER_OFFSETS,
+      approvalTimeoutMs: exactDurationMs(e.CORRECTION_APPROVAL_TIMEOUT),
+      receiptEscalationAfterMs: exactDurationMs(e.CORRECTION_RECEIPT_ESCALATION_AFTER),
+      retryInitialIntervalMs: exactDurationMs(e.CORRECTION_RETRY_INITIAL_INTERVAL),
+      retryMaximumIntervalMs: exactDurationMs(e.CORRECTION_RETRY_MAX_INTERVAL),
+    },
     erasure: {
       batchSize: e.ERASURE_BATCH_SIZE,
       confirmationTimeoutMs: exactDurationMs(e.ERASURE_CONFIRMATION_TIMEOUT),

@@ -56,15 +56,38 @@ const temporalToWinston: Record<LogLevel, string> = {
   ERROR: 'error',
 };
 
+/** Options of {@link installTemporalLogging} beyond the log level. */
+export interface TemporalRuntimeOptions {
+  /**
+   * `host:port` where the SDK's own Prometheus exporter serves the Runtime telemetry metrics (worker task slots, poll
+   * and schedule-to-start latencies, sticky cache, activity and workflow outcomes) at `/metrics`. Unset: no exporter.
+   */
+  prometheusBindAddress?: string;
+}
+
 /**
- * Routes the Temporal runtime's logs (core, worker, workflow `log`, activity `log`) into winston.
- * Must run once per process, before any Temporal connection or worker is created.
+ * Routes the Temporal runtime's logs (core, worker, workflow `log`, activity `log`) into winston, and optionally serves
+ * its metrics to Prometheus. Must run once per process, before any Temporal connection or worker is created.
  */
-export function installTemporalLogging(logger: Logger, level: LogLevel = 'INFO'): void {
+export function installTemporalLogging(
+  logger: Logger,
+  level: LogLevel = 'INFO',
+  opts: TemporalRuntimeOptions = {},
+): void {
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       const meta: LogMetadata = { ...entry.meta };
       logger.log(temporalToWinston[entry.level], entry.message, meta);
     }),
+    ...(opts.prometheusBindAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              // The SDK's metric names without a prefix of ours, counters ending in _total as Prometheus expects.
+              prometheus: { bindAddress: opts.prometheusBindAddress, countersTotalSuffix: true },
+            },
+          },
+        }
+      : {}),
   });
 }

@@ -36,9 +36,27 @@ export interface SubprocessorClient {
 
 const RETRYABLE_4XX = new Set([408, 429]);
 
+/** How a call failed: `unavailable` is retried (5xx, 408, 429, timeout, network), `rejected` is permanent. */
+export type SubprocessorFailureKind = 'unavailable' | 'rejected';
+
+/** Options of {@link createSubprocessorClient}. */
+export interface SubprocessorClientOptions {
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  /** Told of every failed call (before the error is thrown), e.g. to count it in the worker's metrics. */
+  onFailure?: (subprocessorId: string, kind: SubprocessorFailureKind) => void;
+}
+
 /** Creates a client that gives each call `timeoutMs` before treating it as unavailable. */
-export function createSubprocessorClient(opts: { timeoutMs: number; fetch?: typeof fetch }): SubprocessorClient {
+export function createSubprocessorClient(opts: SubprocessorClientOptions): SubprocessorClient {
   const doFetch = opts.fetch ?? fetch;
+  const failed = (endpointId: string, kind: SubprocessorFailureKind) => {
+    try {
+      opts.onFailure?.(endpointId, kind);
+    } catch {
+      // Counting a failure must never change what the caller sees.
+    }
+  };
   return {
     async post(endpoint, path, body, idempotencyKey) {
       const payload = JSON.stringify(body);
@@ -59,6 +77,7 @@ export function createSubprocessorClient(opts: { timeoutMs: number; fetch?: type
         // Checked by name: the DOMException fetch throws need not share this realm's Error prototype.
         const timedOut = (err as { name?: string } | null)?.name === 'TimeoutError';
         const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : String(err);
+        failed(endpoint.id, 'unavailable');
         throw new SubprocessorUnavailableError(endpoint.id, reason, { cause: err });
       }
       const text = await response.text();
@@ -67,8 +86,10 @@ export function createSubprocessorClient(opts: { timeoutMs: number; fetch?: type
       if (response.status === 409) return { status: 409, alreadyDone: true, body: parsed };
       const detail = `${path}: ${text.slice(0, 300)}`;
       if (response.status >= 500 || RETRYABLE_4XX.has(response.status)) {
+        failed(endpoint.id, 'unavailable');
         throw new SubprocessorUnavailableError(endpoint.id, `HTTP ${response.status} on ${detail}`);
       }
+      failed(endpoint.id, 'rejected');
       throw new SubprocessorRejectedError(endpoint.id, response.status, detail);
     },
   };

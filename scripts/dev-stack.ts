@@ -1,9 +1,13 @@
 /**
  * The whole local stack in one process tree (`npm start`): a Temporal dev server with its Web UI (state in
- * .data/temporal.db), the application database migrated, an SMTP sink and a subprocessor simulator so every email and
- * subprocessor call can be seen without outside accounts, the worker and the API. Ctrl-C stops everything cleanly.
+ * .data/temporal.db), the application database migrated (on an embedded PostgreSQL when none is configured or
+ * answering), an SMTP sink with an inbox page and a subprocessor simulator so every email and subprocessor call can be
+ * seen without outside accounts, the worker and the API, and their Prometheus metrics. Ctrl-C stops everything cleanly.
  *
- * TEMPORAL_ADDRESS set means "use that server, start none"; SMTP_URL set means "use that mail server".
+ * TEMPORAL_ADDRESS set means "use that server, start none"; SMTP_URL set means "use that mail server"; DATABASE_URL set
+ * means "use that database". Every port it opens comes from a variable (README "Trying it"), is checked before anything
+ * starts (a port in use stops start-up with the variable to change), and is printed. DEV_STACK_DATA_DIR moves its state
+ * (default .data/), so that two stacks can run side by side from one clone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,34 +15,35 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app';
+import { createApiMetrics, startMetricsServer } from '../api/metrics';
 import { startServer } from '../api/server';
-import { createDb, ensureDatabase, migrateLatest, type Db } from '../db/connection';
-import { staffTokens } from '../db/repositories/staff-tokens';
-import { subprocessors } from '../db/repositories/subprocessors';
+import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { answersAt, resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
 import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
-import { ROLES, type Role } from '../lib/roles';
+import { ROLES } from '../lib/roles';
 import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
-import { startSubprocessorSimulator } from '../test/fakes/subprocessor-simulator';
+import { subprocessorFailureCounter } from '../workers/metrics';
+import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
 import { ensureSchedules } from '../workers/schedules';
+import { assertPortsFree, devStackPorts } from './dev-stack-ports';
 import { createWorker } from '../workers/worker';
+import { DEMO_SUBPROCESSORS, startDemoSubprocessors } from './demo-subprocessors';
+import { devTokens } from './dev-tokens';
 
 const ROOT = path.join(__dirname, '..');
-const DATA_DIR = path.join(ROOT, '.data');
+/** The stack's state: Temporal's SQLite file, the embedded database, mail, dev tokens (DEV_STACK_DATA_DIR). */
+const DATA_DIR = path.resolve(ROOT, process.env.DEV_STACK_DATA_DIR ?? '.data');
 
-/** Demo subprocessors served by the simulator, with the categories each holds. */
-const DEMO_SUBPROCESSORS = [
-  { id: 'crm', name: 'CRM platform (simulated)', categories: ['business_contact', 'communication_records'] },
-  { id: 'analytics', name: 'Product analytics (simulated)', categories: ['orders', 'listings', 'api_access_logs'] },
-  { id: 'warehouse', name: 'Fulfilment warehouse (simulated)', categories: ['orders', 'inventory'] },
-];
+/** Where a PostgreSQL server is looked for when DATABASE_URL is unset (the default of lib/config.ts). */
+const DEFAULT_DATABASE_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Where the Web UI (in the browser) reaches the API's codec endpoints, which decrypt payloads for display. */
 function codecEndpoint(config: AppConfig): string {
@@ -49,29 +54,12 @@ function codecEndpoint(config: AppConfig): string {
 /** Where the dev stack keeps its staff tokens between starts (git-ignored, readable by the owner only). */
 const DEV_TOKENS_FILE = path.join(DATA_DIR, 'dev-tokens.json');
 
-/**
- * One staff token per role for the local stack, so a new user can call the API at once. Reused across starts while
- * they still authenticate; created (and written to .data/dev-tokens.json, mode 600) otherwise.
- */
-async function devTokens(db: Db): Promise<Record<Role, string>> {
-  let saved: Partial<Record<Role, string>> = {};
-  try {
-    saved = JSON.parse(fs.readFileSync(DEV_TOKENS_FILE, 'utf8')) as Partial<Record<Role, string>>;
-  } catch {
-    // first start, or unreadable: make new ones
-  }
-  const tokens = {} as Record<Role, string>;
-  for (const role of ROLES) {
-    const known = saved[role];
-    const valid = known ? (await staffTokens.authenticate(db, known))?.role === role : false;
-    tokens[role] = valid && known ? known : (await staffTokens.create(db, { name: `dev-stack ${role}`, role })).token;
-  }
-  fs.writeFileSync(DEV_TOKENS_FILE, JSON.stringify(tokens, null, 2), { mode: 0o600 });
-  return tokens;
-}
-
 /** Starts `temporal server start-dev` and resolves once it answers. */
-async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProcess> {
+async function startTemporal(
+  config: AppConfig,
+  log: Logger,
+  ports: { http: number; metrics: number },
+): Promise<ChildProcess> {
   const cli = process.env.TEMPORAL_CLI;
   if (!cli)
     throw new Error('TEMPORAL_CLI is not set: start the stack with `npm start`, which finds or installs the CLI');
@@ -85,6 +73,11 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
     String(config.temporal.port),
     '--ui-port',
     String(config.temporal.uiPort),
+    '--http-port',
+    String(ports.http),
+    // Otherwise random: a fixed port can be scraped (the server's own Prometheus metrics).
+    '--metrics-port',
+    String(ports.metrics),
     '--namespace',
     config.temporal.namespace,
     '--db-filename',
@@ -106,7 +99,8 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
     child.once('exit', (code) =>
       reject(
         new Error(
-          `Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? set TEMPORAL_PORT)`,
+          `Temporal dev server exited with code ${code} (is port ${config.temporal.port} or ${config.temporal.uiPort} in use? ` +
+            'set TEMPORAL_PORT and TEMPORAL_UI_PORT)',
         ),
       ),
     ),
@@ -134,16 +128,43 @@ async function startTemporal(config: AppConfig, log: Logger): Promise<ChildProce
 async function main(): Promise<void> {
   // The local Web UI has no way to send a staff token to the codec endpoint; the dev API listens on loopback only.
   process.env.CODEC_AUTH ??= 'none';
+  // Retention timers without the production spread of up to 6 hours, so that a demo's expiry happens when it says.
+  process.env.RETENTION_JITTER_MAX ??= 'PT0S';
+  const ports = devStackPorts(process.env, loadConfig());
+  // Before anything starts: a port in use stops start-up with the variable that moves it. The embedded database's port
+  // matters only when no server is configured or answering.
+  const needsEmbedded = !process.env.DATABASE_URL && !(await answersAt(DEFAULT_DATABASE_SERVER));
+  await assertPortsFree(ports.filter((p) => needsEmbedded || !p.embeddedDatabaseOnly));
+
+  const stops: (() => Promise<unknown> | void)[] = [];
+  // The database server: DATABASE_URL, else the default address if a server answers there, else an embedded one.
+  const databaseServer: DatabaseServer = await resolveDatabaseServer({
+    configuredUrl: process.env.DATABASE_URL || undefined,
+    configuredVariable: 'DATABASE_URL',
+    defaultUrl: DEFAULT_DATABASE_SERVER,
+    dataDir: path.join(DATA_DIR, 'postgres'),
+    port: ports.find((p) => p.variable === 'EMBEDDED_POSTGRES_PORT')?.port ?? 5433,
+  });
+  stops.push(() => databaseServer.stop());
+  if (databaseServer.kind !== 'configured')
+    process.env.DATABASE_URL = withDatabase(databaseServer.url, 'data_lifecycle');
+
   const config = loadConfig();
   const log = createLogger({ service: 'dev-stack', level: config.logLevel, pretty: true });
-  installTemporalLogging(log, 'WARN');
-  const stops: (() => Promise<unknown> | void)[] = [];
+  log.info(`database server: ${databaseServer.description}`);
+  installTemporalLogging(log, 'WARN', {
+    prometheusBindAddress: `${config.metrics.host}:${config.metrics.workerPort}`,
+  });
 
   let temporal: ChildProcess | undefined;
   if (!config.temporal.address) {
-    temporal = await startTemporal(config, log);
+    const port = (variable: string) => ports.find((p) => p.variable === variable)!.port;
+    temporal = await startTemporal(config, log, {
+      http: port('TEMPORAL_HTTP_PORT'),
+      metrics: port('TEMPORAL_METRICS_PORT'),
+    });
     const child = temporal;
-    stops.push(
+    stops.unshift(
       () =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null) return resolve();
@@ -163,22 +184,18 @@ async function main(): Promise<void> {
   let mailboxUrl: string | undefined;
   if (!process.env.SMTP_URL) {
     const sink = await startSmtpSink({
-      port: Number(new URL(config.smtp.url).port),
-      httpPort: Number(process.env.MAILBOX_PORT ?? 8025),
+      port: ports.find((p) => p.variable === 'SMTP_SINK_PORT')!.port,
+      httpPort: ports.find((p) => p.variable === 'MAILBOX_PORT')!.port,
       mailDir: path.join(DATA_DIR, 'mail'),
     });
     smtpUrl = sink.url;
     mailboxUrl = sink.httpUrl;
-    stops.push(() => sink.stop());
+    stops.unshift(() => sink.stop());
   }
 
-  const simPort = Number(process.env.SUBPROCESSOR_SIM_PORT ?? 4010);
-  const secrets = Object.fromEntries(DEMO_SUBPROCESSORS.map((s) => [s.id, `dev-secret-${s.id}`]));
-  const sim = await startSubprocessorSimulator({ port: simPort, secrets, log: (line) => log.debug(line) });
-  stops.push(() => sim.stop());
-  for (const s of DEMO_SUBPROCESSORS) {
-    await subprocessors.upsert(db, { ...s, baseUrl: sim.baseUrlFor(s.id), signingSecret: secrets[s.id]! });
-  }
+  const simPort = ports.find((p) => p.variable === 'SUBPROCESSOR_SIM_PORT')!.port;
+  const sim = await startDemoSubprocessors(db, { port: simPort, log: (line) => log.debug(line) });
+  stops.unshift(() => sim.stop());
 
   const mailer = createMailer({ url: smtpUrl, from: config.smtp.from });
   const dataConverter = createDataConverter(config.payloadEncryption.keyring);
@@ -192,7 +209,10 @@ async function main(): Promise<void> {
     deps: {
       db,
       mailer,
-      subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+      subprocessorClient: createSubprocessorClient({
+        timeoutMs: config.subprocessors.timeoutMs,
+        onFailure: subprocessorFailureCounter(),
+      }),
       config,
     },
   });
@@ -203,9 +223,15 @@ async function main(): Promise<void> {
   // Where the worker starts, so is the rolling retention sweep's schedule (idempotent).
   const schedules = await ensureSchedules(client, config);
   log.info('schedules ensured', { ...schedules });
+  // Customers written straight into the database (npm run seed) get the lifecycle onboarding would have started.
+  const lifecycles = await ensureRetentionLifecycles(db, client, config.temporal.taskQueue);
+  log.info('retention lifecycles ensured', lifecycles);
+  const apiMetrics = createApiMetrics({ db, processMetrics: true });
+  const metricsServer = await startMetricsServer(apiMetrics.registry, config.metrics.apiPort, config.metrics.host);
   const api = await startServer(
     createApp({
       db,
+      metrics: apiMetrics,
       temporal: client,
       taskQueue: config.temporal.taskQueue,
       log,
@@ -220,6 +246,7 @@ async function main(): Promise<void> {
   // Reverse order of start: stop taking requests first, then let the worker finish, then the servers behind them.
   stops.unshift(
     () => api.stop(),
+    () => metricsServer.stop(),
     async () => {
       // The SDK runtime also reacts to SIGINT/SIGTERM by shutting workers down; ask only if it has not yet.
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -231,25 +258,38 @@ async function main(): Promise<void> {
     () => db.destroy(),
   );
 
-  const tokens = await devTokens(db);
+  const tokens = await devTokens(db, DEV_TOKENS_FILE);
   const ui = `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${config.temporal.namespace}/workflows`;
+  const temporalMetricsPort = ports.find((p) => p.variable === 'TEMPORAL_METRICS_PORT')?.port;
+  const databaseUrl = new URL(config.database.url);
+  if (databaseUrl.password) databaseUrl.password = '***';
   console.log(
     [
       '',
       'Data lifecycle service is up:',
-      `  API            ${api.url}`,
-      `  API docs       ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
+      `  API             ${api.url}`,
+      `  API docs        ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
       temporal
-        ? `  Temporal UI    ${ui}`
-        : `  Temporal       ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
+        ? `  Temporal UI     ${ui}   (gRPC ${temporalAddress(config)})`
+        : `  Temporal        ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
       mailboxUrl
-        ? `  Mailbox        ${mailboxUrl}/messages   (SMTP sink ${smtpUrl}; .eml files in .data/mail)`
-        : `  SMTP           ${smtpUrl}`,
-      `  Subprocessors  ${sim.url}/_calls   (simulated: ${DEMO_SUBPROCESSORS.map((s) => s.id).join(', ')})`,
+        ? `  Mailbox         ${mailboxUrl}/   (SMTP sink ${smtpUrl}; .eml files in ${path.relative(ROOT, DATA_DIR)}/mail)`
+        : `  SMTP            ${smtpUrl}`,
+      `  Subprocessors   ${sim.url}/_calls   (simulated: ${DEMO_SUBPROCESSORS.map((s) => s.id).join(', ')})`,
+      `  API metrics     ${metricsServer.url}/metrics`,
+      `  Worker metrics  http://${config.metrics.host}:${config.metrics.workerPort}/metrics   (Temporal SDK)`,
+      ...(temporal
+        ? [`  Server metrics  http://127.0.0.1:${temporalMetricsPort}/metrics   (Temporal dev server)`]
+        : []),
+      `  Database        ${databaseServer.kind === 'embedded' ? 'embedded PostgreSQL' : 'PostgreSQL'} ${databaseUrl.toString()}`,
       '',
+      `Retention jitter: ${config.retention.jitterMaxMs === 0 ? 'none (RETENTION_JITTER_MAX=PT0S in the dev stack)' : `up to ${config.retention.jitterMaxMs} ms`}`,
       `Staff tokens for trying the API (development only, kept in ${path.relative(ROOT, DEV_TOKENS_FILE)}):`,
       ...ROLES.map((role) => `  ${role.padEnd(15)} ${tokens[role]}`),
       '',
+      databaseServer.kind === 'embedded'
+        ? `Ops CLI against this stack: DATABASE_URL=${config.database.url} npm run cli -- requests list`
+        : 'Ops CLI: npm run cli -- requests list',
       'Try: bash scripts/demo-onboarding.sh    Stop: Ctrl-C',
       '',
     ].join('\n'),

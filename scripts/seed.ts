@@ -4,11 +4,19 @@
  * Creates and migrates the database if needed, then loads one demo customer with the requested number of operational
  * rows (see db/seed-demo-customer.ts). Progress goes to stderr, the summary to stdout, so the summary can be piped or
  * parsed (`--json`) while the terminal still shows progress. Exits 1 with a one-line reason on any failure.
+ *
+ * The seeded customer gets the retention lifecycle onboarding would have started (workers/retention-lifecycles.ts)
+ * when the Temporal server answers (TEMPORAL_ADDRESS, else the local dev server); otherwise the dev stack starts it at
+ * its next start.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { Client, Connection } from '@temporalio/client';
 import { seedDemoCustomer, type SeedResult } from './seed-demo-customer';
 import { loadConfig } from '../lib/config';
+import { createDataConverter } from '../lib/data-converter';
+import { temporalConnectionOptions } from '../lib/temporal-connection';
+import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
 
 /** Parsed command-line options. */
 export interface SeedCliOptions {
@@ -98,10 +106,33 @@ export async function main(argv: string[]): Promise<void> {
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     printSummary(result, seconds, opts.json ?? false);
+    process.stderr.write(`${await startRetentionLifecycle(db, result.customerId)}\n`);
   } catch (err) {
     throw new Error(`seeding ${target} failed: ${describeError(err)}`, { cause: err });
   } finally {
     await db.destroy();
+  }
+}
+
+/** Starts the seeded customer's retention lifecycle if Temporal answers; says what happened either way. */
+async function startRetentionLifecycle(db: Parameters<typeof ensureRetentionLifecycles>[0], customerId: string) {
+  const config = loadConfig();
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: 2000 });
+  } catch {
+    return 'retention lifecycle: Temporal does not answer; `npm start` starts it at its next start';
+  }
+  try {
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: createDataConverter(config.payloadEncryption.keyring),
+    });
+    await ensureRetentionLifecycles(db, client, config.temporal.taskQueue, [customerId]);
+    return `retention lifecycle started: retention-${customerId}`;
+  } finally {
+    await connection.close();
   }
 }
 

@@ -3,11 +3,15 @@
  * round trip, and CORS as a browser sees it (preflight from the UI's origin allowed, any other origin refused).
  * The router runs in a small express app on a real port; a last block checks it as mounted in the service's own app.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import express from 'express';
 import { startServer, type RunningServer } from '../api/server';
 import { CODEC_ALLOWED_HEADERS, codecRouter } from '../api/routes/codec';
 import { AesGcmPayloadCodec, parsePayloadKeys } from '../lib/payload-codec';
+import { retentionWorkflowId } from '../lib/pure/temporal-ids';
+import { onboardingBody } from './support/fixtures';
 import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, type TestStack } from './support/test-stack';
 
 const UI = 'http://localhost:8233';
@@ -115,6 +119,16 @@ describe('codec endpoints in a bare express app', () => {
     expect(decoded.status).toBe(200);
     expect(unb64(decoded.body.payloads[0].data)).toBe('"from 2025"');
     expect(decoded.body.payloads[1]).toEqual(uiPayloads.payloads[0]);
+  });
+
+  it('takes {} and a null list as the empty payload list, as the Temporal CLI and Web UI send it', async () => {
+    for (const operation of ['encode', 'decode']) {
+      for (const body of [{}, { payloads: null }, { payloads: [] }]) {
+        const res = await call(server.url, 'POST', `/codec/${operation}`, { 'x-namespace': 'default' }, body);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ payloads: [] });
+      }
+    }
   });
 
   it('answers problem+json for a malformed body and for a payload sealed with a key it does not have', async () => {
@@ -228,5 +242,57 @@ describe('codec endpoints as mounted in the service', () => {
     expect(unb64(encoded.body.payloads[0].metadata['encryption-key-id'])).toBe(TEST_ACTIVE_PAYLOAD_KEY_ID);
     const decoded = await stack.http('POST', '/codec/decode', encoded.body, { Origin: UI });
     expect(decoded.body.payloads[0]).toEqual(uiPayloads.payloads[0]);
+  });
+
+  it('lets `temporal workflow query --codec-endpoint` show a query result in the clear', async () => {
+    const cli = process.env.TEMPORAL_CLI;
+    if (!cli) throw new Error('TEMPORAL_CLI is not set: run the tests with `npm test`');
+    // A customer's retention lifecycle runs for years and answers the `status` query.
+    const onboarding = await stack.http('POST', '/v1/customers', onboardingBody([]));
+    expect(onboarding.status).toBe(202);
+    await stack.client.workflow.getHandle(onboarding.body.workflowId).result();
+    const workflowId = retentionWorkflowId(onboarding.body.customerId);
+
+    const query = (extra: string[]) =>
+      promisify(execFile)(cli, [
+        'workflow',
+        'query',
+        '--address',
+        process.env.TEST_TEMPORAL_ADDRESS!,
+        '--namespace',
+        process.env.TEST_TEMPORAL_NAMESPACE!,
+        '--workflow-id',
+        workflowId,
+        '--name',
+        'status',
+        '--output',
+        'json',
+        ...extra,
+      ]);
+    let answer = await query([
+      '--codec-endpoint',
+      `${stack.api.url}/codec`,
+      '--codec-auth',
+      `Bearer ${stack.tokens.support}`,
+    ]);
+    // The lifecycle may still be reading its contract: ask again until it reports its stage.
+    for (let i = 0; i < 50 && !answer.stdout.includes('"stage"'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      answer = await query([
+        '--codec-endpoint',
+        `${stack.api.url}/codec`,
+        '--codec-auth',
+        `Bearer ${stack.tokens.support}`,
+      ]);
+    }
+    const result = JSON.parse(answer.stdout) as { queryResult: unknown[] };
+    expect(result.queryResult[0]).toMatchObject({
+      stage: expect.any(String),
+      policySet: stack.config.retention.policySet,
+    });
+
+    // Without the codec the CLI sees only ciphertext.
+    const sealed = await query([]).catch((err: { stdout?: string }) => ({ stdout: String(err.stdout ?? '') }));
+    expect(sealed.stdout).not.toContain('"stage"');
   });
 });

@@ -42,6 +42,8 @@ describe('erasure steps', () => {
 
   it('detaches the rows that stay from the seller accounts that go', () => {
     expect(erasureSteps(['seller_accounts'], ['invoiced-orders']).map((s) => s.key)).toEqual([
+      // Requested corrections of seller accounts hold their new identifiers: they go with the accounts.
+      'correction_changes:seller_accounts:delete',
       'seller_accounts:seller_accounts:detach:orders.seller_account_id',
       'seller_accounts:seller_accounts:detach:listings.seller_account_id',
       'seller_accounts:seller_accounts:delete',
@@ -50,11 +52,12 @@ describe('erasure steps', () => {
       'delete',
       'delete',
       'delete',
+      'delete',
     ]);
     // Erased in a later pass than the orders and listings of the same erasure: nothing to detach either.
     expect(
       erasureSteps(['seller_accounts'], [], ['orders', 'listings', 'seller_accounts']).map((s) => s.action),
-    ).toEqual(['delete']);
+    ).toEqual(['delete', 'delete']);
   });
 
   it('marks invoiced orders only when the statutory rule is in force', () => {
@@ -63,7 +66,11 @@ describe('erasure steps', () => {
   });
 
   it('touches only the tables of the categories in scope', () => {
-    expect([...new Set(erasureSteps(['business_contact'], []).map((s) => s.table))]).toEqual(['contracts', 'contacts']);
+    expect([...new Set(erasureSteps(['business_contact'], []).map((s) => s.table))]).toEqual([
+      'correction_changes',
+      'contracts',
+      'contacts',
+    ]);
     expect(erasureSteps(['audit_log'], [])).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
 
@@ -16,6 +17,8 @@ const ROOT = path.join(__dirname, '..');
 export interface TestRunState {
   env: TestWorkflowEnvironment;
   databaseUrl: string;
+  /** The server the run's database is on; stopped by the teardown when it is the embedded one. */
+  databaseServer: DatabaseServer;
 }
 
 declare global {
@@ -28,9 +31,17 @@ export default async function globalSetup(): Promise<void> {
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
 
-  const server = new URL(process.env.TEST_DATABASE_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  server.pathname = `/dlo_test_${Date.now()}_${process.pid}`;
-  const databaseUrl = server.toString();
+  // TEST_DATABASE_SERVER_URL, else the default server if one answers, else an embedded PostgreSQL (data kept in
+  // .data/test/postgres, so only the first run pays for initialising it).
+  const databaseServer = await resolveDatabaseServer({
+    configuredUrl: process.env.TEST_DATABASE_SERVER_URL || undefined,
+    configuredVariable: 'TEST_DATABASE_SERVER_URL',
+    defaultUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+    dataDir: path.join(ROOT, '.data', 'test', 'postgres'),
+    port: 0,
+  });
+  console.log(`\nTest database server: ${databaseServer.description}`);
+  const databaseUrl = withDatabase(databaseServer.url, `dlo_test_${Date.now()}_${process.pid}`);
   await ensureDatabase(databaseUrl);
   const db = createDb(databaseUrl, 2);
   try {
@@ -57,7 +68,7 @@ export default async function globalSetup(): Promise<void> {
     },
   });
 
-  globalThis.__testRun = { env, databaseUrl };
+  globalThis.__testRun = { env, databaseUrl, databaseServer };
   process.env.TEST_TEMPORAL_ADDRESS = env.address;
   process.env.TEST_TEMPORAL_NAMESPACE = namespace;
   process.env.TEST_DATABASE_URL = databaseUrl;

@@ -1,5 +1,5 @@
 /**
- * Stops the dev server and drops the run's database (set KEEP_TEST_DATABASE=1 to look at it afterwards), then reads
+ * Stops the dev server, drops the run's database (and stops the embedded PostgreSQL if the run started one) (set KEEP_TEST_DATABASE=1 to look at it afterwards), then reads
  * every log the run wrote: an email address, phone number or fixture name in any of them fails the run.
  */
 import path from 'node:path';
@@ -12,6 +12,7 @@ export default async function globalTeardown(): Promise<void> {
   await run.env.teardown();
   if (!process.env.KEEP_TEST_DATABASE) await dropDatabase(run.databaseUrl);
   else console.log(`test database kept: ${run.databaseUrl}`);
+  await run.databaseServer.stop();
 
   const leaks = findLogLeaks(path.join(__dirname, '..', '.data', 'test', 'logs'));
   if (leaks.length > 0) {

@@ -10,9 +10,11 @@ import { loadConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { installProcessGuards } from '../lib/process-guards';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions } from '../lib/tls-files';
+import { subprocessorFailureCounter } from './metrics';
 import { ensureSchedules } from './schedules';
 import { createWorker } from './worker';
 
@@ -25,7 +27,10 @@ const DEFAULT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ service: 'worker', level: config.logLevel });
-  installTemporalLogging(logger);
+  installProcessGuards(logger);
+  // The SDK's Runtime telemetry (and the counters of workers/metrics.ts) for Prometheus, on the worker's own port.
+  const metricsAddress = `${config.metrics.host}:${config.metrics.workerPort}`;
+  installTemporalLogging(logger, 'INFO', { prometheusBindAddress: metricsAddress });
   if (config.payloadEncryption.insecureDevKey)
     logger.warn('payloads are encrypted with the well-known development key: set PAYLOAD_KEYS for real data');
   const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
@@ -42,7 +47,10 @@ async function main(): Promise<void> {
     deps: {
       db,
       mailer,
-      subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+      subprocessorClient: createSubprocessorClient({
+        timeoutMs: config.subprocessors.timeoutMs,
+        onFailure: subprocessorFailureCounter(),
+      }),
       config,
     },
   });
@@ -54,6 +62,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,
     bundle: bundle ?? 'sources',
+    metrics: `http://${metricsAddress}/metrics`,
   });
   // The SDK's worker shuts down gracefully on SIGINT/SIGTERM by default (shutdownSignals), finishing in-flight tasks.
   await worker.run();

@@ -15,7 +15,6 @@ import {
   condition,
   defineQuery,
   defineSignal,
-  defineUpdate,
   log,
   proxyActivities,
   setHandler,
@@ -26,33 +25,20 @@ import {
 import type { AccessRequestActivities } from '../activities/access-request';
 import type { ExportActivities, ExportSummary } from '../activities/export';
 import type { RequestStageActivities } from '../activities/request-stage';
-import {
-  CONFIRMATION_REFUSED,
-  EXTENSION_REFUSED,
-  type AccessRequestStage,
-  type AccessRequestStatus,
-  type ConfirmIdentityArgs,
-  type ConfirmIdentityResult,
-  type ExportProgress,
-  type ExtendDeadlineArgs,
-  type ExtendDeadlineResult,
-  type ExtensionRefusal,
-} from '../lib/pure/access-request-messages';
-import {
-  canExtendOn,
-  clockStart,
-  dateInZone,
-  endOfDayMs,
-  extendedDueDate,
-  originalPeriodEnd,
-  reminderInstants,
-  responseDueDate,
-  type HolidayCalendar,
-  type PrivacyRegime,
-} from '../lib/pure/deadlines';
+import type { AccessRequestStage, AccessRequestStatus, ExportProgress } from '../lib/pure/access-request-messages';
+import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/pure/deadlines';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
 import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import type { AccessScope } from '../lib/pure/access-scope';
+import {
+  confirmIdentityUpdate,
+  extendDeadlineUpdate,
+  installDeadlineExtension,
+  installIdentityConfirmation,
+  runDeadlineClock,
+  todayIn,
+  type IdentityConfirmation,
+} from './deadline-clock';
 import { stageTracker } from './request-stage';
 
 /** Durations of one request, fixed when it was received (configuration: README "Access requests"). */
@@ -89,13 +75,9 @@ export interface AccessRequestResult {
 
 /** Query: where the request stands. `GET /v1/requests/{id}` asks it (as workflows/request-status.ts). */
 export const accessRequestStatusQuery = defineQuery<AccessRequestStatus>(REQUEST_STATUS_QUERY);
-/** Update: the verification link was used (`GET /verify/{token}`). */
-export const confirmIdentityUpdate = defineUpdate<ConfirmIdentityResult, [ConfirmIdentityArgs]>('confirmIdentity');
-/**
- * Update: staff extend the deadline (`POST /v1/requests/{id}/extend`). A contract for every request type with a legal
- * deadline: a workflow that handles it with these types can be extended through that route.
- */
-export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineArgs]>('extendDeadline');
+// The identity confirmation and deadline extension updates are shared by every request workflow with a legal
+// deadline (workflows/deadline-clock.ts); exported here too, where the access request's senders have found them.
+export { confirmIdentityUpdate, extendDeadlineUpdate };
 /** Signal: a running export reports its progress (activities/export.ts). */
 export const exportProgressSignal = defineSignal<[ExportProgress]>('exportProgress');
 
@@ -121,22 +103,12 @@ const exporter = proxyActivities<ExportActivities>({
   },
 });
 
-const RULE_SOURCES: Record<PrivacyRegime, string> = {
-  gdpr: 'GDPR Art. 12(3)',
-  uk_gdpr: 'UK GDPR Art. 12(3)',
-  ccpa: 'Cal. Civ. Code 1798.130(a)(2)(A)',
-};
-
-function refuseExtension(refusal: ExtensionRefusal, message: string): never {
-  throw ApplicationFailure.create({ type: EXTENSION_REFUSED, message, details: [refusal], nonRetryable: true });
-}
-
 /** Runs one access request to delivery (or refusal, or closure unverified) and deletes its archive when due. */
 export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): Promise<AccessRequestResult> {
   const { workflowId } = workflowInfo();
   const { calendar, regime, policy } = input;
   const step = { requestId: input.requestId, customerId: input.customerId, workflowId, receivedOn: input.receivedOn };
-  const today = () => dateInZone(Date.now(), calendar.timeZone);
+  const today = () => todayIn(calendar);
 
   const status: AccessRequestStatus = {
     stage: 'received',
@@ -154,52 +126,22 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     outcome: null,
   };
   // Set once the requester is known to be a registered contact and the link is on its way.
-  const identity: { linkId?: string; contactId?: string } = {};
-  let confirmation: { linkId: string; verifiedOn: string } | undefined;
-  let extending = false;
+  const identity: IdentityConfirmation & { contactId?: string } = {};
 
   setHandler(accessRequestStatusQuery, () => status);
   setHandler(exportProgressSignal, (progress) => {
     if (status.stage === 'exporting') status.progress = progress;
   });
-  setHandler(
-    confirmIdentityUpdate,
-    ({ linkId }) => {
-      const verifiedOn = today();
-      confirmation = { linkId, verifiedOn };
-      if (status.dueOn === null) {
-        // UK GDPR "stop the clock": the period starts now.
-        status.clockStartedOn = verifiedOn;
-        status.dueOn = responseDueDate(regime, verifiedOn, calendar);
-      }
-      status.verified = true;
-      return { verifiedOn, dueOn: status.dueOn };
-    },
-    {
-      validator: ({ linkId }) => {
-        if (status.stage !== 'awaiting-verification' || confirmation !== undefined)
-          throw ApplicationFailure.create({
-            type: CONFIRMATION_REFUSED,
-            message: 'the request is not waiting for identity confirmation',
-            nonRetryable: true,
-          });
-        if (linkId !== identity.linkId)
-          throw ApplicationFailure.create({
-            type: CONFIRMATION_REFUSED,
-            message: 'the link is not the one sent for this request',
-            nonRetryable: true,
-          });
-      },
-    },
-  );
-  setHandler(
-    extendDeadlineUpdate,
-    async ({ reason, actor }) => {
-      extending = true;
-      const startedOn = status.clockStartedOn!;
-      const previousDueOn = status.dueOn!;
-      const dueOn = extendedDueDate(regime, startedOn, calendar);
-      const decidedOn = today();
+  installIdentityConfirmation({
+    state: status,
+    calendar,
+    identity,
+    awaiting: () => status.stage === 'awaiting-verification',
+  });
+  installDeadlineExtension({
+    state: status,
+    calendar,
+    record: async ({ previousDueOn, dueOn, reason, actor }) => {
       await acts.recordDeadlineExtension({
         ...step,
         previousDueOn,
@@ -208,79 +150,22 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
         actor,
         contactId: identity.contactId,
       });
-      status.extension = { previousDueOn, dueOn, decidedOn };
-      status.dueOn = dueOn; // the clock below sees the change and moves its timers
       log.info('deadline extended', { requestId: input.requestId, previousDueOn, dueOn });
-      return { previousDueOn, dueOn };
     },
-    {
-      validator: (_args: ExtendDeadlineArgs) => {
-        if (status.respondedOn !== null)
-          refuseExtension({ rule: 'request_answered' }, 'the request has been answered already');
-        if (extending)
-          refuseExtension(
-            { rule: 'already_extended' },
-            `the deadline has been extended already; ${RULE_SOURCES[regime]} allows one extension`,
-          );
-        const startedOn = status.clockStartedOn;
-        if (startedOn === null || status.dueOn === null)
-          refuseExtension(
-            { rule: 'clock_not_started' },
-            'the period has not started (UK GDPR Art. 12A: it starts when identity is confirmed): nothing to extend yet',
-          );
-        if (!canExtendOn(regime, startedOn, today(), calendar)) {
-          const end = originalPeriodEnd(regime, startedOn);
-          refuseExtension(
-            { rule: 'within_original_period', originalPeriodEnd: end },
-            `${RULE_SOURCES[regime]}: an extension must be decided and notified within the original period, which ` +
-              `ended on ${end}`,
-          );
-        }
-      },
-    },
-  );
+  });
 
   const stages = stageTracker(status, input.requestId, acts);
 
   /** The deadline clock: reminders before the due date, an escalation after it, until the requester is answered. */
-  async function deadlineClock(): Promise<void> {
-    const sent = new Set<string>();
-    let escalatedFor: string | undefined;
-    const answered = () => status.respondedOn !== null;
-    while (!answered()) {
-      const dueOn = status.dueOn;
-      if (dueOn === null) {
-        await condition(() => answered() || status.dueOn !== null);
-        continue;
-      }
-      const moved = () => answered() || status.dueOn !== dueOn;
-      const dueEnd = endOfDayMs(dueOn, calendar.timeZone);
-      const now = Date.now();
-      if (now > dueEnd) {
-        if (escalatedFor !== dueOn) {
-          escalatedFor = dueOn;
-          status.deadline.escalated = true;
-          await acts.escalateOverdueAccessRequest({ ...step, dueOn, stage: status.stage });
-        }
-        await condition(moved);
-        continue;
-      }
-      const pending = reminderInstants(dueEnd, policy.reminderOffsets)
-        .filter((at) => !sent.has(`${dueOn}@${at}`))
-        .sort((a, b) => a - b);
-      const passed = pending.filter((at) => at <= now);
-      if (passed.length > 0) {
-        // Reminder instants already behind us (the clock started late, or an offset is longer than the period):
-        // one reminder now stands for all of them.
-        for (const at of passed) sent.add(`${dueOn}@${at}`);
-        await acts.sendDeadlineReminder({ ...step, dueOn, stage: status.stage, reminderAtMs: passed.at(-1)! });
-        status.deadline.remindersSent++;
-        continue;
-      }
-      const next = Math.min(pending[0] ?? Number.POSITIVE_INFINITY, dueEnd + 1);
-      await condition(moved, next - now);
-    }
-  }
+  const deadlineClock = () =>
+    runDeadlineClock({
+      state: status,
+      calendar,
+      reminderOffsets: policy.reminderOffsets,
+      remind: ({ dueOn, reminderAtMs }) =>
+        acts.sendDeadlineReminder({ ...step, dueOn, stage: status.stage, reminderAtMs }),
+      escalate: ({ dueOn }) => acts.escalateOverdueAccessRequest({ ...step, dueOn, stage: status.stage }),
+    });
 
   function answered(outcome: NonNullable<AccessRequestStatus['outcome']>): void {
     status.respondedOn = today();
@@ -323,9 +208,10 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
     expiresAtMs: verificationExpiresAtMs,
   });
   const confirmed = await condition(
-    () => confirmation !== undefined,
+    () => identity.confirmed !== undefined,
     Math.max(1, verificationExpiresAtMs - Date.now()),
   );
+  const confirmation = identity.confirmed;
   if (!confirmed || !confirmation) {
     status.stage = 'closed-unverified'; // from here the validator refuses a late confirmation
     await acts.closeUnverifiedAccessRequest({ ...step, waitedMs: policy.verificationTimeoutMs });

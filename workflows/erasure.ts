@@ -7,7 +7,8 @@
  *    `RequestStage` search attribute read `waiting-for-legal-hold`. Everything else proceeds at once.
  * 3. Delete the free categories' rows in dependency order and short batches (`eraseTables`, heartbeating a checkpoint;
  *    a retried attempt resumes after the last committed batch with exact counts). Invoiced orders are kept with their
- *    own `retain_until` (lib/statutory-retention.ts).
+ *    own `retain_until` (lib/statutory-retention.ts). Access-request archives holding a copy of an erased category
+ *    go too (files and rows; their download links then answer 410).
  * 4. Tell each subprocessor holding those categories to delete (protocol v1); a confirmation arrives in the answer or
  *    later as a signal from the signed callback route. Each deletion waits up to `confirmationTimeout`, then is
  *    escalated to staff by email and reported `escalated`.
@@ -54,6 +55,8 @@ import {
   erasableCategories,
   includesCustomerRecord,
   normalizeCategories,
+  type ErasureReason,
+  type ErasureRecords,
 } from '../lib/pure/erasure-plan';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
 import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
@@ -63,9 +66,14 @@ import { searchAttributes } from '../lib/pure/temporal-ids';
 export interface ErasureInput {
   customerId: string;
   categories: DataCategory[];
-  reason: 'retention' | 'termination';
+  reason: ErasureReason;
   /** Lifecycle request it belongs to, if any. */
   requestId?: string;
+  /**
+   * Narrows the erasure to named contacts / seller accounts (a deletion request): for their categories only these
+   * rows are erased, and subprocessors are asked to delete only these records.
+   */
+  records?: ErasureRecords;
   /** Recorded in the evidence. */
   policyVersions?: Partial<Record<DataCategory, number>>;
   /** How long to wait for subprocessor confirmations before escalating to staff (default ERASURE_CONFIRMATION_TIMEOUT). */
@@ -199,6 +207,7 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
     customerId: input.customerId,
     reason: input.reason,
     ...(input.requestId ? { requestId: input.requestId } : {}),
+    ...(input.records ? { records: input.records } : {}),
   };
   const scope = erasableCategories(categories);
   const excluded: Partial<Record<DataCategory, string>> = {};

@@ -1,8 +1,10 @@
 /** Every workflow type the worker registers. The bundler starts from this file. */
 export { onboardingWorkflow } from './onboarding';
 export { accessRequestWorkflow } from './access-request';
+export { correctionWorkflow } from './correction';
 export { erasureWorkflow } from './erasure';
 export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
+export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
 export { contractEndCheckWorkflow } from './contract-end-check';

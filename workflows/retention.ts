@@ -6,6 +6,10 @@
  * and runs the erasure child workflow for what expired (reason `retention`), which itself waits while a legal hold
  * covers a category.
  *
+ * The contract dates come from the customer's lifecycle dates record (db/repositories/customer-lifecycle-dates.ts),
+ * which outlives the contracts row a business_contact erasure removes; the lifecycle deletes that record when the last
+ * contract-end category is erased.
+ *
  * Policies and the contract are read through an activity whenever a timer is set: at start, on a signal, at every
  * wake-up (so each erasure applies the policy version current at that moment) and at least every recheck interval
  * (so a policy change reaches every customer even if its `policiesChanged` signal was lost). The workflow continues
@@ -20,6 +24,7 @@ import {
   executeChild,
   allHandlersFinished,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -115,6 +120,9 @@ export const contractEndedSignal = defineSignal<[ContractEndedNotice]>('contract
 /** A retention policy changed: re-read the policies and re-plan. */
 export const policiesChangedSignal = defineSignal<[]>('policiesChanged');
 
+/** Patch id: the lifecycle deletes the customer's lifecycle dates when it completes (histories before it did not). */
+const FORGET_LIFECYCLE_DATES_PATCH = 'retention-forgets-lifecycle-dates';
+
 /** History length after which the workflow continues as new even if the server does not suggest it yet. */
 const MAX_HISTORY_EVENTS = 2000;
 
@@ -194,6 +202,8 @@ export async function retentionWorkflow(input: RetentionWorkflowInput): Promise<
 
     const contractEndCategories = ctx.policies.filter((p) => p.clockStart === 'contract_end');
     if (clockStart !== null && contractEndCategories.every((p) => erased[p.category])) {
+      // The dates were kept as evidence only while a deadline depended on them (issue #11).
+      if (patched(FORGET_LIFECYCLE_DATES_PATCH)) await acts.forgetLifecycleDates({ customerId, workflowId });
       status.stage = 'completed';
       status.nextExpiry = null;
       return { customerId, outcome: 'all-expired-data-erased', erased };

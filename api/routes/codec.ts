@@ -60,10 +60,20 @@ function fromBase64(value: unknown, where: string): Uint8Array {
   return Buffer.from(value, 'base64');
 }
 
-/** Proto JSON -> Payload. @throws BadPayloads naming the offending field. */
+/**
+ * Proto JSON -> Payload. An empty `Payloads` message is `{}` in proto JSON (empty lists are left out), and that is what
+ * the Temporal CLI and Web UI send for, say, a query without arguments: `{}` and `"payloads": null` are the empty list.
+ * @throws BadPayloads naming the offending field.
+ */
 export function payloadsFromJson(body: unknown): Payload[] {
-  const list = (body as { payloads?: unknown } | null)?.payloads;
-  if (!Array.isArray(list)) throw new BadPayloads('body must be a JSON object with a "payloads" array');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new BadPayloads('body must be a JSON object (with a "payloads" array, or {} for none)');
+  // Unknown fields are refused rather than read as "no payloads": a misspelt field must not decode to nothing.
+  const unknown = Object.keys(body).filter((key) => key !== 'payloads');
+  if (unknown.length > 0)
+    throw new BadPayloads(`unknown field "${unknown[0]}": the body is {"payloads": [...]} (a "payloads" array, or {})`);
+  const list = (body as { payloads?: unknown }).payloads ?? [];
+  if (!Array.isArray(list)) throw new BadPayloads('"payloads" must be an array of payloads');
   return list.map((item: unknown, i): Payload => {
     if (typeof item !== 'object' || item === null) throw new BadPayloads(`payloads[${i}] must be an object`);
     const { metadata, data } = item as JsonPayload;

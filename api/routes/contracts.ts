@@ -5,6 +5,8 @@
  * Changing the end date moves every contract-end deletion date of the customer's data; an earlier date means earlier,
  * irreversible erasure. That is a decision about personal data, so it needs `contracts:manage`, which only the privacy
  * officer holds; support starts a termination through its own request (with four-eyes approval) instead.
+ * The dates live in the customer's lifecycle dates record (kept after a business_contact erasure removed the contract
+ * row, so the route keeps working then) and in the contract row while it exists.
  * The change is written and audited in one transaction, then the retention workflow is signalled (and started if the
  * customer has none yet); if Temporal cannot be reached, the workflow's periodic re-check picks the change up.
  */
@@ -13,6 +15,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { auditEvents } from '../../db/repositories/audit-events';
+import { customerLifecycleDates } from '../../db/repositories/customer-lifecycle-dates';
 import { customers } from '../../db/repositories/customers';
 import { ContractChangeInput, ContractChangeResult } from '../../lib/schemas/retention-policies';
 import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-ids';
@@ -27,13 +30,6 @@ import { HttpProblem, parseOr400, ValidationProblem, type FieldError } from '../
 
 /** How far in the future `endedAt` may lie, for clocks that run a little ahead. */
 const CLOCK_SKEW_MS = 60_000;
-
-interface ContractRow {
-  id: string;
-  starts_on: string;
-  ends_on: string | null;
-  ended_at: Date | null;
-}
 
 export function contractsRouter(deps: AppDeps): Router {
   const router = Router();
@@ -50,12 +46,16 @@ export function contractsRouter(deps: AppDeps): Router {
     }
 
     const outcome = await deps.db.transaction(async (trx) => {
-      const contract = await trx('contracts')
-        .where({ customer_id: customerId })
-        .orderBy('created_at', 'desc')
-        .forUpdate()
-        .first<ContractRow | undefined>('id', 'starts_on', 'ends_on', 'ended_at');
-      if (!contract) throw new HttpProblem(409, 'Contract cannot change', 'the customer has no contract recorded yet');
+      // The lifecycle dates, not the contracts row: they survive a business_contact erasure (issue #11).
+      await customerLifecycleDates.recordFromContract(trx, customerId);
+      const dates = await customerLifecycleDates.lock(trx, customerId);
+      if (!dates) throw new HttpProblem(409, 'Contract cannot change', 'the customer has no contract recorded');
+      const contract = {
+        id: dates.contractId,
+        starts_on: dates.contractStartsOn,
+        ends_on: dates.contractEndsOn,
+        ended_at: dates.contractEndedAt,
+      };
 
       const endedAt =
         input.endedAt === undefined ? contract.ended_at : input.endedAt === null ? null : new Date(input.endedAt);
@@ -85,6 +85,8 @@ export function contractsRouter(deps: AppDeps): Router {
       const changed =
         contract.ends_on !== input.endsOn || (contract.ended_at?.getTime() ?? null) !== (endedAt?.getTime() ?? null);
       if (changed) {
+        await customerLifecycleDates.setContractEnd(trx, customerId, { endsOn: input.endsOn, endedAt });
+        // The contract row too, while it exists.
         await trx('contracts')
           .where({ id: contract.id })
           .update({ ends_on: input.endsOn, ended_at: endedAt, updated_at: trx.fn.now() });
@@ -168,7 +170,7 @@ export function registerContractsOpenApi(registry: OpenAPIRegistry): void {
       },
       400: problem('Invalid body; `errors` names each field and rule (before_start, in_future)'),
       404: problem('No such customer'),
-      409: problem('The customer is terminated, failed onboarding, or has no contract yet'),
+      409: problem('The customer is terminated, failed onboarding, or has no contract dates recorded'),
     },
   });
   registry.registerPath({

@@ -29,6 +29,9 @@ import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { updateProblem, UPDATE_DEADLINE_MS } from '../workflow-calls';
 
+/** The audit prefix of each request type that verifies its requester through `/verify`. */
+const VERIFYING_PROCESS: Partial<Record<string, string>> = { correction: 'correction', deletion: 'deletion' };
+
 const notFound = () => new HttpProblem(404, 'Link not found', 'this link is not valid');
 const gone = (detail: string) => new HttpProblem(410, 'Link no longer valid', detail);
 
@@ -95,18 +98,22 @@ export function publicLinksRouter(deps: AppDeps): Router {
         { requestId: request.id, customerId: link.customerId, workflowId: request.workflowId },
         {
           actor: `link:${linkId}`,
-          action: 'access.verification_link_used',
+          action: `${VERIFYING_PROCESS[request.type] ?? 'access'}.verification_link_used`,
           details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
           subject: { type: 'public_link', id: linkId },
         },
       );
-      return { requestId: request.id, dueOn: confirmed.dueOn };
+      return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
+    const promise =
+      answer.type === 'correction' || answer.type === 'deletion'
+        ? `We will answer your ${answer.type} request by ${answer.dueOn} at the latest.`
+        : `We will send the data by ${answer.dueOn} at the latest.`;
     res.json({
       status: 'verified',
       requestId: answer.requestId,
       dueOn: answer.dueOn,
-      message: `Thank you: your identity is confirmed. We will send the data by ${answer.dueOn} at the latest.`,
+      message: `Thank you: your identity is confirmed. ${promise}`,
     });
   });
 

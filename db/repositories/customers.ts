@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { customerLifecycleDates } from './customer-lifecycle-dates';
 import type { OnboardingInput } from '../../lib/schemas/onboarding';
 
 export type CustomerStatus = 'onboarding' | 'active' | 'onboarding_failed' | 'terminating' | 'terminated';
@@ -141,6 +142,8 @@ export const customers = {
       termination_disposition: input.contract.terminationDisposition,
       plan: input.contract.plan ?? null,
     });
+    // The dates that drive retention, kept apart from the contract row that a business_contact erasure removes.
+    await customerLifecycleDates.recordFromContract(trx, customerId);
     if (input.subprocessors.length > 0) {
       await trx('customer_subprocessors').insert(
         input.subprocessors.map((s) => ({ customer_id: customerId, subprocessor_id: s })),

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { DataCategory } from '../../lib/pure/data-categories';
-import type { ErasureStep } from '../../lib/pure/erasure-plan';
+import type { ErasureReason, ErasureStep } from '../../lib/pure/erasure-plan';
 
 export type ErasureStatus = 'running' | 'waiting-for-legal-hold' | 'completed';
 
@@ -14,7 +14,7 @@ export interface NewErasure {
   id: string;
   workflowId: string;
   customerId: string;
-  reason: 'retention' | 'termination';
+  reason: ErasureReason;
   requestId?: string | null;
   categories: DataCategory[];
   policyVersions?: Partial<Record<DataCategory, number>> | null;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export type RequestType = 'onboarding' | 'access' | 'correction' | 'termination' | 'retention';
+export type RequestType = 'onboarding' | 'access' | 'correction' | 'deletion' | 'termination' | 'retention';
 export type RequestStatus = 'received' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** A lifecycle request as the rest of the code sees it. */

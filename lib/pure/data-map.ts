@@ -136,6 +136,30 @@ export const DATA_MAP: readonly CustomerTable[] = [
     afterTermination: 'erased',
   },
   {
+    table: 'correction_changes',
+    holds: 'changes asked for by correction requests, with their new values and states',
+    owner: CUSTOMER,
+    key: 'id',
+    // Each row carries the category of what it corrects (contacts and company fields, or seller accounts).
+    categories: ['business_contact', 'seller_accounts'],
+    export: { position: 13, paging: 'small' },
+    // No foreign key to the rows it corrects: it can go first.
+    erasure: { position: 0, keyType: 'uuid' },
+    sweep: null,
+    afterTermination: 'erased',
+  },
+  {
+    table: 'correction_receipts',
+    holds: 'which subprocessors were told of a correction, with their receipts or waivers',
+    owner: CUSTOMER,
+    key: 'request_id',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'evidence that subprocessors were told of corrections (GDPR Art. 19): ids, receipts' },
+    sweep: null,
+    afterTermination: { kept: 'evidence that subprocessors were told of corrections (GDPR Art. 19)' },
+  },
+  {
     table: 'seller_accounts',
     holds: 'marketplace seller account identifiers',
     owner: CUSTOMER,
@@ -317,6 +341,32 @@ export const DATA_MAP: readonly CustomerTable[] = [
     erasure: { excluded: 'evidence of subprocessor deletions: ids, receipts' },
     sweep: null,
     afterTermination: { kept: 'evidence of subprocessor deletions: ids and receipts' },
+  },
+  {
+    table: 'deletion_request_parts',
+    holds: 'parts of customer deletion requests and the decision on each: ids, categories, rules, dates',
+    owner: CUSTOMER,
+    key: 'position',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'evidence of customer deletion requests: parts, decisions and rules (ids and categories)' },
+    sweep: null,
+    afterTermination: { kept: CCPA_RECORDS },
+  },
+  {
+    table: 'customer_lifecycle_dates',
+    holds: 'customer since, contract start and end dates: the clock of the contract-end retention deadlines',
+    owner: CUSTOMER,
+    key: 'customer_id',
+    categories: [],
+    export: { excluded: 'a copy of dates the contract row already exports' },
+    erasure: {
+      excluded:
+        'evidence of the dates that drive the remaining retention deadlines; deleted by the retention lifecycle when ' +
+        'the last contract-end category is erased, and by the termination with the customer record',
+    },
+    sweep: null,
+    afterTermination: 'erased',
   },
   {
     table: 'certificates',

@@ -12,8 +12,12 @@
  *   ({@link CATEGORIES_OUTSIDE_ERASURE}).
  * - `export_archives` covers the access-request archives (their rows and their directory under EXPORT_DIR) and the
  *   public links that point at them.
+ * - An archive is also a copy of the categories its scope exported: erasing any of those categories deletes the
+ *   archive (files and row) and revokes its links ({@link exportScopesHolding}), so erased data cannot be downloaded
+ *   afterwards (issue #11).
  */
 import { DATA_CATEGORIES, isDataCategory, type DataCategory } from './data-categories';
+import { SCOPE_CATEGORIES, type AccessScope } from './access-scope';
 import { DATA_MAP, erasureOrder, type KeyType, type Reference } from './data-map';
 import { STATUTORY_RETENTION_RULES } from './statutory-rules';
 
@@ -56,6 +60,43 @@ export const CATEGORIES_OUTSIDE_ERASURE: Readonly<Partial<Record<DataCategory, s
   audit_log: 'handled by the audit module (retention purge of the hash-chained audit log)',
 };
 
+/**
+ * Named records an erasure may be narrowed to (a deletion request naming contacts or seller accounts): for a category
+ * with a table named here, only the listed rows of that table are erased and the category's other tables are left
+ * alone (naming contacts erases those contacts, not the contract).
+ */
+export interface ErasureRecords {
+  contacts?: string[];
+  seller_accounts?: string[];
+}
+
+/** The tables whose rows an erasure can be narrowed to, with their category. */
+export const RECORD_TABLES: Readonly<Record<keyof ErasureRecords, DataCategory>> = {
+  contacts: 'business_contact',
+  seller_accounts: 'seller_accounts',
+};
+
+/**
+ * The row ids `table` is narrowed to, `null` when the whole table is in scope for `category`, or `'skip'` when the
+ * category is narrowed to rows of another table.
+ */
+export function recordFilter(
+  table: string,
+  category: DataCategory,
+  records: ErasureRecords | undefined,
+): string[] | null | 'skip' {
+  if (!records) return null;
+  const narrowed = (Object.keys(RECORD_TABLES) as (keyof ErasureRecords)[]).filter(
+    (t) => RECORD_TABLES[t] === category && records[t] !== undefined,
+  );
+  if (narrowed.length === 0) return null;
+  const own = narrowed.find((t) => t === table);
+  return own ? [...records[own]!] : 'skip';
+}
+
+/** Why an erasure runs: a retention expiry, a contract termination, or a customer's deletion request. */
+export type ErasureReason = 'retention' | 'termination' | 'deletion-request';
+
 /** What a step does to the rows it walks. */
 export type ErasureAction = 'mark-retained' | 'detach' | 'delete';
 
@@ -73,6 +114,8 @@ export interface ErasureStep {
   ruleId?: string;
   /** `delete`: files that go with each row (see {@link ErasureTable.files}). */
   files?: ErasureTable['files'];
+  /** Only these rows of `table` (`delete`) or of the parent (`detach`): the erasure is narrowed to named records. */
+  ids?: string[];
 }
 
 /**
@@ -106,12 +149,16 @@ export function erasureSteps(
   categories: readonly DataCategory[],
   retainingRules: readonly string[],
   wholeScope: readonly DataCategory[] = categories,
+  records?: ErasureRecords,
 ): ErasureStep[] {
   const scope = erasableCategories(categories);
   const steps: ErasureStep[] = [];
   for (const t of ERASURE_TABLES) {
     for (const category of t.categories) {
       if (!scope.includes(category)) continue;
+      const filter = recordFilter(t.table, category, records);
+      if (filter === 'skip') continue;
+      const ids = filter === null ? {} : { ids: filter };
       for (const rule of STATUTORY_RETENTION_RULES) {
         if (rule.table === t.table && rule.category === category && retainingRules.includes(rule.id)) {
           steps.push({
@@ -138,6 +185,7 @@ export function erasureSteps(
           action: 'detach',
           keyType: ref.keyType,
           detach: { parent: t.table, column: ref.column },
+          ...ids,
         });
       }
       steps.push({
@@ -147,16 +195,19 @@ export function erasureSteps(
         action: 'delete',
         keyType: t.keyType,
         ...(t.files ? { files: t.files } : {}),
+        ...ids,
       });
     }
   }
   return steps;
 }
 
-/** Tables a scope deletes from (in plan order). */
-export function tablesOf(categories: readonly DataCategory[]): string[] {
+/** Tables a scope deletes from (in plan order); narrowed to named records, only their tables for their categories. */
+export function tablesOf(categories: readonly DataCategory[], records?: ErasureRecords): string[] {
   const scope = erasableCategories(categories);
-  return ERASURE_TABLES.filter((t) => t.categories.some((c) => scope.includes(c))).map((t) => t.table);
+  return ERASURE_TABLES.filter((t) =>
+    t.categories.some((c) => scope.includes(c) && recordFilter(t.table, c, records) !== 'skip'),
+  ).map((t) => t.table);
 }
 
 /**
@@ -175,3 +226,16 @@ export function holdingCategories(category: DataCategory): DataCategory[] {
   );
   return normalizeCategories([category, ...refs]);
 }
+
+/**
+ * The access-request export scopes whose archives hold a copy of any of `categories`: an erasure of those categories
+ * deletes the customer's archives of these scopes too.
+ */
+export function exportScopesHolding(categories: readonly DataCategory[]): AccessScope[] {
+  return (Object.keys(SCOPE_CATEGORIES) as AccessScope[]).filter((scope) =>
+    SCOPE_CATEGORIES[scope].some((c) => categories.includes(c)),
+  );
+}
+
+/** Checkpoint key of the erasure step that deletes archives holding erased categories (`erasure_progress`). */
+export const ARCHIVE_COPIES_STEP_KEY = 'export_archives:copies-of-erased-categories:delete';

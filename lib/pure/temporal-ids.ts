@@ -20,6 +20,16 @@ export function accessRequestWorkflowId(requestId: string): string {
   return `access-request-${requestId}`;
 }
 
+/** Workflow id of a correction request (one per request). */
+export function correctionWorkflowId(requestId: string): string {
+  return `correction-${requestId}`;
+}
+
+/** Workflow id of a deletion request (a customer may have several, one per request). */
+export function deletionRequestWorkflowId(requestId: string): string {
+  return `deletion-request-${requestId}`;
+}
+
 /** Workflow id of a customer's long-lived retention lifecycle (one per customer, for as long as its data exists). */
 export function retentionWorkflowId(customerId: string): string {
   return `retention-${customerId}`;

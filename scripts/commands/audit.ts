@@ -5,7 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
 import { auditEvents } from '../../db/repositories/audit-events';
-import { cliActor, withDb } from './cli-context';
+import { cliActor, output, withDb } from './cli-context';
 
 function parseUuid(value: string): string {
   const parsed = z.uuid().safeParse(value);
@@ -34,9 +34,17 @@ export function registerAuditCommands(program: Command): void {
     .command('verify')
     .description('Verify the global chain (or one customer chain); prints the report, exits 1 when it is broken')
     .option('--customer <id>', "verify this customer's chain instead of the global one", parseUuid)
-    .action(async (opts: { customer?: string }) => {
+    .option('--json', 'print the whole report as JSON')
+    .action(async (opts: { customer?: string; json?: boolean }) => {
       const report = await withDb((db) => auditEvents.verify(db, { customerId: opts.customer }));
-      console.log(JSON.stringify(report, null, 2));
+      output(opts.json, report, (r) => {
+        if (r.ok)
+          console.log(`audit chain ${r.chain}: intact (${r.checked} events checked, head ${r.head?.hash ?? '-'})`);
+        else
+          console.log(
+            `audit chain ${r.chain}: BROKEN at event ${r.firstBroken?.id} (${r.firstBroken?.reason}: ${r.firstBroken?.detail})`,
+          );
+      });
       if (!report.ok) process.exitCode = 1;
     });
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { staffTokens } from '../../db/repositories/staff-tokens';
 import { isRole, ROLES } from '../../lib/roles';
-import { cliActor, withDb } from './cli-context';
+import { cliActor, output, withDb } from './cli-context';
 
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('Staff API tokens');
@@ -13,7 +13,8 @@ export function registerTokenCommands(program: Command): void {
     .description('Create a token and print it once')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .requiredOption('--name <name>', 'who holds it (a person or team)')
-    .action(async (opts: { role: string; name: string }) => {
+    .option('--json', 'print {"id", "role", "token"} as JSON')
+    .action(async (opts: { role: string; name: string; json?: boolean }) => {
       if (!isRole(opts.role)) throw new Error(`--role must be one of ${ROLES.join(', ')} (got "${opts.role}")`);
       if (!opts.name.trim()) throw new Error('--name must not be empty');
       const role = opts.role;
@@ -29,23 +30,25 @@ export function registerTokenCommands(program: Command): void {
         return t;
       });
       console.error(`Created ${role} token ${created.id}. It is shown once; store it now.`);
-      console.log(created.token);
+      output(opts.json, { id: created.id, role, token: created.token }, (t) => console.log(t.token));
     });
 
   token
     .command('list')
     .description('List tokens (never their values)')
-    .action(async () => {
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
       const tokens = await withDb((db) => staffTokens.list(db));
-      console.table(
-        tokens.map((t) => ({
-          id: t.id,
-          name: t.name,
-          role: t.role,
-          created: t.createdAt.toISOString(),
-          lastUsed: t.lastUsedAt?.toISOString() ?? '',
-          revoked: t.revokedAt?.toISOString() ?? '',
-        })),
+      const rows = tokens.map((t) => ({
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        created: t.createdAt.toISOString(),
+        lastUsed: t.lastUsedAt?.toISOString() ?? null,
+        revoked: t.revokedAt?.toISOString() ?? null,
+      }));
+      output(opts.json, rows, (list) =>
+        console.table(list.map((t) => ({ ...t, lastUsed: t.lastUsed ?? '', revoked: t.revoked ?? '' }))),
       );
     });
 

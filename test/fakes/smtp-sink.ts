@@ -1,13 +1,15 @@
 /**
  * A real SMTP server that accepts every message and keeps it in memory, so tests and the local dev stack can send
  * mail through the production nodemailer transport (over a socket, with the real SMTP dialogue) and then look at what
- * arrived. Optionally writes `.eml` files and serves a tiny read-only HTTP mailbox for humans.
+ * arrived. Optionally writes `.eml` files and serves a read-only HTTP mailbox for humans: an inbox page (newest first)
+ * and a page per message with its HTML (links clickable, in a sandboxed frame) and its text part. With a `mailDir`, the
+ * mailbox also lists what earlier runs wrote there, so the dev stack's mail survives a restart.
  *
  * Run standalone with `tsx test/fakes/smtp-sink.ts` (env: SMTP_SINK_PORT, SMTP_SINK_HOST, SMTP_SINK_HTTP_PORT,
  * SMTP_SINK_MAIL_DIR).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -53,8 +55,10 @@ export interface SmtpSinkOptions {
   /** If set, each message is also written to `<mailDir>/<id>.eml` (the directory is created if missing). */
   mailDir?: string;
   /**
-   * If set (0 allowed = free port), serves a read-only mailbox on 127.0.0.1: `GET /messages` (JSON, newest first,
-   * without `raw`) and `GET /messages/:id` (the raw message as `message/rfc822`).
+   * If set (0 allowed = free port), serves a read-only mailbox on 127.0.0.1: `GET /` (the inbox page, newest first),
+   * `GET /messages/:id/view` (one message: headers, HTML and text), `GET /messages` (JSON, newest first, without
+   * `raw`) and `GET /messages/:id` (the raw message as `message/rfc822`). With `mailDir`, messages earlier runs wrote
+   * there are listed too (not in {@link SmtpSink.messages}, which is this run's).
    */
   httpPort?: number;
 }
@@ -143,7 +147,11 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       raw: rawBuf.toString('utf8'),
     };
     // Written before the SMTP 250 so that a sender that saw success can already find the file.
-    if (mailDir) await writeFile(join(mailDir, `${id}.eml`), rawBuf);
+    if (mailDir) {
+      await writeFile(join(mailDir, `${id}.eml`), rawBuf);
+      // The envelope is not in the message itself (Bcc recipients, for one); kept beside it for the mailbox.
+      await writeFile(join(mailDir, `${id}.envelope.json`), JSON.stringify({ from: mail.from, to: mail.to }));
+    }
     received.push(mail);
     settle(mail);
   };
@@ -194,12 +202,33 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
   let http: Server | undefined;
   let httpUrl: string | undefined;
   if (opts.httpPort !== undefined) {
+    // Messages of earlier runs, read once; this run's follow in `received`.
+    const earlier = mailDir ? await loadMailDir(mailDir) : [];
+    const all = (): ReceivedMail[] =>
+      [...earlier, ...received].sort(
+        (a, b) => b.receivedAt.getTime() - a.receivedAt.getTime() || b.id.localeCompare(a.id),
+      );
     const app = express();
+    app.disable('x-powered-by');
+    app.get('/', (_req, res) => {
+      res.type('html').send(inboxPage(all()));
+    });
     app.get('/messages', (_req, res) => {
-      res.json([...received].reverse().map(summary));
+      res.json(all().map(summary));
+    });
+    app.get('/messages/:id/view', (req, res) => {
+      const mail = all().find((m) => m.id === req.params.id);
+      if (!mail) {
+        res
+          .status(404)
+          .type('html')
+          .send(page('Not found', '<p>No such message. <a href="/">Back to the inbox</a></p>'));
+        return;
+      }
+      res.type('html').send(messagePage(mail));
     });
     app.get('/messages/:id', (req, res) => {
-      const mail = received.find((m) => m.id === req.params.id);
+      const mail = all().find((m) => m.id === req.params.id);
       if (!mail) {
         res.status(404).json({ error: 'no such message' });
         return;
@@ -274,6 +303,110 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
   };
 }
 
+/** Reads the `.eml` files (and envelope files) a sink wrote to `mailDir` before; unreadable files are skipped. */
+async function loadMailDir(mailDir: string): Promise<ReceivedMail[]> {
+  const names = (await readdir(mailDir)).filter((name) => name.endsWith('.eml'));
+  const loaded = await Promise.all(
+    names.map(async (name): Promise<ReceivedMail | undefined> => {
+      try {
+        const file = join(mailDir, name);
+        const rawBuf = await readFile(file);
+        const parsed = await simpleParser(rawBuf);
+        const id = name.slice(0, -'.eml'.length);
+        let envelope: { from?: string; to?: string[] } = {};
+        try {
+          envelope = JSON.parse(await readFile(join(mailDir, `${id}.envelope.json`), 'utf8')) as typeof envelope;
+        } catch {
+          // written by an older sink: fall back to the headers
+        }
+        const headerTo = [parsed.to ?? []].flat().flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase()));
+        // Ids start with the arrival time in milliseconds; the file time is the fallback.
+        const arrived = Number(id.split('-')[0]);
+        return {
+          id,
+          from: envelope.from ?? (parsed.from?.value[0]?.address ?? '').toLowerCase(),
+          to: envelope.to ?? headerTo,
+          subject: parsed.subject ?? '',
+          text: parsed.text ?? '',
+          ...(parsed.html ? { html: parsed.html } : {}),
+          headers: flattenHeaders(parsed),
+          ...(parsed.messageId ? { messageId: parsed.messageId } : {}),
+          receivedAt: Number.isFinite(arrived) && arrived > 0 ? new Date(arrived) : (await stat(file)).mtime,
+          raw: rawBuf.toString('utf8'),
+        };
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return loaded.filter((m): m is ReceivedMail => m !== undefined);
+}
+
+/** Text for HTML element content and attribute values. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Escaped text with its http(s) URLs as links that open in a new tab. */
+function linkify(text: string): string {
+  return escapeHtml(text).replace(
+    /https?:\/\/[^\s<>"']+/g,
+    (url) => `<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`,
+  );
+}
+
+const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2433;background:#f6f7f9}
+header{background:#1d2433;color:#fff;padding:12px 20px}header a{color:#fff;text-decoration:none}
+main{padding:16px 20px}table{border-collapse:collapse;width:100%;background:#fff}
+th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e3e6ea;vertical-align:top}
+th{font-weight:600;background:#eef0f3}tr:hover td{background:#f2f6ff}td.when{white-space:nowrap;color:#5b6475}
+.card{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:12px 16px;margin-bottom:16px}
+dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px;margin:0}dt{color:#5b6475}
+pre{white-space:pre-wrap;word-break:break-word;margin:0}iframe{width:100%;height:480px;border:1px solid #e3e6ea;background:#fff}
+h2{font-size:15px;margin:0 0 8px}.muted{color:#5b6475}`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head><body><header><a href="/">Dev mailbox</a> · <span>${escapeHtml(title)}</span></header>
+<main>${body}</main></body></html>`;
+}
+
+/** The inbox: one row per message, newest first. */
+function inboxPage(mails: ReceivedMail[]): string {
+  const rows = mails
+    .map(
+      (m) => `<tr><td class="when">${escapeHtml(m.receivedAt.toISOString().replace('T', ' ').slice(0, 19))}</td>
+<td>${escapeHtml(m.to.join(', '))}</td><td><a href="/messages/${encodeURIComponent(m.id)}/view">${escapeHtml(
+        m.subject || '(no subject)',
+      )}</a></td><td>${escapeHtml(m.from)}</td></tr>`,
+    )
+    .join('\n');
+  const table =
+    mails.length === 0
+      ? '<p class="muted">No mail yet.</p>'
+      : `<table><thead><tr><th>Received (UTC)</th><th>To</th><th>Subject</th><th>From</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+  return page(`Inbox (${mails.length})`, `${table}<p class="muted">JSON: <a href="/messages">/messages</a></p>`);
+}
+
+/** One message: envelope and headers, the HTML part in a sandboxed frame (links open a new tab), the text part. */
+function messagePage(m: ReceivedMail): string {
+  const html = m.html
+    ? `<div class="card"><h2>HTML</h2><iframe sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="${escapeHtml(
+        `<base target="_blank">${m.html}`,
+      )}"></iframe></div>`
+    : '';
+  const text = m.text ? `<div class="card"><h2>Text</h2><pre>${linkify(m.text)}</pre></div>` : '';
+  return page(
+    m.subject || '(no subject)',
+    `<div class="card"><dl><dt>Subject</dt><dd>${escapeHtml(m.subject)}</dd><dt>From</dt><dd>${escapeHtml(
+      m.headers.from ?? m.from,
+    )}</dd><dt>To</dt><dd>${escapeHtml(m.to.join(', '))}</dd><dt>Received</dt><dd>${escapeHtml(
+      m.receivedAt.toISOString(),
+    )}</dd><dt>Source</dt><dd><a href="/messages/${encodeURIComponent(m.id)}">raw .eml</a></dd></dl></div>${html}${text}`,
+  );
+}
+
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
 }
@@ -316,7 +449,7 @@ if (require.main === module) {
     ...(env.SMTP_SINK_MAIL_DIR ? { mailDir: env.SMTP_SINK_MAIL_DIR } : {}),
   }).then(
     (sink) => {
-      console.log(`smtp-sink: SMTP ${sink.url}, mailbox ${sink.httpUrl ?? '(none)'}/messages`);
+      console.log(`smtp-sink: SMTP ${sink.url}, mailbox ${sink.httpUrl ?? '(none)'}/`);
       const shutdown = (): void => {
         sink.stop().then(
           () => process.exit(0),

@@ -11,6 +11,7 @@ import winston from 'winston';
 import type { ActivityDeps } from '../../activities';
 import { createApp } from '../../api/app';
 import type { RateLimits } from '../../api/auth';
+import { createApiMetrics, startMetricsServer, type MetricsServer } from '../../api/metrics';
 import { startServer, type RunningServer } from '../../api/server';
 import { createDb, type Db } from '../../db/connection';
 import { staffTokens } from '../../db/repositories/staff-tokens';
@@ -43,6 +44,8 @@ export interface TestStack {
   config: AppConfig;
   /** A bearer token per role, created for this stack. */
   tokens: Record<Role, string>;
+  /** The API's Prometheus metrics, served as the API entry point serves them (api/metrics.ts), on a free port. */
+  metrics: MetricsServer;
   /**
    * Calls the API: JSON in, parsed JSON (or text) out, as a staff member of role `as` (default `support`; `null` sends
    * no token; an Authorization header in `headers` wins).
@@ -147,9 +150,13 @@ export async function startTestStack(opts: {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
   const schedules = opts.schedules ? await ensureSchedules(client, config, opts.schedules) : undefined;
+  // The audit chain is verified at every scrape: tests look at the state they just made.
+  const apiMetrics = createApiMetrics({ db, auditVerifyIntervalMs: 0 });
+  const metrics = await startMetricsServer(apiMetrics.registry, 0, '127.0.0.1');
   const api = await startServer(
     createApp({
       db,
+      metrics: apiMetrics,
       temporal: client,
       taskQueue,
       log,
@@ -176,6 +183,7 @@ export async function startTestStack(opts: {
     log,
     config,
     tokens,
+    metrics,
     async addSubprocessor(name, categories = ['business_contact', 'orders']) {
       const id = `${name}-${suffix}`;
       await subprocessors.upsert(db, {
@@ -208,6 +216,7 @@ export async function startTestStack(opts: {
     },
     async stop() {
       await api.stop();
+      await metrics.stop();
       if (schedules) {
         await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
         await client.schedule.getHandle(schedules.contractEndCheck.scheduleId).delete();

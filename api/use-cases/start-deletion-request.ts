@@ -1,0 +1,198 @@
+/**
+ * Starting a deletion request: the due date from the deadline engine, the request record and its parts, the workflow
+ * start. Either all of it is recorded and the workflow started, or nothing is left behind (the parts go with the
+ * request record, by foreign key, when the start fails).
+ *
+ * Disclosure, as for access requests (api/use-cases/start-access-request.ts): any well-formed customer id and address
+ * get 202 and a running request; the workflow decides whether the requester is a registered contact, and the parts are
+ * decided only after the requester's identity is confirmed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { auditEvents } from '../../db/repositories/audit-events';
+import { customers } from '../../db/repositories/customers';
+import { deletionRequestParts } from '../../db/repositories/deletion-request-parts';
+import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
+import type { AppConfig } from '../../lib/config';
+import {
+  calendarFor,
+  clockStart,
+  dateInZone,
+  PRIVACY_REGIMES,
+  responseDueDate,
+  type PrivacyRegime,
+} from '../../lib/pure/deadlines';
+import type { Logger } from '../../lib/logger';
+import { partKey, type DeletionPart } from '../../lib/pure/deletion-parts';
+import type { DeletionRequestInput } from '../../lib/schemas/deletion-request';
+import { deletionRequestWorkflowId } from '../../lib/pure/temporal-ids';
+import type { deletionRequestWorkflow } from '../../workflows/deletion-request';
+import { HttpProblem } from '../problem';
+import { requestHash } from './start-onboarding';
+import { startRequestWorkflow } from './start-request-workflow';
+
+export interface StartDeletionRequestDeps {
+  db: Knex;
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests'>;
+}
+
+/** What the API answers: the same shape for every customer id and address, and for a replay. */
+export interface DeletionRequestStarted {
+  requestId: string;
+  workflowId: string;
+  privacyRegime: PrivacyRegime;
+  receivedOn: string;
+  dueOn: string | null;
+  clockStarts: 'receipt' | 'identity-confirmed';
+  parts: DeletionPart[];
+  replayed: boolean;
+}
+
+const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =>
+  PRIVACY_REGIMES.includes(value as PrivacyRegime) ? (value as PrivacyRegime) : undefined;
+
+/**
+ * Records and starts a deletion request for `customerId`.
+ * @throws HttpProblem 422 for an Idempotency-Key reused with another body, 503 when Temporal cannot be reached
+ * (nothing is recorded then).
+ */
+export async function startDeletionRequest(
+  deps: StartDeletionRequestDeps,
+  customerId: string,
+  input: DeletionRequestInput,
+  opts: { idempotencyKey?: string; actor: string },
+): Promise<DeletionRequestStarted> {
+  // Canonical parts: ids lower-cased, as the decisions and the erasure compare them.
+  const parts = input.parts.map((p): DeletionPart => {
+    const [kind, target] = partKey(p).split(/:(.*)/s) as [string, string];
+    if (kind === 'contact') return { contactId: target };
+    if (kind === 'seller_account') return { sellerAccountId: target };
+    return p;
+  });
+  const hash = requestHash({ customerId, kind: 'deletion', ...input });
+  if (opts.idempotencyKey) {
+    const earlier = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+    if (earlier) return replay(deps, earlier, hash, parts);
+  }
+
+  const customer = await customers.findById(deps.db, customerId);
+  const regime = input.privacyRegime ?? asRegime(customer?.privacyRegime) ?? deps.config.defaultPrivacyRegime;
+  const calendar = calendarFor(regime, deps.config.deadlines);
+  const receivedOn = dateInZone(Date.now(), calendar.timeZone);
+  const starts = clockStart(regime);
+  const dueOn = starts === 'receipt' ? responseDueDate(regime, receivedOn, calendar) : null;
+
+  const requestId = randomUUID();
+  const workflowId = deletionRequestWorkflowId(requestId);
+  try {
+    await deps.db.transaction(async (trx) => {
+      await lifecycleRequests.insert(trx, {
+        id: requestId,
+        type: 'deletion',
+        customerId,
+        workflowId,
+        privacyRegime: regime,
+        dueOn: dueOn ?? undefined,
+        actor: opts.actor,
+        idempotencyKey: opts.idempotencyKey,
+        requestHash: hash,
+        // The address stays until the request closes (activities/deletion-request.ts says why).
+        payload: { requesterEmail: input.requesterEmail.trim() },
+      });
+      await deletionRequestParts.insertAll(trx, requestId, customerId, parts);
+    });
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
+      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+      if (winner) return replay(deps, winner, hash, parts);
+    }
+    throw err;
+  }
+
+  const args: Parameters<typeof deletionRequestWorkflow> = [
+    {
+      requestId,
+      customerId,
+      parts,
+      regime,
+      receivedOn,
+      dueOn,
+      calendar,
+      policy: {
+        verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
+        reminderOffsets: deps.config.accessRequests.reminderOffsets,
+      },
+    },
+  ];
+  await startRequestWorkflow(deps, {
+    workflowType: 'deletionRequestWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'deletion',
+    customerId,
+    actor: opts.actor,
+    description: 'the deletion request',
+  });
+  await auditEvents.append(deps.db, {
+    actor: opts.actor,
+    action: 'deletion.requested',
+    subjectType: 'lifecycle_request',
+    subjectId: requestId,
+    customerId: customer ? customerId : null,
+    requestId,
+    workflowId,
+    details: {
+      parts: parts.map(partKey),
+      regime,
+      receivedOn,
+      dueOn,
+      customerKnown: customer !== undefined,
+      requestHash: hash,
+      idempotencyKey: opts.idempotencyKey ?? null,
+    },
+  });
+  deps.log.info('deletion request started', { requestId, workflowId, regime, dueOn, parts: parts.length });
+  return {
+    requestId,
+    workflowId,
+    privacyRegime: regime,
+    receivedOn,
+    dueOn,
+    clockStarts: starts,
+    parts,
+    replayed: false,
+  };
+}
+
+function replay(
+  deps: StartDeletionRequestDeps,
+  earlier: LifecycleRequest,
+  hash: string,
+  parts: DeletionPart[],
+): DeletionRequestStarted {
+  if (earlier.type !== 'deletion' || earlier.requestHash !== hash) {
+    throw new HttpProblem(
+      422,
+      'Idempotency-Key reused',
+      'this Idempotency-Key was already used with a different request body',
+    );
+  }
+  const regime = asRegime(earlier.privacyRegime) ?? deps.config.defaultPrivacyRegime;
+  const calendar = calendarFor(regime, deps.config.deadlines);
+  return {
+    requestId: earlier.id,
+    workflowId: earlier.workflowId,
+    privacyRegime: regime,
+    receivedOn: dateInZone(earlier.receivedAt.getTime(), calendar.timeZone),
+    dueOn: earlier.dueOn,
+    clockStarts: clockStart(regime),
+    parts,
+    replayed: true,
+  };
+}

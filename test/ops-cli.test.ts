@@ -1,0 +1,152 @@
+/**
+ * The ops CLI (`npm run cli -- ...`, scripts/cli.ts) run as an operator runs it, as a separate process with the
+ * service's configuration, against this run's database and Temporal server: requests, retention and schedule status,
+ * audit verification and tokens, each with `--json` for scripts.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import { onboardingBody } from './support/fixtures';
+import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS, type TestStack } from './support/test-stack';
+
+const ROOT = path.join(__dirname, '..');
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ name: 'ops-cli', schedules: { sweep: { customerIds: [] } } });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Runs `npm run cli -- <args>` the way npm does (tsx scripts/cli.ts), with the stack's configuration. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+      [path.join(ROOT, 'scripts', 'cli.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: process.env.TEST_DATABASE_URL,
+          TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+          TEMPORAL_NAMESPACE: process.env.TEST_TEMPORAL_NAMESPACE,
+          TEMPORAL_TASK_QUEUE: stack.taskQueue,
+          PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+          PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
+          RETENTION_POLICY_SET: stack.config.retention.policySet,
+        },
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function seedRequest(type: string, status: string, stage: string, dueOn: string | null): Promise<string> {
+  const id = randomUUID();
+  await stack.db('lifecycle_requests').insert({
+    id,
+    type,
+    customer_id: randomUUID(),
+    status,
+    stage,
+    workflow_id: `ops-cli-${id}`,
+    due_on: dueOn,
+    actor: 'system:ops-cli-test',
+    request_hash: id,
+  });
+  return id;
+}
+
+describe('the ops CLI', () => {
+  it('lists requests by type, stage and due date, soonest due first, as JSON', async () => {
+    const stage = `ops-cli-${randomUUID().slice(0, 8)}`;
+    const early = await seedRequest('access', 'running', stage, '2026-01-10');
+    const later = await seedRequest('access', 'running', stage, '2026-02-10');
+    const tooLate = await seedRequest('access', 'running', stage, '2026-03-10');
+    const otherType = await seedRequest('correction', 'running', stage, '2026-01-05');
+
+    const res = await cli(
+      'requests',
+      'list',
+      '--type',
+      'access',
+      '--stage',
+      stage,
+      '--due-before',
+      '2026-03-01',
+      '--json',
+    );
+    expect(res.code).toBe(0);
+    const listed = JSON.parse(res.stdout) as { id: string; dueOn: string; type: string }[];
+    expect(listed.map((r) => r.id)).toEqual([early, later]);
+    expect(listed[0]).toMatchObject({ type: 'access', dueOn: '2026-01-10', status: 'running', stage });
+    expect(listed.map((r) => r.id)).not.toContain(tooLate);
+    expect(listed.map((r) => r.id)).not.toContain(otherType);
+
+    const refused = await cli('requests', 'list', '--due-before', 'next week');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('must be a date, YYYY-MM-DD');
+  });
+
+  it("shows one request with its audit trail, and the customer's retention lifecycle through the status query", async () => {
+    const onboarding = await stack.http('POST', '/v1/customers', onboardingBody([]));
+    expect(onboarding.status).toBe(202);
+    await stack.client.workflow.getHandle(onboarding.body.workflowId).result();
+
+    const shown = await cli('requests', 'show', onboarding.body.requestId, '--json');
+    expect(shown.code).toBe(0);
+    const request = JSON.parse(shown.stdout) as { type: string; status: string; audit: { action: string }[] };
+    expect(request).toMatchObject({ id: onboarding.body.requestId, type: 'onboarding', status: 'completed' });
+    expect(request.audit.map((e) => e.action)).toContain('customer.recorded');
+    expect(shown.stdout).not.toContain('@nordlicht.example');
+
+    let retention = await cli('retention', 'status', onboarding.body.customerId, '--json');
+    for (let i = 0; i < 20 && !retention.stdout.includes('"lastCheckedAt": "'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      retention = await cli('retention', 'status', onboarding.body.customerId, '--json');
+    }
+    expect(retention.code).toBe(0);
+    expect(JSON.parse(retention.stdout)).toMatchObject({
+      workflowId: `retention-${onboarding.body.customerId}`,
+      customerId: onboarding.body.customerId,
+      contractEnd: '2028-01-01T00:00:00.000Z',
+    });
+
+    const unknown = await cli('retention', 'status', randomUUID());
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no retention lifecycle for customer');
+  });
+
+  it('reports the retention sweep schedule, verifies the audit chain, and manages tokens', async () => {
+    const schedule = await cli('schedules', 'status', '--json');
+    expect(schedule.code).toBe(0);
+    expect(JSON.parse(schedule.stdout)).toMatchObject({
+      scheduleId: retentionSweepScheduleId(stack.taskQueue),
+      paused: false,
+      intervals: [{ every: stack.config.retention.sweepIntervalMs }],
+    });
+
+    const audit = await cli('audit', 'verify', '--json');
+    expect(audit.code).toBe(0);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, chain: 'global' });
+
+    const name = `ops-cli ${randomUUID().slice(0, 8)}`;
+    const created = await cli('token', 'create', '--role', 'auditor', '--name', name, '--json');
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.stdout) as { id: string; role: string; token: string };
+    expect(token.role).toBe('auditor');
+    // The new token works against the API at once.
+    const read = await stack.http('GET', '/v1/audit/verify', undefined, { Authorization: `Bearer ${token.token}` });
+    expect(read.status).toBe(200);
+    const listed = JSON.parse((await cli('token', 'list', '--json')).stdout) as { id: string; name: string }[];
+    expect(listed.find((t) => t.id === token.id)).toMatchObject({ name, revoked: null });
+    expect(JSON.stringify(listed)).not.toContain(token.token);
+  });
+});
