@@ -149,7 +149,11 @@ export async function startTestStack(opts: {
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
-  const schedules = opts.schedules ? await ensureSchedules(client, config, opts.schedules) : undefined;
+  // The contract-end check starts terminations: unless a test names its customers, it checks none of the shared
+  // database's customers (other test files seed contracts that ended).
+  const schedules = opts.schedules
+    ? await ensureSchedules(client, config, { contractEndCheck: { customerIds: [] }, ...opts.schedules })
+    : undefined;
   // The audit chain is verified at every scrape: tests look at the state they just made.
   const apiMetrics = createApiMetrics({ db, auditVerifyIntervalMs: 0 });
   const metrics = await startMetricsServer(apiMetrics.registry, 0, '127.0.0.1');
