@@ -321,6 +321,32 @@ describe('a sensitive correction', () => {
     expect(status.body.outcome.decision).toMatchObject({ decision: 'rejected' });
   });
 
+  it('swaps the addresses of two contacts in one transaction (the uniqueness of an address is checked at commit)', async () => {
+    const customer = await onboardCustomer(stack, [crm]);
+    const started = await fileAsOfficer(customer.customerId, customer.primary.email, [
+      { change: 'contact.email', contactId: customer.primary.id, value: customer.billing.email },
+      { change: 'contact.email', contactId: customer.billing.id, value: customer.primary.email },
+    ]);
+    const { requestId } = started;
+    await verifyAs(stack, requestId, customer.primary.email);
+    await requestStatusWhen(stack, requestId, (b) => b.stage === 'awaiting-approval');
+    const approved = await stack.http(
+      'POST',
+      `/v1/requests/${requestId}/approve`,
+      {},
+      { Authorization: `Bearer ${secondOfficer}` },
+    );
+    expect(approved.status).toBe(200);
+    await completedRequest(stack, requestId);
+    const rows = await stack.db('contacts').where({ customer_id: customer.customerId }).orderBy('id');
+    const emailOf = (id: string) => rows.find((r: { id: string }) => r.id === id).email;
+    expect([emailOf(customer.primary.id), emailOf(customer.billing.id)]).toEqual([
+      customer.billing.email,
+      customer.primary.email,
+    ]);
+    expect((await changeStates(stack, requestId)).map((c) => c.state)).toEqual(['applied', 'applied']);
+  });
+
   it('is re-validated when its row changed between validation and apply: no lost update, no blind overwrite', async () => {
     const customer = await onboardCustomer(stack, [crm]);
     const newEmail = `greta.moved.${randomUUID().slice(0, 8)}@nordlicht.example`;
