@@ -186,3 +186,28 @@ export function deletionStaffEscalationEmail(p: {
     ].join('\n'),
   };
 }
+
+/** To the verified contact: the deadline is extended, with the reason (GDPR Art. 12(3), CCPA 1798.130). */
+export function deletionExtensionEmail(p: {
+  requestId: string;
+  receivedOn: string;
+  previousDueOn: string;
+  dueOn: string;
+  reason: string;
+}): EmailContent {
+  return {
+    subject: `More time is needed for your data deletion request (ref. ${p.requestId})`,
+    text: [
+      'Hello,',
+      '',
+      `about your request of ${p.receivedOn} to delete business data (reference ${p.requestId}): we need more time to`,
+      `answer it completely. Instead of ${p.previousDueOn} we will answer by ${p.dueOn} at the latest.`,
+      '',
+      'The reason:',
+      p.reason,
+      '',
+      'If you disagree, you may complain to a data protection supervisory authority.',
+      ...SIGNATURE,
+    ].join('\n'),
+  };
+}

@@ -42,6 +42,7 @@ import {
   deletionStaffReminderEmail,
   deletionVerificationEmail,
   describePart,
+  deletionExtensionEmail,
 } from './deletion-request-emails';
 import type { EmailContent } from './email-templates';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
@@ -658,9 +659,55 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
       });
     },
 
-    /** Records the stage the workflow reached (for `GET /v1/requests/{id}` when the workflow cannot be asked). */
-    async reportDeletionStage(input: { requestId: string; stage: string }): Promise<void> {
-      await lifecycleRequests.setStage(db, input.requestId, input.stage);
+    /**
+     * Records a deadline extension decided by staff (the shared clock, workflows/deadline-clock.ts): the extension and
+     * the new due date, and the notice to the verified contact with the reason, in one transaction.
+     */
+    async recordDeletionExtension(
+      step: DeletionStep & { previousDueOn: string; dueOn: string; reason: string; actor: string; contactId?: string },
+    ): Promise<void> {
+      const to =
+        (step.contactId ? (await contactOf(step.customerId, step.contactId))?.email : undefined) ??
+        (await requesterAddress(step.requestId));
+      const record = async (trx: Knex.Transaction) => {
+        await accessRequests.insertExtension(trx, {
+          requestId: step.requestId,
+          actor: step.actor,
+          reason: step.reason,
+          previousDueOn: step.previousDueOn,
+          dueOn: step.dueOn,
+        });
+        await accessRequests.setDueOn(trx, step.requestId, step.dueOn);
+      };
+      const details = { previousDueOn: step.previousDueOn, dueOn: step.dueOn, extendedBy: step.actor };
+      if (!to) {
+        // Nobody left to tell (should not happen while a request runs): record it and say so in the audit log.
+        const customerId = await auditCustomer(step.customerId);
+        await db.transaction(async (trx) => {
+          await record(trx);
+          await auditEvents.appendForRequest(
+            trx,
+            { ...step, customerId },
+            {
+              actor: step.actor,
+              action: 'deletion.deadline_extended',
+              details: { ...details, notice: 'no_recipient' },
+            },
+          );
+        });
+        return;
+      }
+      await notify(step, {
+        kind: 'extension',
+        dedupeKey: `deletion-extension-${step.requestId}`,
+        recipient: step.contactId ? 'contact' : 'requester',
+        contactId: step.contactId,
+        to,
+        mail: deletionExtensionEmail(step),
+        action: 'deletion.deadline_extended',
+        details,
+        alsoIn: record,
+      });
     },
   };
 }

@@ -648,7 +648,7 @@ describe('on a database of its own: migration and CLI', () => {
     const events: AuditEvent[] = [];
     for (let i = 0; i < 3; i++) events.push(await auditEvents.append(own, event(customerId, { details: { i } })));
 
-    const good = await cli(['audit', 'verify', '--customer', customerId]);
+    const good = await cli(['audit', 'verify', '--customer', customerId, '--json']);
     expect(good.code).toBe(0);
     expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, chain: `customer:${customerId}`, checked: 3 });
 
@@ -656,7 +656,7 @@ describe('on a database of its own: migration and CLI', () => {
       await bypassTriggers(trx);
       await trx('audit_events').where({ id: events[1]!.id }).update({ actor: 'someone-else' });
     });
-    const bad = await cli(['audit', 'verify']);
+    const bad = await cli(['audit', 'verify', '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({
       ok: false,

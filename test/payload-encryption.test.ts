@@ -4,7 +4,7 @@
  * only encrypted payloads and encoded failures, none of the personal data that flowed through them, while clients
  * with the codec read results, query answers and failure messages in the clear.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { ConfigError, loadConfig } from '../lib/config';
@@ -147,6 +147,10 @@ describe('payload key configuration', () => {
       NODE_ENV: 'production',
       PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
       PAYLOAD_ACTIVE_KEY_ID: 'test-2026',
+      // Production also requires the certificate signing key (test/certificates.test.ts covers it).
+      CERTIFICATE_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
     });
     expect(prod.payloadEncryption.insecureDevKey).toBe(false);
     expect(prod.payloadEncryption.keyring.activeKeyId).toBe('test-2026');

@@ -12,9 +12,9 @@
  *    confirmation; named records narrow the erasure to those rows.
  * 4. Issue the signed deletion certificate (lib/certificate.ts) and email it to the verified contact; close.
  *
- * Beside it runs the deadline clock: the due date from the deadline engine (lib/deadlines.ts) as for access requests,
- * staff reminders before it, an escalation after it. The clock is kept minimal here (no extensions); it moves to a
- * shared helper once one exists (see the report of issue #11).
+ * Beside it runs the same deadline clock as access and correction requests (workflows/deadline-clock.ts): the due
+ * date from the deadline engine, staff reminders before it, an escalation after it, and the one extension the law
+ * allows (`POST /v1/requests/{id}/extend`), told to the verified contact with its reason.
  *
  * Deterministic code only; the workflow carries ids, categories, dates and counts, never an address.
  */
@@ -27,27 +27,25 @@ import {
   executeChild,
   proxyActivities,
   setHandler,
-  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeletionErasureSummary, DeletionRequestActivities } from '../activities/deletion-request';
-import { CONFIRMATION_REFUSED } from '../lib/pure/access-request-messages';
+import type { RequestStageActivities } from '../activities/request-stage';
 import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
-import {
-  clockStart,
-  dateInZone,
-  endOfDayMs,
-  reminderInstants,
-  responseDueDate,
-  type HolidayCalendar,
-  type PrivacyRegime,
-} from '../lib/pure/deadlines';
+import { clockStart, type HolidayCalendar, type PrivacyRegime } from '../lib/pure/deadlines';
 import { erasureScopeOf, type DeletionPart, type DeletionPartDecision } from '../lib/pure/deletion-parts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
-import { erasureWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
-import { confirmIdentityUpdate } from './access-request';
+import { erasureWorkflowId } from '../lib/pure/temporal-ids';
+import {
+  installDeadlineExtension,
+  installIdentityConfirmation,
+  runDeadlineClock,
+  todayIn,
+  type IdentityConfirmation,
+} from './deadline-clock';
 import type { erasureWorkflow } from './erasure';
+import { stageTracker } from './request-stage';
 
 /** Durations of one request, fixed when it was received (the access-request settings: same verification and clock). */
 export interface DeletionRequestPolicy {
@@ -87,6 +85,7 @@ export interface DeletionRequestStatus {
   clockStarts: 'receipt' | 'identity-confirmed';
   clockStartedOn: string | null;
   dueOn: string | null;
+  extension: { previousDueOn: string; dueOn: string; decidedOn: string } | null;
   verified: boolean;
   /** The decision on each part, once taken. */
   parts: DeletionPartDecision[] | null;
@@ -107,7 +106,7 @@ export interface DeletionRequestResult {
 
 export const deletionRequestStatusQuery = defineQuery<DeletionRequestStatus>(REQUEST_STATUS_QUERY);
 
-const acts = proxyActivities<DeletionRequestActivities>({
+const acts = proxyActivities<DeletionRequestActivities & RequestStageActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -121,7 +120,7 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
   const { workflowId } = workflowInfo();
   const { calendar, regime, policy } = input;
   const step = { requestId: input.requestId, customerId: input.customerId, workflowId, receivedOn: input.receivedOn };
-  const today = () => dateInZone(Date.now(), calendar.timeZone);
+  const today = () => todayIn(calendar);
 
   const status: DeletionRequestStatus = {
     stage: 'received',
@@ -130,6 +129,7 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
     clockStarts: clockStart(regime),
     clockStartedOn: clockStart(regime) === 'receipt' ? input.receivedOn : null,
     dueOn: input.dueOn,
+    extension: null,
     verified: false,
     parts: null,
     erasure: null,
@@ -137,82 +137,35 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
     deadline: { remindersSent: 0, escalated: false },
     respondedOn: null,
   };
-  const identity: { linkId?: string } = {};
-  let confirmation: { linkId: string; verifiedOn: string } | undefined;
+  // Set once the requester is known to be a registered contact and the link is on its way.
+  const identity: IdentityConfirmation & { contactId?: string } = {};
 
   setHandler(deletionRequestStatusQuery, () => status);
-  setHandler(
-    // The `/verify/{token}` link: the access request's update definition, so one route serves both request types.
-    confirmIdentityUpdate,
-    ({ linkId }) => {
-      const verifiedOn = today();
-      confirmation = { linkId, verifiedOn };
-      if (status.dueOn === null) {
-        // UK GDPR "stop the clock": the period starts now.
-        status.clockStartedOn = verifiedOn;
-        status.dueOn = responseDueDate(regime, verifiedOn, calendar);
-      }
-      status.verified = true;
-      return { verifiedOn, dueOn: status.dueOn };
-    },
-    {
-      validator: ({ linkId }) => {
-        if (status.stage !== 'awaiting-verification' || confirmation !== undefined || linkId !== identity.linkId)
-          throw ApplicationFailure.create({
-            type: CONFIRMATION_REFUSED,
-            message: 'the request is not waiting for this confirmation',
-            nonRetryable: true,
-          });
-      },
-    },
-  );
+  // The `/verify/{token}` link answers through the shared confirmation update, as for access and correction requests.
+  installIdentityConfirmation({
+    state: status,
+    calendar,
+    identity,
+    awaiting: () => status.stage === 'awaiting-verification',
+  });
+  installDeadlineExtension({
+    state: status,
+    calendar,
+    record: (p) => acts.recordDeletionExtension({ ...step, ...p, contactId: identity.contactId }),
+  });
 
-  async function enter(stage: DeletionRequestStage): Promise<void> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
-    await acts.reportDeletionStage({ requestId: input.requestId, stage });
-  }
+  const stages = stageTracker(status, input.requestId, acts);
 
-  /** The deadline clock: staff reminders before the due date, one escalation after it, until the requester is answered. */
-  async function deadlineClock(): Promise<void> {
-    const sent = new Set<number>();
-    let escalated = false;
-    const answered = () => status.respondedOn !== null;
-    while (!answered()) {
-      const dueOn = status.dueOn;
-      if (dueOn === null) {
-        await condition(() => answered() || status.dueOn !== null);
-        continue;
-      }
-      const dueEnd = endOfDayMs(dueOn, calendar.timeZone);
-      const now = Date.now();
-      if (now > dueEnd) {
-        if (!escalated) {
-          escalated = true;
-          status.deadline.escalated = true;
-          await acts.escalateOverdueDeletionRequest({ ...step, dueOn, stage: status.stage });
-        }
-        await condition(answered);
-        continue;
-      }
-      const pending = reminderInstants(dueEnd, policy.reminderOffsets)
-        .filter((at) => !sent.has(at))
-        .sort((a, b) => a - b);
-      const passed = pending.filter((at) => at <= now);
-      if (passed.length > 0) {
-        for (const at of passed) sent.add(at);
-        await acts.remindDeletionDeadline({ ...step, dueOn, stage: status.stage, reminderAtMs: passed.at(-1)! });
-        status.deadline.remindersSent++;
-        continue;
-      }
-      await condition(answered, Math.min(pending[0] ?? Number.POSITIVE_INFINITY, dueEnd + 1) - now);
-    }
-  }
-
-  const clock = deadlineClock();
+  const clock = runDeadlineClock({
+    state: status,
+    calendar,
+    reminderOffsets: policy.reminderOffsets,
+    remind: (p) => acts.remindDeletionDeadline({ ...step, ...p, stage: status.stage }),
+    escalate: (p) => acts.escalateOverdueDeletionRequest({ ...step, ...p, stage: status.stage }),
+  });
+  /** Shows the final stage (the closing activity recorded it) once the clock and handlers are done. */
   async function finish(stage: DeletionRequestStage, result: DeletionRequestResult): Promise<DeletionRequestResult> {
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+    stages.show(stage);
     await clock;
     await condition(allHandlersFinished);
     return result;
@@ -222,25 +175,26 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
     return status.respondedOn;
   }
 
-  await enter('acknowledging');
+  await stages.enter('acknowledging');
   await acts.sendDeletionAcknowledgement(step);
 
-  await enter('checking-requester');
+  await stages.enter('checking-requester');
   const check = await acts.checkDeletionRequester(step);
   if (!check.registered || !check.contactId) {
     await acts.refuseDeletionRequest(step);
     return finish('refused', { result: 'refused', respondedOn: answered(), dueOn: status.dueOn });
   }
   const contactId = check.contactId;
+  identity.contactId = contactId;
 
   // The stage and link id are set before the email leaves, so a confirmation arriving at once is accepted.
   const linkId = uuid4();
   identity.linkId = linkId;
   const expiresAtMs = Date.now() + policy.verificationTimeoutMs;
-  status.stage = 'awaiting-verification';
-  upsertSearchAttributes([{ key: searchAttributes.requestStage, value: status.stage }]);
+  stages.show('awaiting-verification'); // recorded with the link by sendDeletionVerification
   await acts.sendDeletionVerification({ ...step, contactId, linkId, expiresAtMs, parts: input.parts.length });
-  const confirmed = await condition(() => confirmation !== undefined, Math.max(1, expiresAtMs - Date.now()));
+  const confirmed = await condition(() => identity.confirmed !== undefined, Math.max(1, expiresAtMs - Date.now()));
+  const confirmation = identity.confirmed;
   if (!confirmed || !confirmation) {
     status.stage = 'closed-unverified'; // from here the validator refuses a late confirmation
     await acts.closeUnverifiedDeletionRequest({ ...step, waitedMs: policy.verificationTimeoutMs });
@@ -250,7 +204,7 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
   await acts.recordDeletionIdentityVerified({ ...step, contactId, linkId, verifiedOn, dueOn: status.dueOn! });
 
   // Each part is checked against the contract and the law before anything is deleted.
-  await enter('deciding');
+  await stages.enter('deciding');
   const decisions = await acts.decideDeletionParts({ ...step, parts: input.parts });
   status.parts = decisions;
   await acts.sendDeletionDecision({ ...step, contactId, decisions });
@@ -259,7 +213,7 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
   let erasure: DeletionErasureSummary | null = null;
   let certificateId: string | null = null;
   if (scope) {
-    await enter('erasing');
+    await stages.enter('erasing');
     const childId = erasureWorkflowId(input.customerId, `deletion-request-${input.requestId}`);
     status.erasure = { workflowId: childId };
     try {
@@ -290,12 +244,12 @@ export async function deletionRequestWorkflow(input: DeletionRequestWorkflowInpu
       if (!(err instanceof ChildWorkflowFailure)) throw err;
       const reason = `erasure failed: ${err.cause?.message ?? err.message}`;
       await acts.failDeletionRequest({ ...step, reason });
-      status.stage = 'failed';
+      stages.show('failed');
       throw ApplicationFailure.nonRetryable(reason, 'DeletionRequestFailed');
     }
     status.erasure = { workflowId: childId, tables: erasure.tables, verified: erasure.verified };
 
-    await enter('certifying');
+    await stages.enter('certifying');
     ({ certificateId } = await acts.certifyDeletion({ ...step, contactId, decisions, erasure, verifiedOn }));
     status.certificateId = certificateId;
   }

@@ -48,13 +48,13 @@ import type {
 import { DATA_CATEGORIES } from '../lib/pure/data-categories';
 import { reminderInstants } from '../lib/pure/deadlines';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/pure/errors';
+import { REQUEST_STATUS_QUERY } from '../lib/pure/request-messages';
 import { erasureScopeKey, erasureWorkflowId, retentionWorkflowId, searchAttributes } from '../lib/pure/temporal-ids';
 import {
   ACKNOWLEDGE_RETURN_UPDATE,
   ACKNOWLEDGEMENT_REFUSED,
   CANCEL_TERMINATION_UPDATE,
   TERMINATION_NOT_CANCELLABLE,
-  TERMINATION_STATUS_QUERY,
   type AcknowledgeReturnArgs,
   type AcknowledgeReturnResult,
   type CancelTerminationArgs,
@@ -97,7 +97,7 @@ export interface TerminationResult {
   verified?: boolean;
 }
 
-export const terminationStatusQuery = defineQuery<TerminationStatus>(TERMINATION_STATUS_QUERY);
+export const terminationStatusQuery = defineQuery<TerminationStatus>(REQUEST_STATUS_QUERY);
 export const cancelTerminationUpdate = defineUpdate<CancelTerminationResult, [CancelTerminationArgs]>(
   CANCEL_TERMINATION_UPDATE,
 );

@@ -18,7 +18,7 @@ import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startAccessRequest } from '../use-cases/start-access-request';
 import { executeRequestUpdate } from '../workflow-calls';
-import { extendDeadlineUpdate } from '../../workflows/access-request';
+import { extendDeadlineUpdate } from '../../workflows/deadline-clock';
 
 /** How long the API waits for the workflow to record an extension (it sends the notice) before answering 503. */
 const UPDATE_DEADLINE_MS = 30_000;

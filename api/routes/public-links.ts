@@ -21,7 +21,7 @@ import { exportArchives } from '../../db/repositories/export-archives';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { publicLinks, type LinkUseRefusal } from '../../db/repositories/public-links';
 import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
-import { confirmIdentityUpdate } from '../../workflows/access-request';
+import { confirmIdentityUpdate } from '../../workflows/deadline-clock';
 import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { verifyLinkToken, type LinkRefusal } from '../../lib/signed-links';

@@ -5,7 +5,6 @@
  */
 
 /** Query: where the termination stands ({@link TerminationStatus}); `GET /v1/requests/{id}` asks it. */
-export const TERMINATION_STATUS_QUERY = 'status';
 /** Update: cancel before the effective date (`DELETE /v1/customers/{id}/termination`). */
 export const CANCEL_TERMINATION_UPDATE = 'cancelTermination';
 /** Update: the customer acknowledged the returned data (`POST /acknowledge/{token}` or the staff API). */
