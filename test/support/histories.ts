@@ -309,7 +309,10 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
               : f.childTypes.has('erasureWorkflow')
                 ? 'erased-certified'
                 : 'nothing-granted';
-      return withModifiers(base, [has(f, 'escalateOverdueDeletionRequest') && 'escalated']);
+      return withModifiers(base, [
+        has(f, 'recordDeletionExtension') && 'extended',
+        has(f, 'escalateOverdueDeletionRequest') && 'escalated',
+      ]);
     }
 
     default:
