@@ -5,6 +5,7 @@
 import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
+import { createContractEndActivities } from './contract-end';
 import { createCorrectionActivities } from './correction';
 import { createDeletionRequestActivities } from './deletion-request';
 import { createExportActivities, type ExportHooks } from './export';
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     createRetentionActivities(deps),
     createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
+    createContractEndActivities(deps),
   );
 }
 

@@ -223,6 +223,8 @@ const envSchema = z.object({
   TERMINATION_RETURN_GRACE_PERIOD: exactDuration('P30D'),
   TERMINATION_RETURN_REMINDER_OFFSETS: exactDurationList('P14D,P3D'),
   TERMINATION_APPROVAL_REMINDER_INTERVAL: exactDuration('P2D'),
+  // How often the schedule looks for contracts whose end date has passed (workflows/contract-end-check.ts).
+  CONTRACT_END_CHECK_INTERVAL: retentionDurationMs('PT1H'),
 });
 
 /** Validated configuration, in the names the code uses. */
@@ -360,6 +362,8 @@ export interface AppConfig {
     returnReminderOffsets: string[];
     /** How often staff are reminded while the erasure waits for a privacy officer's approval. */
     approvalReminderIntervalMs: number;
+    /** How often the Temporal Schedule looks for contracts whose end date has passed (CONTRACT_END_CHECK_INTERVAL). */
+    contractEndCheckIntervalMs: number;
   };
 }
 
@@ -513,6 +517,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),
       returnReminderOffsets: e.TERMINATION_RETURN_REMINDER_OFFSETS,
       approvalReminderIntervalMs: exactDurationMs(e.TERMINATION_APPROVAL_REMINDER_INTERVAL),
+      contractEndCheckIntervalMs: e.CONTRACT_END_CHECK_INTERVAL,
     },
   };
 }

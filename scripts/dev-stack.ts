@@ -220,9 +220,9 @@ async function main(): Promise<void> {
 
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
-  // Where the worker starts, so is the rolling retention sweep's schedule (idempotent).
+  // Where the worker starts, so are the schedules: retention sweep, contract-end check (idempotent).
   const schedules = await ensureSchedules(client, config);
-  log.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
+  log.info('schedules ensured', { ...schedules });
   // Customers written straight into the database (npm run seed) get the lifecycle onboarding would have started.
   const lifecycles = await ensureRetentionLifecycles(db, client, config.temporal.taskQueue);
   log.info('retention lifecycles ensured', lifecycles);

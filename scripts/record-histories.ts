@@ -37,6 +37,8 @@ const DEFAULT_TEST_FILES = [
   'test/correction.test.ts', // applied, approved, rejected
   'test/correction-propagation.test.ts', // receipt waived, nothing to propagate
   'test/deletion-request.test.ts', // erased and certified, closed unverified, refused
+
+  'test/contract-end.test.ts', // contract-end check: nothing due, terminations started
 ];
 
 function main(): number {

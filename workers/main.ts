@@ -54,10 +54,10 @@ async function main(): Promise<void> {
       config,
     },
   });
-  // The rolling retention sweep's schedule, created (or brought to the current configuration) at every start.
+  // The service's schedules (retention sweep, contract-end check), created or brought up to date at every start.
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const schedules = await ensureSchedules(client, config);
-  logger.info('schedules ensured', { retentionSweep: schedules.retentionSweep });
+  logger.info('schedules ensured', { ...schedules });
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,

@@ -1,16 +1,21 @@
 /**
- * The Temporal Schedules the service runs, created idempotently when the worker starts: today one, the rolling
- * retention sweep (workflows/retention-sweep.ts) on the worker's task queue. Starting a second worker, or the same one
- * again, finds the schedule and brings it to the current configuration instead of creating another.
+ * The Temporal Schedules the service runs, created idempotently when the worker starts, on the worker's task queue:
+ * - the rolling retention sweep (workflows/retention-sweep.ts), every RETENTION_SWEEP_INTERVAL;
+ * - the contract-end check (workflows/contract-end-check.ts), every CONTRACT_END_CHECK_INTERVAL: it starts the
+ *   termination of customers whose contract end date has passed, with nobody calling the API.
+ * Starting a second worker, or the same one again, finds each schedule and brings it to the current configuration
+ * instead of creating another.
  */
 import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleOptionsStartWorkflowAction,
+  type Workflow,
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import { contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import type { ContractEndCheckInput, contractEndCheckWorkflow } from '../workflows/contract-end-check';
 import type { RetentionSweepInput, retentionSweepWorkflow } from '../workflows/retention-sweep';
 
 export interface EnsureSchedulesOptions {
@@ -18,16 +23,21 @@ export interface EnsureSchedulesOptions {
   sweep?: RetentionSweepInput;
   /** Overrides RETENTION_SWEEP_INTERVAL (milliseconds). */
   sweepIntervalMs?: number;
+  /** Input of every scheduled contract-end check (tests restrict it to their own customers). */
+  contractEndCheck?: ContractEndCheckInput;
+  /** Overrides CONTRACT_END_CHECK_INTERVAL (milliseconds). */
+  contractEndCheckIntervalMs?: number;
 }
 
 /** What {@link ensureSchedules} did. */
 export interface EnsuredSchedules {
   retentionSweep: { scheduleId: string; created: boolean };
+  contractEndCheck: { scheduleId: string; created: boolean };
 }
 
 /**
- * Creates the retention sweep schedule, or updates it to the current interval, catch-up window and action if it
- * exists. Overlap policy SKIP: a sweep still running when the next is due makes that one be skipped, never run twice.
+ * Creates the service's schedules, or updates each to the current interval, catch-up window and action if it exists.
+ * Overlap policy SKIP: a run still going when the next is due makes that one be skipped, never run twice.
  */
 export async function ensureSchedules(
   client: Client,
@@ -35,36 +45,73 @@ export async function ensureSchedules(
   opts: EnsureSchedulesOptions = {},
 ): Promise<EnsuredSchedules> {
   const taskQueue = config.temporal.taskQueue;
-  const scheduleId = retentionSweepScheduleId(taskQueue);
-  const every = opts.sweepIntervalMs ?? config.retention.sweepIntervalMs;
-  const action: ScheduleOptionsStartWorkflowAction<typeof retentionSweepWorkflow> = {
+  const sweepId = retentionSweepScheduleId(taskQueue);
+  const sweepAction: ScheduleOptionsStartWorkflowAction<typeof retentionSweepWorkflow> = {
     type: 'startWorkflow',
     workflowType: 'retentionSweepWorkflow',
-    workflowId: scheduleId,
+    workflowId: sweepId,
     taskQueue,
     args: [opts.sweep ?? {}],
   };
-  const policies = {
-    overlap: ScheduleOverlapPolicy.SKIP,
-    catchupWindow: config.retention.sweepCatchupWindowMs,
+  const checkId = contractEndCheckScheduleId(taskQueue);
+  const checkAction: ScheduleOptionsStartWorkflowAction<typeof contractEndCheckWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'contractEndCheckWorkflow',
+    workflowId: checkId,
+    taskQueue,
+    args: [opts.contractEndCheck ?? {}],
   };
+  const checkEveryMs = opts.contractEndCheckIntervalMs ?? config.termination.contractEndCheckIntervalMs;
+  return {
+    retentionSweep: await ensureSchedule(client, {
+      scheduleId: sweepId,
+      everyMs: opts.sweepIntervalMs ?? config.retention.sweepIntervalMs,
+      action: sweepAction,
+      catchupWindowMs: config.retention.sweepCatchupWindowMs,
+      note: 'Rolling retention sweep (workers/schedules.ts); interval from RETENTION_SWEEP_INTERVAL',
+    }),
+    // A missed check needs no catch-up beyond one run: the next check finds every contract that ended meanwhile.
+    // (The server accepts no catch-up window under 10 seconds.)
+    contractEndCheck: await ensureSchedule(client, {
+      scheduleId: checkId,
+      everyMs: checkEveryMs,
+      action: checkAction,
+      catchupWindowMs: Math.max(checkEveryMs, 60_000),
+      note: 'Starts terminations at contract end (workers/schedules.ts); interval from CONTRACT_END_CHECK_INTERVAL',
+    }),
+  };
+}
+
+/** Creates one schedule, or brings the existing one to this interval, action and policies. */
+async function ensureSchedule<W extends Workflow>(
+  client: Client,
+  s: {
+    scheduleId: string;
+    everyMs: number;
+    action: ScheduleOptionsStartWorkflowAction<W>;
+    catchupWindowMs: number;
+    note: string;
+  },
+): Promise<{ scheduleId: string; created: boolean }> {
+  const spec = { intervals: [{ every: s.everyMs }] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindowMs };
   try {
     await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every }] },
-      action,
+      scheduleId: s.scheduleId,
+      spec,
+      action: s.action,
       policies,
-      state: { note: 'Rolling retention sweep (workers/schedules.ts); interval from RETENTION_SWEEP_INTERVAL' },
+      state: { note: s.note },
     });
-    return { retentionSweep: { scheduleId, created: true } };
+    return { scheduleId: s.scheduleId, created: true };
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({
+  await client.schedule.getHandle(s.scheduleId).update((previous) => ({
     ...previous,
-    spec: { intervals: [{ every }] },
-    action,
+    spec,
+    action: s.action,
     policies: { ...previous.policies, ...policies },
   }));
-  return { retentionSweep: { scheduleId, created: false } };
+  return { scheduleId: s.scheduleId, created: false };
 }

@@ -7,3 +7,4 @@ export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
 export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
+export { contractEndCheckWorkflow } from './contract-end-check';

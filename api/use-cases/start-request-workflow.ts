@@ -6,9 +6,16 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { lifecycleRequests, type RequestType } from '../../db/repositories/lifecycle-requests';
-import type { Logger } from '../../lib/logger';
 import { searchAttributes } from '../../lib/pure/temporal-ids';
 import { HttpProblem } from '../problem';
+
+/**
+ * Where a failed start is logged: the API's winston logger, or an activity's logger when a workflow starts a request
+ * (activities/contract-end.ts), so the use cases need no Express and no particular logger.
+ */
+export interface ErrorLog {
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
 
 /** What to start for which recorded request. */
 export interface RequestWorkflowStart {
@@ -31,7 +38,7 @@ export interface RequestWorkflowStart {
 
 /** Starts the workflow of an already recorded request, or deletes the record and throws a 503 problem. */
 export async function startRequestWorkflow(
-  deps: { db: Knex; temporal: Client; taskQueue: string; log: Logger },
+  deps: { db: Knex; temporal: Client; taskQueue: string; log: ErrorLog },
   start: RequestWorkflowStart,
 ): Promise<void> {
   try {

@@ -3,6 +3,9 @@
  * `termination-<customerId>`. One at a time per customer: a running one answers 409, both here (the database) and in
  * Temporal (the workflow id with `ALLOW_DUPLICATE` reuse and a failing conflict policy), so a race cannot start two.
  * The durations of the process are fixed now, from configuration, and travel in the workflow input.
+ *
+ * Two callers: the API route (staff), and the contract-end check's activity (activities/contract-end.ts, actor
+ * `system:contract-end`) when a contract's end date has passed; so nothing here depends on Express.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -10,12 +13,11 @@ import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
-import type { Logger } from '../../lib/logger';
 import type { TerminationDisposition } from '../../lib/pure/termination-messages';
 import { terminationWorkflowId } from '../../lib/pure/temporal-ids';
 import type { TerminationInput as TerminationWorkflowInput } from '../../workflows/termination';
 import { HttpProblem } from '../problem';
-import { startRequestWorkflow } from './start-request-workflow';
+import { startRequestWorkflow, type ErrorLog } from './start-request-workflow';
 
 export interface TerminationStart {
   customerId: string;
@@ -51,7 +53,7 @@ export async function runningTermination(db: Knex, customerId: string) {
  * @throws HttpProblem 404 (no customer), 409 (not active, no contract, or a termination already running), 503.
  */
 export async function startTermination(
-  deps: { db: Knex; temporal: Client; taskQueue: string; log: Logger; config: AppConfig },
+  deps: { db: Knex; temporal: Client; taskQueue: string; log: ErrorLog; config: AppConfig },
   start: TerminationStart,
 ): Promise<TerminationStarted> {
   const { db, config } = deps;

@@ -43,6 +43,14 @@ export function retentionSweepScheduleId(taskQueue: string): string {
   return `retention-sweep-${taskQueue}`;
 }
 
+/**
+ * Id of the Temporal Schedule that looks for contracts whose end date has passed on a task queue
+ * (workflows/contract-end-check.ts), and the workflow id prefix of its runs.
+ */
+export function contractEndCheckScheduleId(taskQueue: string): string {
+  return `contract-end-check-${taskQueue}`;
+}
+
 /** `termination-<customerId>`: one contract termination at a time per customer (workflows/termination.ts). */
 export function terminationWorkflowId(customerId: string): string {
   return `termination-${customerId}`;

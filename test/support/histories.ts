@@ -315,6 +315,10 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
       ]);
     }
 
+    case 'contractEndCheckWorkflow':
+      if (status !== 'COMPLETED') return undefined;
+      return has(f, 'startContractEndTermination') ? 'started' : 'nothing-due';
+
     default:
       return undefined;
   }

@@ -88,8 +88,8 @@ export async function startTestStack(opts: {
   /** Environment overrides for the service configuration, e.g. short durations. */
   env?: Record<string, string>;
   /**
-   * Opt-in: ensure the service's schedules (the rolling retention sweep) as the worker entry points do, with these
-   * options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
+   * Opt-in: ensure the service's schedules (retention sweep, contract-end check) as the worker entry points do, with
+   * these options (e.g. restricted to the test's customers); deleted again by `stop()`. Off by default, so that no test
    * gets a sweep of every customer's data unless it asks.
    */
   schedules?: EnsureSchedulesOptions;
@@ -149,7 +149,11 @@ export async function startTestStack(opts: {
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
-  const schedules = opts.schedules ? await ensureSchedules(client, config, opts.schedules) : undefined;
+  // The contract-end check starts terminations: unless a test names its customers, it checks none of the shared
+  // database's customers (other test files seed contracts that ended).
+  const schedules = opts.schedules
+    ? await ensureSchedules(client, config, { contractEndCheck: { customerIds: [] }, ...opts.schedules })
+    : undefined;
   // The audit chain is verified at every scrape: tests look at the state they just made.
   const apiMetrics = createApiMetrics({ db, auditVerifyIntervalMs: 0 });
   const metrics = await startMetricsServer(apiMetrics.registry, 0, '127.0.0.1');
@@ -217,7 +221,10 @@ export async function startTestStack(opts: {
     async stop() {
       await api.stop();
       await metrics.stop();
-      if (schedules) await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
+      if (schedules) {
+        await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
+        await client.schedule.getHandle(schedules.contractEndCheck.scheduleId).delete();
+      }
       worker.shutdown();
       await workerRun;
       // `npm run histories:record`: keep this stack's histories for the replay fixtures (test/support/histories.ts).
