@@ -33,6 +33,11 @@ const DEFAULT_TEST_FILES = [
   'test/legal-holds.test.ts', // erasure waiting for a legal hold
   'test/retention-lifecycle.test.ts', // retention erasing at expiry and continuing as new, signals
   'test/retention-sweep.test.ts', // rolling sweep
+  'test/termination.test.ts', // delete-only, returned (acknowledged, grace period), cancelled, rejected, legal hold
+  'test/correction.test.ts', // applied, approved, rejected
+  'test/correction-propagation.test.ts', // receipt waived, nothing to propagate
+  'test/deletion-request.test.ts', // erased and certified, closed unverified, refused
+
   'test/contract-end.test.ts', // contract-end check: nothing due, terminations started
 ];
 

@@ -14,7 +14,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { approveUpdate, rejectUpdate } from '../../workflows/approval';
+import { waiveReceiptUpdate } from '../../workflows/correction';
 import { deletionConfirmedSignal } from '../../workflows/erasure';
+import { acknowledgeReturnUpdate } from '../../workflows/termination';
 import { historyToJson } from './history-json';
 
 /** Where the fixtures live: one folder per workflow type. */
@@ -102,10 +105,12 @@ function eventTypeOf(e: HistoryEventJson): string {
     .replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
 }
 
-/** What a history did, as far as naming it needs: activity types scheduled, signals, child starts. */
+/** What a history did, as far as naming it needs: activity types scheduled, signals, accepted updates, child starts. */
 interface HistoryFacts {
   activities: Map<string, number>;
   signals: Set<string>;
+  /** Names of the updates the workflow accepted (a refused update never enters history). */
+  updates: Set<string>;
   childTypes: Set<string>;
   continuedFromPreviousRun: boolean;
 }
@@ -114,6 +119,7 @@ function factsOf(history: HistoryJson): HistoryFacts {
   const facts: HistoryFacts = {
     activities: new Map(),
     signals: new Set(),
+    updates: new Set(),
     childTypes: new Set(),
     continuedFromPreviousRun: false,
   };
@@ -129,6 +135,9 @@ function factsOf(history: HistoryJson): HistoryFacts {
       }
       case 'WorkflowExecutionSignaled':
         facts.signals.add(e.workflowExecutionSignaledEventAttributes.signalName);
+        break;
+      case 'WorkflowExecutionUpdateAccepted':
+        facts.updates.add(e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input.name);
         break;
       case 'StartChildWorkflowExecutionInitiated':
         facts.childTypes.add(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowType.name);
@@ -239,6 +248,72 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
     case 'retentionSweepWorkflow':
       if (status !== 'COMPLETED') return undefined;
       return withModifiers('completed', [has(f, 'sweepAuditLog') && 'audit-purge']);
+
+    case 'terminationWorkflow': {
+      if (status === 'FAILED') return 'failed';
+      if (status !== 'COMPLETED') return undefined;
+      // Only what the test decides (disposition, acknowledgement, decision, a hold), never how many reminders the
+      // timers let through before it moved on.
+      const base = has(f, 'recordTerminationCancelled')
+        ? 'cancelled'
+        : has(f, 'recordTerminationRejected')
+          ? 'rejected'
+          : !has(f, 'exportCustomerData')
+            ? 'delete-only'
+            : f.updates.has(acknowledgeReturnUpdate.name)
+              ? 'returned-acknowledged'
+              : 'returned-grace-period';
+      return withModifiers(base, [
+        // The first check decides whether erasure may start; each wait for a release checks again.
+        (f.activities.get('activeLegalHolds') ?? 0) > 1 && 'legal-hold-wait',
+      ]);
+    }
+
+    case 'correctionWorkflow': {
+      if (status === 'FAILED') return 'failed';
+      if (status !== 'COMPLETED') return undefined;
+      // The decision is an update (approve or reject); no decision in time leaves only the recorded expiry.
+      const base = has(f, 'refuseCorrectionRequest')
+        ? 'refused'
+        : has(f, 'closeUnverifiedCorrectionRequest')
+          ? 'closed-unverified'
+          : !has(f, 'recordCorrectionDecision')
+            ? 'applied'
+            : f.updates.has(approveUpdate.name)
+              ? 'approved'
+              : f.updates.has(rejectUpdate.name)
+                ? 'rejected'
+                : 'approval-expired';
+      const answered = base === 'refused' || base === 'closed-unverified';
+      return withModifiers(base, [
+        // Whether a receipt escalation fires before a flaky subprocessor answers is timing, so it names nothing.
+        !answered && !has(f, 'propagateCorrection') && 'not-propagated',
+        f.updates.has(waiveReceiptUpdate.name) && 'receipt-waived',
+        has(f, 'recordCorrectionExtension') && 'extended',
+        has(f, 'escalateOverdueCorrectionRequest') && 'escalated',
+      ]);
+    }
+
+    case 'deletionRequestWorkflow': {
+      if (status !== 'COMPLETED' && status !== 'FAILED') return undefined;
+      // Which parts were granted is in the (encrypted) decisions; what the history shows is whether any erasure ran.
+      const base =
+        status === 'FAILED'
+          ? has(f, 'failDeletionRequest')
+            ? 'erasure-failed'
+            : 'failed'
+          : has(f, 'refuseDeletionRequest')
+            ? 'refused'
+            : has(f, 'closeUnverifiedDeletionRequest')
+              ? 'closed-unverified'
+              : f.childTypes.has('erasureWorkflow')
+                ? 'erased-certified'
+                : 'nothing-granted';
+      return withModifiers(base, [
+        has(f, 'recordDeletionExtension') && 'extended',
+        has(f, 'escalateOverdueDeletionRequest') && 'escalated',
+      ]);
+    }
 
     case 'contractEndCheckWorkflow':
       if (status !== 'COMPLETED') return undefined;
