@@ -46,6 +46,8 @@ function useRefused(reason: LinkUseRefusal): HttpProblem {
     case 'expired':
       return gone('this link has expired');
     case 'revoked':
+    case 'erased':
+      // A genuine token (its signature was checked) whose link is gone: the data it pointed to was deleted.
       return gone('what this link pointed to no longer exists');
     default:
       return notFound();

@@ -54,8 +54,11 @@ function toLink(row: PublicLinkRow): PublicLink {
   };
 }
 
-/** Why a link could not be used. */
-export type LinkUseRefusal = 'unknown' | 'used' | 'expired' | 'revoked';
+/**
+ * Why a link could not be used. `erased`: no such row, although the caller checked that we signed the token: the link
+ * existed and was deleted with what it pointed to (an erasure removes links with the data).
+ */
+export type LinkUseRefusal = 'unknown' | 'erased' | 'used' | 'expired' | 'revoked';
 
 export const publicLinks = {
   /** Records a link; a retried activity that records the same link id again changes nothing. */
@@ -109,7 +112,8 @@ export const publicLinks = {
       .returning('*');
     if (row) return { ok: true, link: toLink(row) };
     const link = await publicLinks.findById(db, id);
-    if (!link || link.purpose !== purpose) return { ok: false, reason: 'unknown' };
+    if (!link) return { ok: false, reason: 'erased' };
+    if (link.purpose !== purpose) return { ok: false, reason: 'unknown' };
     if (link.revokedAt) return { ok: false, reason: 'revoked' };
     if (link.maxUses !== null && link.useCount >= link.maxUses) return { ok: false, reason: 'used' };
     return { ok: false, reason: 'expired' };
