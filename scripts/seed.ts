@@ -2,7 +2,7 @@
  * `npm run seed -- --rows 100000 [--technical-rows N] [--database-url URL] [--company "Name"] [--json]`
  *
  * Creates and migrates the database if needed, then loads one demo customer with the requested number of operational
- * rows (see db/seed-demo-customer.ts). Progress goes to stderr, the summary to stdout, so the summary can be piped or
+ * rows (see scripts/seed-demo-customer.ts). Progress goes to stderr, the summary to stdout, so the summary can be piped or
  * parsed (`--json`) while the terminal still shows progress. Exits 1 with a one-line reason on any failure.
  *
  * The seeded customer gets the retention lifecycle onboarding would have started (workers/retention-lifecycles.ts)
