@@ -5,7 +5,7 @@
  * nothing but PostgreSQL, Temporal and the export directory. An SMTP sink and the subprocessor simulator stand in for
  * the outside services, as in the dev stack. `npm run topology` runs it; test-topology/ proves it.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -147,6 +147,20 @@ function payloadKeys(runDir: string): string {
   const file = path.join(runDir, 'payload-keys');
   if (!fs.existsSync(file)) fs.writeFileSync(file, `topology-1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The key that signs deletion certificates (production requires one): CERTIFICATE_SIGNING_KEY from the environment,
+ * else an Ed25519 key generated on the first start and kept in the run directory (mode 600), like the payload keys.
+ */
+function certificateSigningKey(runDir: string): string {
+  if (process.env.CERTIFICATE_SIGNING_KEY) return process.env.CERTIFICATE_SIGNING_KEY;
+  const file = path.join(runDir, 'certificate-signing-key.pem');
+  if (!fs.existsSync(file)) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    fs.writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
+  }
+  return fs.readFileSync(file, 'utf8');
 }
 
 /**
@@ -327,6 +341,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       WORKFLOW_BUNDLE_PATH: bundle,
       SMTP_URL: smtp.url,
       PAYLOAD_KEYS: payloadKeys(runDir),
+      CERTIFICATE_SIGNING_KEY: certificateSigningKey(runDir),
       HOST: '127.0.0.1',
       PORT: String(ports.api),
       PUBLIC_BASE_URL: apiUrl,
