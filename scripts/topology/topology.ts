@@ -29,7 +29,7 @@ export interface TopologyOptions {
   name: string;
   /** A PostgreSQL role that may create databases (path ignored). */
   postgresUrl: string;
-  /** First of 14 consecutive ports (see {@link topologyPorts}). */
+  /** First of 15 consecutive ports plus one per worker (see {@link topologyPorts}). */
   portBase: number;
   /** Worker processes to run. */
   workers: number;
@@ -94,6 +94,9 @@ export function topologyPorts(base: number) {
     smtp: base + 11,
     mailbox: base + 12,
     simulator: base + 13,
+    /** The API's /metrics, then one SDK metrics port per worker (worker i: workerMetrics + i - 1). */
+    apiMetrics: base + 14,
+    workerMetrics: base + 15,
   };
 }
 
@@ -108,7 +111,9 @@ export function topologyOptionsFromEnv(
   const portBase = Number(env.TOPOLOGY_PORT_BASE ?? 17233);
   // Temporal stores membership ports as smallint: all 14 must stay below 32768.
   if (!Number.isInteger(portBase) || portBase < 1024 || portBase > 32767 - 13)
-    throw new Error(`TOPOLOGY_PORT_BASE must be a port from 1024 to 32754 (14 ports from it are used), e.g. 17233`);
+    throw new Error(
+      `TOPOLOGY_PORT_BASE must be a port from 1024 to 32754 (15 ports and one per worker from it are used), e.g. 17233`,
+    );
   const workers = Number(env.TOPOLOGY_WORKERS ?? 2);
   if (!Number.isInteger(workers) || workers < 1 || workers > 16)
     throw new Error(`TOPOLOGY_WORKERS must be a whole number from 1 to 16, e.g. 2; got "${env.TOPOLOGY_WORKERS}"`);
@@ -342,6 +347,7 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       SMTP_URL: smtp.url,
       PAYLOAD_KEYS: payloadKeys(runDir),
       CERTIFICATE_SIGNING_KEY: certificateSigningKey(runDir),
+      METRICS_PORT: String(ports.apiMetrics),
       HOST: '127.0.0.1',
       PORT: String(ports.api),
       PUBLIC_BASE_URL: apiUrl,
@@ -351,7 +357,9 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
 
     const workers: ServiceProcess[] = [];
     for (let i = 1; i <= options.workers; i++) {
-      const worker = startService(`worker-${i}`, 'workers/main.ts', env, logDir);
+      // Each worker process exposes its own SDK metrics, so each needs its own port.
+      const workerEnv = { ...env, WORKER_METRICS_PORT: String(ports.workerMetrics + i - 1) };
+      const worker = startService(`worker-${i}`, 'workers/main.ts', workerEnv, logDir);
       workers.push(worker);
       stops.push(() => stopService(worker));
     }

@@ -1,0 +1,108 @@
+/**
+ * Emails about a request, sent at most once each: the part every request process shares (access, correction,
+ * deletion, termination). A notice is skipped when its dedupe key is recorded; its Message-ID is derived from the key,
+ * so a resend after a crash between sending and recording is recognisably the same message. The record of the notice,
+ * the caller's own writes (`alsoIn`) and the audit event commit in one transaction; with `communicationKind`, a notice
+ * to the customer (not to staff) is also kept as a communication record of the customer.
+ */
+import type { Knex } from 'knex';
+import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
+import { auditEvents } from '../db/repositories/audit-events';
+import type { Mailer } from '../lib/mailer';
+import type { EmailContent } from './email-templates';
+
+/** The ids of the request a notice is about (what every workflow step carries). */
+export interface NoticeStep {
+  requestId: string;
+  customerId: string;
+  workflowId: string;
+}
+
+/** One notice: to whom, what, under which dedupe key, and how it is audited. */
+export interface RequestNotice {
+  kind: string;
+  dedupeKey: string;
+  recipient: NoticeRecipient;
+  to: string;
+  contactId?: string;
+  mail: EmailContent;
+  /** Audit action, e.g. `access.acknowledged`. */
+  action: string;
+  /** Who the audit event names; the process's own system actor when absent. */
+  actor?: string;
+  details?: Record<string, unknown>;
+  /** HTML alternative and attachments (the certificate). */
+  extra?: Pick<Parameters<Mailer['send']>[0], 'html' | 'attachments'>;
+  /** More writes in the same transaction as the record of the notice. */
+  alsoIn?: (trx: Knex.Transaction) => Promise<void>;
+}
+
+/**
+ * The notice helpers of one process. `actor` is the process's system actor (`system:access-request`, ...);
+ * `communicationKind` prefixes the kind of the communication records it keeps, when it keeps them.
+ */
+export function createRequestNotices(
+  deps: { db: Knex; mailer: Mailer },
+  opts: { actor: string; communicationKind?: string },
+) {
+  const { db, mailer } = deps;
+
+  /** The customer id for audit events: only a customer that exists gets events in its chain. */
+  async function auditCustomer(customerId: string): Promise<string | null> {
+    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
+    return row ? customerId : null;
+  }
+
+  /** Sends `n` once (see the module comment); answers whether it had been sent before, and its Message-ID. */
+  async function notify(step: NoticeStep, n: RequestNotice): Promise<{ alreadySent: boolean; messageId: string }> {
+    const sent = await accessRequests.findNotice(db, n.dedupeKey);
+    if (sent) return { alreadySent: true, messageId: sent.messageId };
+    const { messageId } = await mailer.send({
+      to: n.to,
+      subject: n.mail.subject,
+      text: n.mail.text,
+      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
+      headers: { 'X-Request-Id': step.requestId },
+      ...n.extra,
+    });
+    const customerId = await auditCustomer(step.customerId);
+    await db.transaction(async (trx) => {
+      await accessRequests.recordNotice(trx, {
+        requestId: step.requestId,
+        kind: n.kind,
+        recipient: n.recipient,
+        contactId: n.contactId,
+        dedupeKey: n.dedupeKey,
+        messageId,
+      });
+      if (opts.communicationKind && customerId && n.recipient !== 'staff') {
+        await trx('communication_records')
+          .insert({
+            customer_id: customerId,
+            contact_id: n.contactId ?? null,
+            channel: 'email',
+            direction: 'outbound',
+            kind: `${opts.communicationKind}-${n.kind}`,
+            subject: n.mail.subject,
+            message_id: messageId,
+            dedupe_key: n.dedupeKey,
+          })
+          .onConflict('dedupe_key')
+          .ignore();
+      }
+      await n.alsoIn?.(trx);
+      await auditEvents.appendForRequest(
+        trx,
+        { ...step, customerId },
+        {
+          actor: n.actor ?? opts.actor,
+          action: n.action,
+          details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
+        },
+      );
+    });
+    return { alreadySent: false, messageId };
+  }
+
+  return { notify, auditCustomer };
+}
