@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
+import { accessRequests } from '../db/repositories/access-requests';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
@@ -37,7 +37,7 @@ import {
   staffReminderEmail,
   verificationEmail,
 } from './access-request-emails';
-import type { EmailContent } from './email-templates';
+import { createRequestNotices } from './request-notices';
 
 /** What the access-request activities need. */
 export interface AccessRequestDeps {
@@ -62,13 +62,10 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 
 /** Builds the access-request activities. */
 export function createAccessRequestActivities(deps: AccessRequestDeps) {
-  const { db, mailer, config } = deps;
+  const { db, config } = deps;
 
-  /** The customer id for audit events: only a customer that exists gets events in its chain. */
-  async function auditCustomer(customerId: string): Promise<string | null> {
-    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
-    return row ? customerId : null;
-  }
+  // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
+  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR });
 
   /** The address named in the request, while the request still keeps it. */
   async function requesterAddress(requestId: string): Promise<string | undefined> {
@@ -86,59 +83,6 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
       .join('customers as k', 'k.id', 'c.customer_id')
       .where({ 'c.id': contactId, 'c.customer_id': customerId })
       .first('c.email as email', 'c.name as name', 'k.company_name as companyName');
-  }
-
-  /**
-   * Sends one notice once: skipped when its dedupe key is recorded; the Message-ID is derived from the key, so a resend
-   * after a crash between sending and recording is recognisably the same message. Records it with its audit event.
-   */
-  async function notify(
-    step: Pick<AccessStep, 'requestId' | 'customerId' | 'workflowId'>,
-    n: {
-      kind: string;
-      dedupeKey: string;
-      recipient: NoticeRecipient;
-      to: string;
-      contactId?: string;
-      mail: EmailContent;
-      action: string;
-      actor?: string;
-      details?: Record<string, unknown>;
-      /** More writes in the same transaction as the record of the notice. */
-      alsoIn?: (trx: Knex.Transaction) => Promise<void>;
-    },
-  ): Promise<{ alreadySent: boolean; messageId: string }> {
-    const sent = await accessRequests.findNotice(db, n.dedupeKey);
-    if (sent) return { alreadySent: true, messageId: sent.messageId };
-    const { messageId } = await mailer.send({
-      to: n.to,
-      subject: n.mail.subject,
-      text: n.mail.text,
-      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
-      headers: { 'X-Request-Id': step.requestId },
-    });
-    const customerId = await auditCustomer(step.customerId);
-    await db.transaction(async (trx) => {
-      await accessRequests.recordNotice(trx, {
-        requestId: step.requestId,
-        kind: n.kind,
-        recipient: n.recipient,
-        contactId: n.contactId,
-        dedupeKey: n.dedupeKey,
-        messageId,
-      });
-      await n.alsoIn?.(trx);
-      await auditEvents.appendForRequest(
-        trx,
-        { ...step, customerId },
-        {
-          actor: n.actor ?? ACTOR,
-          action: n.action,
-          details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-        },
-      );
-    });
-    return { alreadySent: false, messageId };
   }
 
   return {

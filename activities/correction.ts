@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { canonicalize } from 'json-canonicalize';
-import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
+import { accessRequests } from '../db/repositories/access-requests';
 import { auditEvents } from '../db/repositories/audit-events';
 import { corrections, type CorrectionChange } from '../db/repositories/corrections';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
@@ -51,7 +51,7 @@ import {
   staffCorrectionReminderEmail,
   staffReceiptEscalationEmail,
 } from './correction-emails';
-import type { EmailContent } from './email-templates';
+import { createRequestNotices } from './request-notices';
 
 /** What the correction activities need. */
 export interface CorrectionDeps {
@@ -96,13 +96,10 @@ function requestOf(c: CorrectionChange): ChangeRequest {
 
 /** Builds the correction activities. */
 export function createCorrectionActivities(deps: CorrectionDeps) {
-  const { db, mailer, config } = deps;
+  const { db, config } = deps;
 
-  /** The customer id for audit events: only a customer that exists gets events in its chain. */
-  async function auditCustomer(customerId: string): Promise<string | null> {
-    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
-    return row ? customerId : null;
-  }
+  // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
+  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR, communicationKind: 'correction' });
 
   /** The address named in the request, while the request still keeps it. */
   async function requesterAddress(requestId: string): Promise<string | undefined> {
@@ -120,73 +117,6 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
       .join('customers as k', 'k.id', 'c.customer_id')
       .where({ 'c.id': contactId, 'c.customer_id': customerId })
       .first('c.email as email', 'c.name as name', 'k.company_name as companyName');
-  }
-
-  /**
-   * Sends one notice once: skipped when its dedupe key is recorded; the Message-ID is derived from the key, so a resend
-   * after a crash between sending and recording is recognisably the same message. Records it with its audit event,
-   * and, when it went to the customer (requester or contact), as a communication record of the customer.
-   */
-  async function notify(
-    step: Pick<CorrectionStep, 'requestId' | 'customerId' | 'workflowId'>,
-    n: {
-      kind: string;
-      dedupeKey: string;
-      recipient: NoticeRecipient;
-      to: string;
-      contactId?: string;
-      mail: EmailContent;
-      action: string;
-      actor?: string;
-      details?: Record<string, unknown>;
-      alsoIn?: (trx: Knex.Transaction) => Promise<void>;
-    },
-  ): Promise<void> {
-    if (await accessRequests.findNotice(db, n.dedupeKey)) return;
-    const { messageId } = await mailer.send({
-      to: n.to,
-      subject: n.mail.subject,
-      text: n.mail.text,
-      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
-      headers: { 'X-Request-Id': step.requestId },
-    });
-    const customerId = await auditCustomer(step.customerId);
-    await db.transaction(async (trx) => {
-      await accessRequests.recordNotice(trx, {
-        requestId: step.requestId,
-        kind: n.kind,
-        recipient: n.recipient,
-        contactId: n.contactId,
-        dedupeKey: n.dedupeKey,
-        messageId,
-      });
-      if (customerId && n.recipient !== 'staff') {
-        await trx('communication_records')
-          .insert({
-            customer_id: customerId,
-            contact_id: n.contactId ?? null,
-            channel: 'email',
-            direction: 'outbound',
-            kind: `correction-${n.kind}`,
-            subject: n.mail.subject,
-            message_id: messageId,
-            dedupe_key: n.dedupeKey,
-          })
-          .onConflict('dedupe_key')
-          .ignore();
-      }
-      await n.alsoIn?.(trx);
-      await auditEvents.append(trx, {
-        actor: n.actor ?? ACTOR,
-        action: n.action,
-        subjectType: 'lifecycle_request',
-        subjectId: step.requestId,
-        customerId,
-        requestId: step.requestId,
-        workflowId: step.workflowId,
-        details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-      });
-    });
   }
 
   /** Records a change of state of some changes with one audit event. */

@@ -9,7 +9,7 @@
  */
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
+import { accessRequests } from '../db/repositories/access-requests';
 import { auditEvents } from '../db/repositories/audit-events';
 import { certificates, type StoredCertificate } from '../db/repositories/certificates';
 import { deletionRequestParts } from '../db/repositories/deletion-request-parts';
@@ -44,7 +44,7 @@ import {
   describePart,
   deletionExtensionEmail,
 } from './deletion-request-emails';
-import type { EmailContent } from './email-templates';
+import { createRequestNotices } from './request-notices';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
 
 /** What the deletion-request activities need. */
@@ -179,12 +179,10 @@ export async function issueDeletionCertificate(
 
 /** Builds the deletion-request activities. */
 export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
-  const { db, mailer, config } = deps;
+  const { db, config } = deps;
 
-  async function auditCustomer(customerId: string): Promise<string | null> {
-    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
-    return row ? customerId : null;
-  }
+  // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
+  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR });
 
   async function requesterAddress(requestId: string): Promise<string | undefined> {
     const request = await lifecycleRequests.findById(db, requestId);
@@ -202,53 +200,6 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
         'c.name as name',
         'k.company_name as companyName',
       );
-  }
-
-  /** Sends one notice once (dedupe key), records it and audits it in one transaction with `alsoIn`. */
-  async function notify(
-    step: DeletionStep,
-    n: {
-      kind: string;
-      dedupeKey: string;
-      recipient: NoticeRecipient;
-      to: string;
-      contactId?: string;
-      mail: EmailContent;
-      action: string;
-      details?: Record<string, unknown>;
-      alsoIn?: (trx: Knex.Transaction) => Promise<void>;
-    },
-  ): Promise<void> {
-    if (await accessRequests.findNotice(db, n.dedupeKey)) return;
-    const { messageId } = await mailer.send({
-      to: n.to,
-      subject: n.mail.subject,
-      text: n.mail.text,
-      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
-      headers: { 'X-Request-Id': step.requestId },
-    });
-    const customerId = await auditCustomer(step.customerId);
-    await db.transaction(async (trx) => {
-      await accessRequests.recordNotice(trx, {
-        requestId: step.requestId,
-        kind: n.kind,
-        recipient: n.recipient,
-        contactId: n.contactId,
-        dedupeKey: n.dedupeKey,
-        messageId,
-      });
-      await n.alsoIn?.(trx);
-      await auditEvents.append(trx, {
-        actor: ACTOR,
-        action: n.action,
-        subjectType: 'lifecycle_request',
-        subjectId: step.requestId,
-        customerId,
-        requestId: step.requestId,
-        workflowId: step.workflowId,
-        details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-      });
-    });
   }
 
   /** What the decision rules look at, read now. */

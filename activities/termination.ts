@@ -15,7 +15,6 @@ import { existsSync } from 'node:fs';
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { DateTime, Duration } from 'luxon';
-import { accessRequests, type NoticeRecipient } from '../db/repositories/access-requests';
 import { auditEvents } from '../db/repositories/audit-events';
 import { certificates, type CertificateDraft } from '../db/repositories/certificates';
 import { customers } from '../db/repositories/customers';
@@ -34,7 +33,7 @@ import type { Mailer } from '../lib/mailer';
 import { signLinkToken } from '../lib/signed-links';
 import { STATUTORY_RETENTION_RULES, TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
 import type { TerminationDisposition, TerminationStage } from '../lib/pure/termination-messages';
-import type { EmailContent } from './email-templates';
+import { createRequestNotices } from './request-notices';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
 import { approvalRequestEmail, certificateEmail, returnDeliveryEmail, returnReminderEmail } from './termination-emails';
 
@@ -100,7 +99,7 @@ const sealKey = (secret: Buffer) => Buffer.from(hkdfSync('sha256', secret, 'data
 
 /** Builds the termination activities. */
 export function createTerminationActivities(deps: TerminationDeps) {
-  const { db, mailer, config } = deps;
+  const { db, config } = deps;
   const keyring = config.payloadEncryption.keyring;
 
   function seal(text: string): { keyId: string; ciphertext: string } {
@@ -120,11 +119,8 @@ export function createTerminationActivities(deps: TerminationDeps) {
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
   }
 
-  /** The customer id for audit events, while the customer exists (its chain ends with the record). */
-  async function auditCustomer(customerId: string): Promise<string | null> {
-    const row = await db<{ id: string }>('customers').where({ id: customerId }).first('id');
-    return row ? customerId : null;
-  }
+  // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
+  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR });
 
   async function audit(
     step: TerminationStep,
@@ -142,50 +138,6 @@ export function createTerminationActivities(deps: TerminationDeps) {
       requestId: step.requestId,
       workflowId: step.workflowId,
       details,
-    });
-  }
-
-  /** Sends a notice once per dedupe key (Message-ID derived from it) and records it with its audit event. */
-  async function notify(
-    step: TerminationStep,
-    n: { kind: string; dedupeKey: string; recipient: NoticeRecipient; to: string; contactId?: string } & {
-      mail: EmailContent;
-      action: string;
-      details?: Record<string, unknown>;
-      extra?: Pick<Parameters<Mailer['send']>[0], 'html' | 'attachments'>;
-      alsoIn?: (trx: Knex.Transaction) => Promise<void>;
-    },
-  ): Promise<void> {
-    if (await accessRequests.findNotice(db, n.dedupeKey)) return;
-    const { messageId } = await mailer.send({
-      to: n.to,
-      subject: n.mail.subject,
-      text: n.mail.text,
-      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
-      headers: { 'X-Request-Id': step.requestId },
-      ...n.extra,
-    });
-    const customerId = await auditCustomer(step.customerId);
-    await db.transaction(async (trx) => {
-      await accessRequests.recordNotice(trx, {
-        requestId: step.requestId,
-        kind: n.kind,
-        recipient: n.recipient,
-        contactId: n.contactId,
-        dedupeKey: n.dedupeKey,
-        messageId,
-      });
-      await n.alsoIn?.(trx);
-      await auditEvents.append(trx, {
-        actor: ACTOR,
-        action: n.action,
-        subjectType: 'lifecycle_request',
-        subjectId: step.requestId,
-        customerId,
-        requestId: step.requestId,
-        workflowId: step.workflowId,
-        details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-      });
     });
   }
 
