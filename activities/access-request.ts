@@ -65,7 +65,7 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
   const { db, config } = deps;
 
   // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
-  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR });
+  const { notify, auditCustomer, notifyStaffOfDeadline } = createRequestNotices(deps, { actor: ACTOR });
 
   /** The address named in the request, while the request still keeps it. */
   async function requesterAddress(requestId: string): Promise<string | undefined> {
@@ -318,27 +318,19 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     async sendDeadlineReminder(
       step: AccessStep & { dueOn: string; stage: string; reminderAtMs: number },
     ): Promise<void> {
-      await notify(step, {
-        kind: 'reminder',
-        dedupeKey: `access-reminder-${step.requestId}-${step.dueOn}-${step.reminderAtMs}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'access',
+        staffEmail: config.accessRequests.staffEmail,
         mail: staffReminderEmail(step),
-        action: 'access.deadline_reminder_sent',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 
     /** Tells staff that the due date has passed without an answer. */
     async escalateOverdueAccessRequest(step: AccessStep & { dueOn: string; stage: string }): Promise<void> {
-      await notify(step, {
-        kind: 'escalation',
-        dedupeKey: `access-escalation-${step.requestId}-${step.dueOn}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'access',
+        staffEmail: config.accessRequests.staffEmail,
         mail: staffEscalationEmail(step),
-        action: 'access.deadline_escalated',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 

@@ -99,7 +99,10 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
   const { db, config } = deps;
 
   // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
-  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR, communicationKind: 'correction' });
+  const { notify, auditCustomer, notifyStaffOfDeadline } = createRequestNotices(deps, {
+    actor: ACTOR,
+    communicationKind: 'correction',
+  });
 
   /** The address named in the request, while the request still keeps it. */
   async function requesterAddress(requestId: string): Promise<string | undefined> {
@@ -369,27 +372,19 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
     async sendCorrectionDeadlineReminder(
       step: CorrectionStep & { dueOn: string; stage: string; reminderAtMs: number },
     ): Promise<void> {
-      await notify(step, {
-        kind: 'reminder',
-        dedupeKey: `correction-reminder-${step.requestId}-${step.dueOn}-${step.reminderAtMs}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'correction',
+        staffEmail: config.accessRequests.staffEmail,
         mail: staffCorrectionReminderEmail(step),
-        action: 'correction.deadline_reminder_sent',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 
     /** Tells staff that the due date has passed without an answer. */
     async escalateOverdueCorrectionRequest(step: CorrectionStep & { dueOn: string; stage: string }): Promise<void> {
-      await notify(step, {
-        kind: 'escalation',
-        dedupeKey: `correction-escalation-${step.requestId}-${step.dueOn}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'correction',
+        staffEmail: config.accessRequests.staffEmail,
         mail: staffCorrectionOverdueEmail(step),
-        action: 'correction.deadline_escalated',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 

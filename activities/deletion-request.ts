@@ -182,7 +182,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
   const { db, config } = deps;
 
   // Emails sent once each, recorded and audited with the writes they go with (activities/request-notices.ts).
-  const { notify, auditCustomer } = createRequestNotices(deps, { actor: ACTOR });
+  const { notify, auditCustomer, notifyStaffOfDeadline } = createRequestNotices(deps, { actor: ACTOR });
 
   async function requesterAddress(requestId: string): Promise<string | undefined> {
     const request = await lifecycleRequests.findById(db, requestId);
@@ -586,27 +586,19 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
 
     /** Reminds staff that the due date approaches (one email per due date and reminder instant). */
     async remindDeletionDeadline(step: DeletionStep & { dueOn: string; stage: string; reminderAtMs: number }) {
-      await notify(step, {
-        kind: 'reminder',
-        dedupeKey: `deletion-reminder-${step.requestId}-${step.dueOn}-${step.reminderAtMs}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'deletion',
+        staffEmail: config.accessRequests.staffEmail,
         mail: deletionStaffReminderEmail(step),
-        action: 'deletion.deadline_reminder_sent',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 
     /** Tells staff that the due date has passed without an answer. */
     async escalateOverdueDeletionRequest(step: DeletionStep & { dueOn: string; stage: string }) {
-      await notify(step, {
-        kind: 'escalation',
-        dedupeKey: `deletion-escalation-${step.requestId}-${step.dueOn}`,
-        recipient: 'staff',
-        to: config.accessRequests.staffEmail,
+      await notifyStaffOfDeadline(step, {
+        process: 'deletion',
+        staffEmail: config.accessRequests.staffEmail,
         mail: deletionStaffEscalationEmail(step),
-        action: 'deletion.deadline_escalated',
-        details: { dueOn: step.dueOn, stage: step.stage },
       });
     },
 

@@ -104,5 +104,28 @@ export function createRequestNotices(
     return { alreadySent: false, messageId };
   }
 
-  return { notify, auditCustomer };
+  /**
+   * Tells staff about a request's legal deadline: a reminder before the due date (one per due date and reminder
+   * instant) or an escalation once it has passed (one per due date). `process` prefixes the dedupe key and the audit
+   * action (`access`, `correction`, `deletion`), so each process keeps its own records.
+   */
+  async function notifyStaffOfDeadline(
+    step: NoticeStep & { dueOn: string; stage: string; reminderAtMs?: number },
+    n: { process: string; staffEmail: string; mail: EmailContent },
+  ): Promise<void> {
+    const reminder = step.reminderAtMs !== undefined;
+    await notify(step, {
+      kind: reminder ? 'reminder' : 'escalation',
+      dedupeKey: reminder
+        ? `${n.process}-reminder-${step.requestId}-${step.dueOn}-${step.reminderAtMs}`
+        : `${n.process}-escalation-${step.requestId}-${step.dueOn}`,
+      recipient: 'staff',
+      to: n.staffEmail,
+      mail: n.mail,
+      action: `${n.process}.${reminder ? 'deadline_reminder_sent' : 'deadline_escalated'}`,
+      details: { dueOn: step.dueOn, stage: step.stage },
+    });
+  }
+
+  return { notify, auditCustomer, notifyStaffOfDeadline };
 }
