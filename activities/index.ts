@@ -12,6 +12,7 @@ import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
 import { createRequestStageActivities } from './request-stage';
+import { createRequestStartActivities } from './request-starts';
 import { createTerminationActivities } from './termination';
 
 /**
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
     createContractEndActivities(deps),
+    createRequestStartActivities(deps),
   );
 }
 

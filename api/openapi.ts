@@ -34,7 +34,11 @@ const OnboardingStarted = z
     customerId: z.uuid(),
     workflowId: z.string(),
     replayed: z.boolean(),
-    status: z.literal('running'),
+    status: z
+      .enum(['received', 'running', 'completed', 'failed', 'cancelled'])
+      .describe(
+        '`running` once the workflow started; `received` while its start is owed (Temporal unavailable: the start reconciler starts it); a replayed Idempotency-Key answers the current status',
+      ),
     links: z.object({ request: z.string(), customer: z.string() }),
   })
   .meta({ id: 'OnboardingStarted' });

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable, isTemporalUnavailable, RETRY_AFTER_SECONDS } from './unavailable';
 
 /** One invalid field: where it is (`contacts[0].email`), which rule it broke, and a sentence. */
 export interface FieldError {
@@ -67,6 +68,8 @@ export function parseOr400<S extends z.ZodType>(
 }
 
 function send(res: Parameters<RequestHandler>[1], status: number, body: Record<string, unknown>): void {
+  // Every 503 says when to come back: the server the API needs is down or busy, not the request wrong.
+  if (status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 
@@ -81,7 +84,10 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   });
 };
 
-/** The one place errors become answers. Unexpected errors are logged and answered 500 without internals. */
+/**
+ * The one place errors become answers. PostgreSQL or Temporal unavailable: 503 with `Retry-After` (api/unavailable.ts).
+ * Unexpected errors are logged and answered 500 without internals.
+ */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (err instanceof HttpProblem) {
@@ -107,6 +113,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
             ? 'body is too large'
             : (err as Error).message;
       send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: req.originalUrl });
+      return;
+    }
+    const database = isDatabaseUnavailable(err);
+    if (database || isTemporalUnavailable(err)) {
+      const server = database ? 'database' : 'workflow service';
+      log.warn(`${server} unavailable`, { path: req.path, method: req.method, err: (err as Error)?.message });
+      send(res, 503, {
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: `the ${server} is unavailable; retry after ${RETRY_AFTER_SECONDS} seconds`,
+        instance: req.originalUrl,
+      });
       return;
     }
     log.error('unhandled error', {

@@ -3,6 +3,8 @@
  * - the rolling retention sweep (workflows/retention-sweep.ts), every RETENTION_SWEEP_INTERVAL;
  * - the contract-end check (workflows/contract-end-check.ts), every CONTRACT_END_CHECK_INTERVAL: it starts the
  *   termination of customers whose contract end date has passed, with nobody calling the API.
+ * - the start reconciler (workflows/request-start-reconciler.ts), every REQUEST_START_RECONCILE_INTERVAL: it starts
+ *   the workflows of requests the API accepted but could not start (Temporal down, the API stopped mid-way).
  * Starting a second worker, or the same one again, finds each schedule and brings it to the current configuration
  * instead of creating another.
  */
@@ -14,8 +16,16 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import {
+  contractEndCheckScheduleId,
+  requestStartReconcilerScheduleId,
+  retentionSweepScheduleId,
+} from '../lib/pure/temporal-ids';
 import type { ContractEndCheckInput, contractEndCheckWorkflow } from '../workflows/contract-end-check';
+import type {
+  RequestStartReconcilerInput,
+  requestStartReconcilerWorkflow,
+} from '../workflows/request-start-reconciler';
 import type { RetentionSweepInput, retentionSweepWorkflow } from '../workflows/retention-sweep';
 
 export interface EnsureSchedulesOptions {
@@ -27,12 +37,17 @@ export interface EnsureSchedulesOptions {
   contractEndCheck?: ContractEndCheckInput;
   /** Overrides CONTRACT_END_CHECK_INTERVAL (milliseconds). */
   contractEndCheckIntervalMs?: number;
+  /** Input of every scheduled start reconciliation (tests restrict it to their own requests). */
+  startReconciler?: RequestStartReconcilerInput;
+  /** Overrides REQUEST_START_RECONCILE_INTERVAL (milliseconds). */
+  startReconcileIntervalMs?: number;
 }
 
 /** What {@link ensureSchedules} did. */
 export interface EnsuredSchedules {
   retentionSweep: { scheduleId: string; created: boolean };
   contractEndCheck: { scheduleId: string; created: boolean };
+  startReconciler: { scheduleId: string; created: boolean };
 }
 
 /**
@@ -62,6 +77,15 @@ export async function ensureSchedules(
     args: [opts.contractEndCheck ?? {}],
   };
   const checkEveryMs = opts.contractEndCheckIntervalMs ?? config.termination.contractEndCheckIntervalMs;
+  const reconcilerId = requestStartReconcilerScheduleId(taskQueue);
+  const reconcilerAction: ScheduleOptionsStartWorkflowAction<typeof requestStartReconcilerWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'requestStartReconcilerWorkflow',
+    workflowId: reconcilerId,
+    taskQueue,
+    args: [opts.startReconciler ?? {}],
+  };
+  const reconcileEveryMs = opts.startReconcileIntervalMs ?? config.temporal.startReconcileIntervalMs;
   return {
     retentionSweep: await ensureSchedule(client, {
       scheduleId: sweepId,
@@ -78,6 +102,14 @@ export async function ensureSchedules(
       action: checkAction,
       catchupWindowMs: Math.max(checkEveryMs, 60_000),
       note: 'Starts terminations at contract end (workers/schedules.ts); interval from CONTRACT_END_CHECK_INTERVAL',
+    }),
+    // Like the contract-end check, one run finds everything owed: no catch-up beyond it.
+    startReconciler: await ensureSchedule(client, {
+      scheduleId: reconcilerId,
+      everyMs: reconcileEveryMs,
+      action: reconcilerAction,
+      catchupWindowMs: Math.max(reconcileEveryMs, 60_000),
+      note: 'Starts accepted requests left unstarted (workers/schedules.ts); interval REQUEST_START_RECONCILE_INTERVAL',
     }),
   };
 }

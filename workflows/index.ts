@@ -8,3 +8,4 @@ export { retentionSweepWorkflow } from './retention-sweep';
 export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
 export { contractEndCheckWorkflow } from './contract-end-check';
+export { requestStartReconcilerWorkflow } from './request-start-reconciler';

@@ -36,7 +36,7 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   router.post('/v1/requests/:requestId/receipts/:subprocessorId/waive', async (req, res) => {

@@ -19,7 +19,7 @@ export function deletionRequestsRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   return router;

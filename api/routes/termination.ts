@@ -55,7 +55,7 @@ export function terminationRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   router.delete('/v1/customers/:id/termination', async (req, res) => {

@@ -30,6 +30,11 @@ export interface AuditEventInput {
   requestId?: string | null;
   workflowId?: string | null;
   details?: Record<string, unknown>;
+  /**
+   * Names the fact the event states (e.g. `notice:<dedupe key>`): a second append with the same key adds nothing and
+   * answers the event already recorded, so an activity that runs again writes no second event. Not hashed.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** An event's place in one chain. Positions are bigints, as decimal strings. */
@@ -40,7 +45,7 @@ export interface ChainLink {
 }
 
 /** A stored audit event, with its content hash and its links in the global and (if any) the customer chain. */
-export interface AuditEvent extends Required<Omit<AuditEventInput, 'details'>> {
+export interface AuditEvent extends Required<Omit<AuditEventInput, 'details' | 'idempotencyKey'>> {
   id: string;
   occurredAt: Date;
   details: Record<string, unknown>;
@@ -131,6 +136,7 @@ interface AuditEventRow {
   customer_seq: string | null;
   customer_prev_hash: string | null;
   customer_hash: string | null;
+  idempotency_key?: string | null;
 }
 
 interface AnchorRow {
@@ -237,6 +243,11 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     throw new TypeError('audit event details must be an object');
   }
   await lockChains(trx);
+  // Under the chain lock every append is serialised, so a keyed event found here cannot be being written concurrently.
+  if (event.idempotencyKey) {
+    const recorded = await trx<AuditEventRow>('audit_events').where({ idempotency_key: event.idempotencyKey }).first();
+    if (recorded) return toAuditEvent(recorded);
+  }
   const customerId = event.customerId ?? null;
   const {
     rows: [head],
@@ -287,6 +298,7 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     customer_seq: customer?.seq ?? null,
     customer_prev_hash: customer?.prevHash ?? null,
     customer_hash: customer?.hash ?? null,
+    idempotency_key: event.idempotencyKey ?? null,
   });
   return { ...content, contentHash, chains: { global, customer } };
 }
@@ -462,6 +474,8 @@ export interface AuditRequestEvent {
   action: string;
   details?: Record<string, unknown>;
   subject?: { type: string; id: string };
+  /** See {@link AuditEventInput.idempotencyKey}. */
+  idempotencyKey?: string | null;
 }
 
 /** Append-only access to the audit log. Pass a transaction so the event commits with the change it describes. */
@@ -484,6 +498,7 @@ export const auditEvents = {
       requestId: ref.requestId,
       workflowId: ref.workflowId ?? null,
       details: event.details,
+      idempotencyKey: event.idempotencyKey,
     });
   },
 

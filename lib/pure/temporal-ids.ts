@@ -51,6 +51,14 @@ export function contractEndCheckScheduleId(taskQueue: string): string {
   return `contract-end-check-${taskQueue}`;
 }
 
+/**
+ * Id of the Temporal Schedule that starts accepted requests left unstarted on a task queue
+ * (workflows/request-start-reconciler.ts), and the workflow id prefix of its runs.
+ */
+export function requestStartReconcilerScheduleId(taskQueue: string): string {
+  return `request-start-reconciler-${taskQueue}`;
+}
+
 /** `termination-<customerId>`: one contract termination at a time per customer (workflows/termination.ts). */
 export function terminationWorkflowId(customerId: string): string {
   return `termination-${customerId}`;
