@@ -195,8 +195,9 @@ export async function closeRefusedStart(
  */
 export async function startRequestWorkflow(deps: StartDeps, start: RequestWorkflowStart): Promise<StartOutcome> {
   const timeoutMs = deps.config?.temporal?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  await faultPoint('api.after-accept');
   try {
+    // Between the commit and the start: `kill` here leaves the start owed (the reconciler's case), `throw` fails it.
+    await faultPoint('api.after-accept');
     await launchRequestWorkflow(deps.temporal, deps.taskQueue, start, timeoutMs);
   } catch (err) {
     if (err instanceof StartConflict) {
