@@ -319,6 +319,10 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
       if (status !== 'COMPLETED') return undefined;
       return has(f, 'startContractEndTermination') ? 'started' : 'nothing-due';
 
+    case 'requestStartReconcilerWorkflow':
+      // One activity, whatever it found: the path is the same.
+      return status === 'COMPLETED' ? 'completed' : undefined;
+
     default:
       return undefined;
   }
