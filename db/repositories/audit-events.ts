@@ -298,7 +298,8 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     customer_seq: customer?.seq ?? null,
     customer_prev_hash: customer?.prevHash ?? null,
     customer_hash: customer?.hash ?? null,
-    idempotency_key: event.idempotencyKey ?? null,
+    // Only when set: an unkeyed append writes the columns every schema version has.
+    ...(event.idempotencyKey ? { idempotency_key: event.idempotencyKey } : {}),
   });
   return { ...content, contentHash, chains: { global, customer } };
 }
