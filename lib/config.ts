@@ -25,6 +25,7 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { parseFaultPoints } from './fault-points';
 import {
   CertificateKeyError,
   deriveDevelopmentSigningKey,
@@ -225,6 +226,17 @@ const envSchema = z.object({
   TERMINATION_APPROVAL_REMINDER_INTERVAL: exactDuration('P2D'),
   // How often the schedule looks for contracts whose end date has passed (workflows/contract-end-check.ts).
   CONTRACT_END_CHECK_INTERVAL: retentionDurationMs('PT1H'),
+  // Fault points of the fault suite (lib/fault-points.ts, `npm run test:faults`): test-only, refused in production.
+  FAULT_POINTS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseFaultPoints(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^FAULT_POINTS /, '') });
+      }
+    }),
 });
 
 /** Validated configuration, in the names the code uses. */
@@ -400,6 +412,7 @@ const EXAMPLES: Record<string, string> = {
   ACCESS_VERIFICATION_TIMEOUT: 'P14D',
   ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
   EXPORT_LINK_LIFETIME: 'P7D',
+  FAULT_POINTS: 'email.after-accept=kill@2',
 };
 
 /** ` (got "abc"; e.g. PORT=8080)`: what was given (unless secret, passwords masked) and a value that would do. */
@@ -568,6 +581,10 @@ function isOrigin(value: string): boolean {
 function securitySettings(e: z.infer<typeof envSchema>) {
   const issues: string[] = [];
   const problem = (variable: string, message: string) => issues.push(`  ${variable}: ${message}`);
+  // A fault point kills or stops the process on purpose: never armed where real customers are served.
+  if (e.NODE_ENV === 'production' && e.FAULT_POINTS !== undefined && e.FAULT_POINTS.trim() !== '') {
+    problem('FAULT_POINTS', 'must not be set when NODE_ENV=production: fault points are for the fault suite only');
+  }
   if (e.NODE_ENV === 'production' && e.CODEC_AUTH === 'none') {
     problem('CODEC_AUTH', 'must be "required" when NODE_ENV=production: decoded payloads are customer data');
   }
