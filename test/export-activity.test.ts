@@ -96,6 +96,8 @@ describe('the export activity', () => {
       rowsDone: expect.any(Number),
       rowsTotal: expect.any(Number),
       estimated: expect.any(Boolean),
+      // The attempt reports who is exporting: after a retry, the status query says which attempt runs.
+      attempt: 1,
     });
     const saved = await exportArchives.findById(db, input.archiveId);
     expect(saved).toMatchObject({ status: 'running', checkpoint: expect.any(Object) });
