@@ -2,6 +2,7 @@
  * The export activity: runs the export engine (db/export-engine.ts) for one access request's archive under a lease
  * (docs/reliability.md), heartbeats its progress and reports it to the workflow without ever waiting for the report.
  */
+import { rm } from 'node:fs/promises';
 import { Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { activityLeases, type Lease } from '../db/repositories/activity-leases';
@@ -17,6 +18,7 @@ import {
 } from '../db/export-engine';
 import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { SCOPE_CATEGORIES, type AccessScope } from '../lib/pure/access-scope';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { StaleAttemptError } from '../lib/pure/errors';
 import { exportProgressSignal } from '../workflows/access-request';
 import { claimForThisAttempt } from './attempt-lease';
@@ -165,12 +167,13 @@ export function createExportActivities(deps: ExportDeps) {
           });
         });
       } catch (err) {
-        throw await asStale(err, lease, workDir);
+        throw await asStale(err, lease, workDir, result.manifestSha256);
       }
-      // The delivered archive holds its own links to the files: the attempts' working copies can go.
-      await removeAttemptFiles(deps.config.exports.dir, input.archiveId).catch((err: unknown) =>
-        log.warn('could not remove export working files', { archiveId: input.archiveId, err: String(err) }),
-      );
+      // The delivered archive holds its own links to the files: the attempts' working copies can go, and so can
+      // anything a replaced attempt left beside it.
+      await removeAttemptFiles(deps.config.exports.dir, input.archiveId, manifestSha256).catch((err: unknown) => {
+        log.warn('could not remove export working files', { archiveId: input.archiveId, err: String(err) });
+      });
       log.info('export complete', { archiveId: input.archiveId, rows: manifest.totals.rows, attempt });
       return summaryOf(input.archiveId, manifest.tables, manifestSha256);
     },
@@ -180,20 +183,29 @@ export function createExportActivities(deps: ExportDeps) {
    * The error an attempt ends with: whatever failed (a refused checkpoint, or a file of its own that the winner's
    * cleanup removed), an attempt that lost its lease ends with {@link StaleAttemptError} and cleans up after itself.
    */
-  async function asStale(err: unknown, lease: Lease, workDir: string): Promise<unknown> {
+  async function asStale(err: unknown, lease: Lease, workDir: string, delivered?: string): Promise<unknown> {
     const stale = err instanceof StaleAttemptError || !(await activityLeases.holds(db, lease).catch(() => true));
     if (!stale) return err;
-    await forgetAttempt(lease, workDir);
+    await forgetAttempt(lease, workDir, delivered);
     return err instanceof StaleAttemptError ? err : new StaleAttemptError(lease.key, `replaced (${String(err)})`);
   }
 
   /**
-   * A replaced attempt removes what only it wrote (its working directory and staging); the delivered archive, even if
-   * this attempt assembled it, is content-addressed and stays (it is byte-identical to the winner's, or unreferenced).
+   * A replaced attempt removes what only it wrote: its working directory and staging, and an archive it delivered
+   * when the winner recorded a different one (the same hash is the same bytes: the winner's, which stays).
    */
-  async function forgetAttempt(lease: Lease, workDir: string): Promise<void> {
+  async function forgetAttempt(lease: Lease, workDir: string, delivered?: string): Promise<void> {
     log.warn('export attempt was replaced by a newer one; stopping without further writes', { lease: lease.key });
-    await removeWorkDir(deps.config.exports.dir, lease.key.slice('export:'.length), workDir).catch(() => undefined);
+    const archiveId = lease.key.slice('export:'.length);
+    await removeWorkDir(deps.config.exports.dir, archiveId, workDir).catch(() => undefined);
+    if (delivered === undefined) return;
+    const recorded = await exportArchives.findById(db, archiveId).catch(() => undefined);
+    if (recorded?.status === 'complete' && recorded.manifestSha256 !== delivered) {
+      await rm(deliveredArchiveDirectory(deps.config.exports.dir, archiveId, delivered), {
+        recursive: true,
+        force: true,
+      }).catch(() => undefined);
+    }
   }
 }
 

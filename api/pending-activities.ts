@@ -6,7 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { google, temporal as proto } from '@temporalio/proto';
+import type { google } from '@temporalio/proto';
+import { temporal as proto } from '@temporalio/proto';
 
 /** One pending activity of a workflow, as `GET /v1/requests/{id}` shows it under `activities`. */
 export interface PendingActivityStatus {

@@ -28,7 +28,7 @@
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -639,9 +639,18 @@ async function usableCheckpoint(root: string, given: ExportCheckpoint | ExportCh
   return checkpoint;
 }
 
-/** Removes the working files of every attempt once the archive is delivered (the archive holds its own links). */
-export async function removeAttemptFiles(exportDir: string, archiveId: string): Promise<void> {
-  await rm(path.join(archiveDirectory(exportDir, archiveId), ATTEMPTS_DIR), { recursive: true, force: true });
+/**
+ * Once the archive `manifestSha256` is recorded as delivered: removes the working files of every attempt (the archive
+ * holds its own links to the files) and whatever a replaced attempt left beside it (staging, another delivery).
+ */
+export async function removeAttemptFiles(exportDir: string, archiveId: string, manifestSha256: string): Promise<void> {
+  const root = archiveDirectory(exportDir, archiveId);
+  for (const entry of await readdir(root)) {
+    if (entry === manifestSha256) continue;
+    if (entry === ATTEMPTS_DIR || entry.startsWith('.staging-') || /^[0-9a-f]{64}$/.test(entry)) {
+      await rm(path.join(root, entry), { recursive: true, force: true });
+    }
+  }
 }
 
 /** Removes one attempt's working directory (a replaced attempt cleaning up after itself). */

@@ -31,7 +31,7 @@ import { activityLeases } from '../db/repositories/activity-leases';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { loadConfig } from '../lib/config';
-import { ATTEMPTS_DIR, archiveDirectory, deliveredArchiveDirectory } from '../lib/export-archive';
+import { archiveDirectory, deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { StaleAttemptError } from '../lib/pure/errors';
@@ -122,7 +122,7 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
 
     // Attempt 1 writes a few batches, checkpoints them, and freezes.
     const first = attemptContext(1, input.workflowId)
-      .run(activities.exportCustomerData, input)
+      .run((i: ExportInput) => activities.exportCustomerData(i), input)
       .then(
         () => undefined,
         (err: unknown) => err,
@@ -132,7 +132,10 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
     expect(atFreeze?.rowsDone).toBeGreaterThanOrEqual(90);
 
     // Temporal's retry (attempt 2) takes over, resumes from that checkpoint and delivers.
-    const summary: ExportSummary = await attemptContext(2, input.workflowId).run(activities.exportCustomerData, input);
+    const summary: ExportSummary = await attemptContext(2, input.workflowId).run(
+      (i: ExportInput) => activities.exportCustomerData(i),
+      input,
+    );
     const delivered = deliveredArchiveDirectory(exportDir, input.archiveId, summary.manifestSha256);
     const before = await snapshot(delivered);
 
@@ -224,20 +227,26 @@ describe('an erasure attempt frozen past its heartbeat timeout', () => {
       customerId,
       reason: 'retention',
     };
-    const settings: ErasureSettings = await attemptContext(1, ref.workflowId).run(activities.beginErasure, {
-      ...ref,
-      categories,
-    });
+    const settings: ErasureSettings = await attemptContext(1, ref.workflowId).run(
+      (i: Parameters<typeof activities.beginErasure>[0]) => activities.beginErasure(i),
+      {
+        ...ref,
+        categories,
+      },
+    );
     const call = { ...ref, categories, batchSize: 25, retention: settings.retention };
 
     const first = attemptContext(1, ref.workflowId)
-      .run(activities.eraseTables, call)
+      .run((i: typeof call) => activities.eraseTables(i), call)
       .then(
         () => undefined,
         (err: unknown) => err,
       );
     await frozen.arrived;
-    const result: EraseTablesResult = await attemptContext(2, ref.workflowId).run(activities.eraseTables, call);
+    const result: EraseTablesResult = await attemptContext(2, ref.workflowId).run(
+      (i: typeof call) => activities.eraseTables(i),
+      call,
+    );
     expect(result.tables).toEqual(before);
     const progressAfter = await db('erasure_progress').where({ erasure_id: ref.erasureId }).orderBy('step_key');
 
