@@ -98,9 +98,9 @@ export const activityLeases = {
 
   /** Whether `lease` still holds (a cheap check before a costly step; the fenced write decides). */
   async holds(db: Db, lease: Lease): Promise<boolean> {
-    const row = await db<{ token: string }>('activity_leases')
+    const row = await db('activity_leases')
       .where({ fence_key: lease.key, token: lease.token })
-      .first('token');
+      .first<{ token: string } | undefined>('token');
     return row !== undefined;
   },
 
