@@ -61,7 +61,7 @@ test('a worker frozen mid-export past its heartbeat timeout wakes up after the r
     (m) => m.to.includes(email) && m.text.includes(requestId) && /^Confirm your data access/.test(m.subject),
     { timeoutMs: 120_000 },
   );
-  expect((await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`)).status).toBe(200);
+  expect((await stack.http('POST', '/verify', { token: linkToken(verification.text, 'verify') })).status).toBe(200);
   await waitForStopped(frozen, 300_000);
   const frozenAt = Date.now();
   const atFreeze = await stack.db('export_archives').where({ request_id: requestId }).first('rows_done');
