@@ -184,7 +184,7 @@ export type LookupFunction = (
  * when any address it would use is not allowed: the check runs on the address actually connected to, so DNS that
  * changes between registration and call (rebinding) cannot slip through.
  */
-export function guardedLookup(policy: OutboundPolicy, base: LookupFunction = dns.lookup as LookupFunction) {
+export function guardedLookup(policy: OutboundPolicy, base: LookupFunction = dns.lookup) {
   return ((hostname: string, options: LookupOneOptions | LookupAllOptions, callback: LookupCallback) => {
     base(hostname, options, (err, address, family) => {
       if (err) return callback(err, address, family);
@@ -206,8 +206,4 @@ export function guardedLookup(policy: OutboundPolicy, base: LookupFunction = dns
   }) as LookupFunction;
 }
 
-type LookupCallback = (
-  err: NodeJS.ErrnoException | null,
-  address: string | LookupAddress[],
-  family?: number,
-) => void;
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

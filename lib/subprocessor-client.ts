@@ -76,7 +76,7 @@ export function createSubprocessorClient(opts: SubprocessorClientOptions): Subpr
   // One connection pool whose sockets resolve through the destination check.
   const dispatcher = new Agent({ connect: { lookup: guardedLookup(policy, opts.lookup) } });
   const doFetch: typeof fetch =
-    opts.fetch ?? ((url, init) => undiciFetch(url as string, { ...(init as object), dispatcher }) as never);
+    opts.fetch ?? ((url, init) => undiciFetch(url, { ...(init as object), dispatcher }));
   const failed = (endpointId: string, kind: SubprocessorFailureKind) => {
     try {
       opts.onFailure?.(endpointId, kind);
@@ -92,7 +92,10 @@ export function createSubprocessorClient(opts: SubprocessorClientOptions): Subpr
       const refused = urlProblem(new URL(url), policy);
       if (refused) {
         failed(endpoint.id, 'unavailable');
-        throw new SubprocessorUnavailableError(endpoint.id, `destination refused (${refused.rule}): ${refused.message}`);
+        throw new SubprocessorUnavailableError(
+          endpoint.id,
+          `destination refused (${refused.rule}): ${refused.message}`,
+        );
       }
       let response: Response;
       try {

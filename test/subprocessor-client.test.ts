@@ -136,6 +136,7 @@ describe('outbound destinations at call time', () => {
       expect(failure).toBeInstanceOf(SubprocessorRejectedError);
       expect(failure.message).toContain('HTTP 400');
       expect(failure.message).toContain('bad [31mred x');
+      // eslint-disable-next-line no-control-regex -- looking for exactly these characters
       expect(failure.message).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
       expect(failure.message.length).toBeLessThan(320);
     } finally {

@@ -72,7 +72,8 @@ export function registerContractsOpenApi(registry: OpenAPIRegistry): void {
         content: { 'application/json': { schema: ContractChangeResult } },
       },
       202: {
-        description: 'The change brings the erasure forward: it waits for a second privacy officer (Location: the change)',
+        description:
+          'The change brings the erasure forward: it waits for a second privacy officer (Location: the change)',
         content: { 'application/json': { schema: PendingChangeAnswer } },
       },
       400: problem('Invalid body; `errors` names each field and rule (before_start, in_future)'),

@@ -72,7 +72,7 @@ async function lockContract(trx: Knex.Transaction, customerId: string) {
   return {
     id: dates.contractId,
     startsOn: dates.contractStartsOn,
-    end: { endsOn: dates.contractEndsOn, endedAt: dates.contractEndedAt?.toISOString() ?? null } as ContractEnd,
+    end: { endsOn: dates.contractEndsOn, endedAt: dates.contractEndedAt?.toISOString() ?? null },
   };
 }
 
@@ -140,7 +140,7 @@ export async function changeContract(
     return { pending: undefined, applied: { changed, startsOn: contract.startsOn, to } };
   });
   if (result.pending) return { pending: result.pending };
-  const applied = result.applied!;
+  const applied = result.applied;
   const notified = applied.changed ? await notifyRetention(deps, customerId, actor) : false;
   return {
     applied: {

@@ -68,11 +68,19 @@ function checkDecidable(change: ChangeRequest | undefined, id: string, staff: St
   if (change.expiresAt.getTime() <= Date.now()) {
     throw new SettleAndRefuse(
       'expired',
-      new HttpProblem(409, 'Not awaiting a decision', `the change request expired at ${change.expiresAt.toISOString()}`),
+      new HttpProblem(
+        409,
+        'Not awaiting a decision',
+        `the change request expired at ${change.expiresAt.toISOString()}`,
+      ),
     );
   }
   if (change.requestedBy === actor) {
-    throw new HttpProblem(403, 'Four-eyes rule', 'four-eyes rule: the approver must be a different person from the requester');
+    throw new HttpProblem(
+      403,
+      'Four-eyes rule',
+      'four-eyes rule: the approver must be a different person from the requester',
+    );
   }
   const permission = DECIDING_PERMISSION[change.kind];
   if (!can(staff.role, permission)) {

@@ -111,6 +111,6 @@ export async function applySubprocessorChange(
   });
   return {
     outcome: { subprocessor: subprocessorView((await subprocessors.findById(trx, input.id))!) },
-    afterCommit: async () => undefined,
+    afterCommit: () => Promise.resolve(),
   };
 }

@@ -22,7 +22,9 @@ export const ChangeRequestView = z
     status: z.enum(CHANGE_STATUSES),
     requestedBy: z.string(),
     requestedAt: z.string(),
-    expiresAt: z.string().meta({ description: 'After this the change can no longer be approved (CHANGE_APPROVAL_TIMEOUT)' }),
+    expiresAt: z
+      .string()
+      .meta({ description: 'After this the change can no longer be approved (CHANGE_APPROVAL_TIMEOUT)' }),
     decidedBy: z.string().nullable(),
     decidedAt: z.string().nullable(),
     decisionReason: z.string().nullable(),

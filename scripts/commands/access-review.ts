@@ -84,7 +84,12 @@ export function registerAccessReviewCommand(program: Command): void {
       'Review staff tokens: by role, age, last use and expiry; flags expired, stale, never used and expiring ones ' +
         '(exit code 2 when any active token is flagged expired, stale or never used); recorded in the audit log',
     )
-    .option('--stale-after <duration>', 'unused for longer than this is stale', durationOption('--stale-after'), 30 * DAY_MS)
+    .option(
+      '--stale-after <duration>',
+      'unused for longer than this is stale',
+      durationOption('--stale-after'),
+      30 * DAY_MS,
+    )
     .option(
       '--expiring-within <duration>',
       'flag tokens that expire within this',

@@ -82,7 +82,6 @@ function routeTemporalLogs(log: Logger): void {
 
 export { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS };
 
-
 /** Starts the stack; call `stop()` in afterAll. */
 export async function startTestStack(opts: {
   name: string;
