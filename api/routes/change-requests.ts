@@ -93,7 +93,11 @@ export function registerChangeRequestsOpenApi(registry: OpenAPIRegistry): void {
         body: { content: { 'application/json': { schema: DecisionBody } } },
       },
       responses: {
-        200: { description: 'The decided change request (`outcome` tells what applying it did)' },
+        200: {
+          description:
+            'The decided change request; for an approval, `result` is what the change route answers for a change ' +
+            'that needs no approval (the policy, the contract, the subprocessor)',
+        },
         400: problem(verb === 'reject' ? 'No reason given' : 'The subprocessor URL is now refused (body.baseUrl)'),
         403: problem('Four-eyes rule (you proposed it), or your role may not make this kind of change'),
         404: problem('No such change request'),

@@ -21,7 +21,7 @@ import { retentionWorkflowId, searchAttributes } from '../../lib/pure/temporal-i
 import { contractChangedSignal, retentionWorkflow } from '../../workflows/retention';
 import type { AppDeps } from '../deps';
 import { HttpProblem, ValidationProblem, type FieldError } from '../problem';
-import { proposeChange, StaleChangeError, type PendingChangeAnswer } from './pending-changes';
+import { proposeChange, StaleChangeError, type AppliedChange, type PendingChangeAnswer } from './pending-changes';
 
 /** How far in the future `endedAt` may lie, for clocks that run a little ahead. */
 const CLOCK_SKEW_MS = 60_000;
@@ -192,7 +192,7 @@ export async function applyContractChange(
   trx: Knex.Transaction,
   payload: Record<string, unknown>,
   who: { requestedBy: string; approvedBy: string; changeRequestId: string },
-): Promise<{ outcome: Record<string, unknown>; afterCommit: () => Promise<void> }> {
+): Promise<AppliedChange> {
   const { customerId, from, to } = payload as { customerId: string; from: ContractEnd; to: ContractEnd };
   const contract = await lockContract(trx, customerId);
   if (contract.end.endsOn !== from.endsOn || contract.end.endedAt !== from.endedAt) {
@@ -206,9 +206,14 @@ export async function applyContractChange(
   const outcome = { customerId, contract: { startsOn: contract.startsOn, ...to } };
   return {
     outcome,
-    afterCommit: async () => {
-      await notifyRetention(deps, customerId, who.approvedBy);
-    },
+    afterCommit: async (): Promise<ContractChangeOutcome> => ({
+      ...outcome,
+      changed: true,
+      retention: {
+        workflowId: retentionWorkflowId(customerId),
+        notified: await notifyRetention(deps, customerId, who.approvedBy),
+      },
+    }),
   };
 }
 

@@ -109,15 +109,22 @@ export async function applyRetentionPolicyChange(
   if (result.outcome === 'version_mismatch')
     throw new StaleChangeError(`the policy moved from version ${version} to ${result.policy.version}`);
   const changed = result.outcome === 'changed';
+  const p = result.policy;
   return {
-    outcome: { category, version: result.policy.version, period: result.policy.period, changed },
-    afterCommit: async () => {
-      if (changed)
-        await notifyRetentionWorkflows(
-          deps,
-          who.approvedBy,
-          `retention policy ${category} changed to v${result.policy.version}`,
-        );
-    },
+    outcome: { category, version: p.version, period: p.period, changed },
+    afterCommit: async () => ({
+      category: p.category,
+      period: p.period,
+      clockStart: p.clockStart,
+      legalBasis: p.legalBasis,
+      version: p.version,
+      changedBy: p.changedBy,
+      changedAt: p.changedAt.toISOString(),
+      policySet: p.policySet,
+      changed,
+      retentionWorkflowsNotified: changed
+        ? await notifyRetentionWorkflows(deps, who.approvedBy, `retention policy ${category} changed to v${p.version}`)
+        : false,
+    }),
   };
 }

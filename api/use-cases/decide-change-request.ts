@@ -12,8 +12,8 @@
  * | past its expiry (settled as expired now)                          | 409    |
  * | approved, but the subject changed since the proposal (superseded) | 409    |
  *
- * An approval applies the change with the same use case code as a change that needs no approval, audits the
- * decision (`change_request.approved` / `.rejected`) and the change itself (naming requester and approver), and
+ * An approval applies the change with the same use case code as a change that needs no approval (and answers, as
+ * `result`, what the route would have answered for it), audits the decision (`change_request.approved` / `.rejected`) and the change itself (naming requester and approver), and
  * clears the stored payload (which may hold a signing secret).
  */
 import { auditEvents } from '../../db/repositories/audit-events';
@@ -101,8 +101,8 @@ export async function decideChangeRequest(
   deps: AppDeps,
   id: string,
   decision: { verb: 'approve' | 'reject'; staff: StaffIdentity; actor: string; reason?: string },
-): Promise<{ changeRequest: ChangeRequestView }> {
-  let afterCommit: (() => Promise<void>) | undefined;
+): Promise<{ changeRequest: ChangeRequestView; result?: unknown }> {
+  let afterCommit: (() => Promise<unknown>) | undefined;
   let settled: SettleAndRefuse | undefined;
   const result = await deps.db
     .transaction(async (trx) => {
@@ -167,6 +167,6 @@ export async function decideChangeRequest(
     });
     throw refused.problem;
   }
-  await afterCommit?.();
-  return result!;
+  if (!afterCommit) return result!;
+  return { ...result!, result: await afterCommit() };
 }

@@ -129,8 +129,12 @@ export class StaleChangeError extends HttpProblem {
   }
 }
 
-/** What applying an approved change did, and what to do once its transaction has committed (e.g. signal workflows). */
+/**
+ * What applying an approved change did (`outcome`, kept with the change request), and what to do once its transaction
+ * has committed (e.g. signal workflows), which answers what the route would have answered for a change that needed no
+ * approval (`result` of the approval's answer).
+ */
 export interface AppliedChange {
   outcome: Record<string, unknown>;
-  afterCommit: () => Promise<void>;
+  afterCommit: () => Promise<unknown>;
 }

@@ -109,8 +109,6 @@ export async function applySubprocessorChange(
     approvedBy: who.approvedBy,
     changeRequestId: who.changeRequestId,
   });
-  return {
-    outcome: { subprocessor: subprocessorView((await subprocessors.findById(trx, input.id))!) },
-    afterCommit: () => Promise.resolve(),
-  };
+  const view = subprocessorView((await subprocessors.findById(trx, input.id))!);
+  return { outcome: { subprocessor: view }, afterCommit: () => Promise.resolve(view) };
 }
