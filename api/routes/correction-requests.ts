@@ -154,7 +154,9 @@ export function registerCorrectionRequestsOpenApi(
       404: problem('No such customer'),
       409: problem('The customer is not active (e.g. terminated)'),
       422: problem('Idempotency-Key reused with a different body'),
-      503: problem('Temporal unreachable; nothing was recorded'),
+      503: problem(
+        'the database is unavailable (Retry-After): nothing was accepted. Temporal unavailable is no error: 202 with status received',
+      ),
     },
   });
   registry.registerPath({
