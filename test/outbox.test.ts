@@ -18,6 +18,7 @@ import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { startSmtpSink, type SmtpSink } from './fakes/smtp-sink';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from './fakes/subprocessor-simulator';
+import { TEST_OUTBOUND_POLICY } from './support/test-outbound';
 
 let db: Db;
 let smtp: SmtpSink;
@@ -44,7 +45,7 @@ const onboarding = () =>
   createOnboardingActivities({
     db,
     mailer,
-    subprocessorClient: createSubprocessorClient({ timeoutMs: 5000 }),
+    subprocessorClient: createSubprocessorClient({ timeoutMs: 5000, outbound: TEST_OUTBOUND_POLICY }),
     config: { defaultPrivacyRegime: 'gdpr' },
   });
 
@@ -149,7 +150,7 @@ describe('an email goes through the outbox', () => {
     const dead = createOnboardingActivities({
       db,
       mailer: createMailer({ url: 'smtp://127.0.0.1:9', from: 'Privacy Team <privacy@example.com>' }),
-      subprocessorClient: createSubprocessorClient({ timeoutMs: 1000 }),
+      subprocessorClient: createSubprocessorClient({ timeoutMs: 1000, outbound: TEST_OUTBOUND_POLICY }),
       config: { defaultPrivacyRegime: 'gdpr' },
     });
     await expect(attempt(1, () => dead.sendWelcomeEmail(step))).rejects.toThrow();
