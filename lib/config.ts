@@ -25,6 +25,8 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { AuditKeyError, deriveDevelopmentAuditKeys, parseAuditKeys, type AuditKeyring } from './audit-keys';
+import type { CheckpointStore } from './audit-checkpoints';
 import {
   CertificateKeyError,
   deriveDevelopmentSigningKey,
@@ -135,6 +137,11 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/data_lifecycle'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  // The owner role's URL for migrations (README "Security"); the service itself connects with DATABASE_URL.
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
@@ -219,6 +226,17 @@ const envSchema = z.object({
     'must be a duration: the namespace retention of closed workflow histories',
   ),
   CODE_VERSION: z.string().min(1).optional(),
+  // The audit log's keys, checkpoints, scheduled verification and retention floor (README "Security").
+  AUDIT_HMAC_KEYS: z.string().optional(),
+  AUDIT_HMAC_ACTIVE_KEY_ID: z.string().optional(),
+  AUDIT_CHECKPOINT_PATH: z.string().min(1).default('.data/audit-checkpoints.jsonl'),
+  AUDIT_CHECKPOINT_SIGNING_KEY: z.string().optional(),
+  AUDIT_VERIFY_INTERVAL: retentionDurationMs('PT1H'),
+  AUDIT_ALERT_EMAIL: z.email().optional(),
+  AUDIT_RETENTION_FLOOR: statutoryPeriod('P6Y').refine(
+    (v) => v !== null,
+    'must be a duration (the least time audit events are kept), e.g. P6Y',
+  ),
   // Contract termination (workflows/termination.ts).
   TERMINATION_RETURN_GRACE_PERIOD: exactDuration('P30D'),
   TERMINATION_RETURN_REMINDER_OFFSETS: exactDurationList('P14D,P3D'),
@@ -239,7 +257,10 @@ export interface AppConfig {
     tls?: { certPath: string; keyPath: string };
   };
   database: {
+    /** The service's connection (a role that may read and write rows, not change the schema or the audit log). */
     url: string;
+    /** The owner role's connection for migrations (MIGRATION_DATABASE_URL, else DATABASE_URL). */
+    migrationUrl: string;
     poolMax: number;
     /** CA bundle (PEM) the PostgreSQL server certificate must chain to; see README "Security". */
     sslCaPath?: string;
@@ -354,6 +375,19 @@ export interface AppConfig {
     /** Retention of closed workflow histories in the Temporal namespace (must match the namespace's setting). */
     temporalNamespaceRetention: string;
   };
+  /** The audit log's protection against insiders (README "Security"). */
+  audit: {
+    /** HMAC keys of the chain links (AUDIT_HMAC_KEYS, else derived development keys). */
+    keyring: AuditKeyring;
+    /** The signed checkpoint file (AUDIT_CHECKPOINT_PATH) and its Ed25519 key. */
+    checkpoints: CheckpointStore;
+    /** How often the Temporal Schedule verifies the chain and writes a checkpoint (AUDIT_VERIFY_INTERVAL). */
+    verifyIntervalMs: number;
+    /** Where a break of the chain is reported (AUDIT_ALERT_EMAIL, else STAFF_NOTIFICATION_EMAIL). */
+    alertEmail: string;
+    /** No audit_log retention policy may be shorter than this ISO 8601 duration (AUDIT_RETENTION_FLOOR). */
+    retentionFloor: string;
+  };
   /** Contract termination (workflows/termination.ts). */
   termination: {
     /** How long a returned export waits for the customer's acknowledgement before the deletion goes on. */
@@ -368,7 +402,13 @@ export interface AppConfig {
 }
 
 /** Variables whose values are secrets: a configuration error names them but never shows their value. */
-const SECRET_VARIABLES = new Set(['PAYLOAD_KEYS', 'LINK_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set([
+  'PAYLOAD_KEYS',
+  'LINK_SIGNING_KEY',
+  'AUDIT_HMAC_KEYS',
+  'AUDIT_CHECKPOINT_SIGNING_KEY',
+  'CERTIFICATE_SIGNING_KEY',
+]);
 
 /** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
 const EXAMPLES: Record<string, string> = {
@@ -454,7 +494,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `${security.httpTls ? 'https' : 'http'}://localhost:${e.PORT}`,
       tls: security.httpTls,
     },
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, sslCaPath: e.DATABASE_SSL_CA_PATH },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      sslCaPath: e.DATABASE_SSL_CA_PATH,
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
@@ -512,6 +557,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       codeVersion: e.CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
       backupRetention: e.BACKUP_RETENTION,
       temporalNamespaceRetention: e.TEMPORAL_NAMESPACE_RETENTION,
+    },
+    audit: {
+      keyring: security.auditKeyring,
+      checkpoints: { path: path.resolve(e.AUDIT_CHECKPOINT_PATH), signer: security.checkpointSigningKey },
+      verifyIntervalMs: e.AUDIT_VERIFY_INTERVAL,
+      alertEmail: e.AUDIT_ALERT_EMAIL ?? e.STAFF_NOTIFICATION_EMAIL,
+      retentionFloor: e.AUDIT_RETENTION_FLOOR!,
     },
     termination: {
       returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),
@@ -628,12 +680,43 @@ function securitySettings(e: z.infer<typeof envSchema>) {
     certificateSigningKey = deriveDevelopmentSigningKey(keyring.keys.get(keyring.activeKeyId)!);
   }
 
+  // The audit chain's HMAC keys: never in the database; production must configure its own.
+  let auditKeyring: AuditKeyring | undefined;
+  if (e.AUDIT_HMAC_KEYS !== undefined && e.AUDIT_HMAC_KEYS.trim() !== '') {
+    try {
+      auditKeyring = parseAuditKeys(e.AUDIT_HMAC_KEYS, e.AUDIT_HMAC_ACTIVE_KEY_ID);
+    } catch (err) {
+      if (!(err instanceof AuditKeyError)) throw err;
+      problem(err.variable, err.message);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    problem(
+      'AUDIT_HMAC_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
+  } else if (e.AUDIT_HMAC_ACTIVE_KEY_ID) {
+    problem('AUDIT_HMAC_ACTIVE_KEY_ID', 'is set but AUDIT_HMAC_KEYS is not');
+  } else {
+    auditKeyring = deriveDevelopmentAuditKeys(keyring);
+  }
+  let checkpointSigningKey = certificateSigningKey;
+  if (e.AUDIT_CHECKPOINT_SIGNING_KEY !== undefined && e.AUDIT_CHECKPOINT_SIGNING_KEY.trim() !== '') {
+    try {
+      checkpointSigningKey = parseCertificateSigningKey(e.AUDIT_CHECKPOINT_SIGNING_KEY);
+    } catch (err) {
+      if (!(err instanceof CertificateKeyError)) throw err;
+      problem('AUDIT_CHECKPOINT_SIGNING_KEY', err.message);
+    }
+  }
+
   if (issues.length > 0) throw new ConfigError(`Invalid configuration:\n${issues.join('\n')}`);
   const temporalTlsSet =
     e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_KEY_PATH || e.TEMPORAL_TLS_SERVER_NAME;
   return {
     payloadEncryption: { keyring, insecureDevKey: !keysSet },
     certificateSigningKey: certificateSigningKey!,
+    auditKeyring: auditKeyring!,
+    checkpointSigningKey: checkpointSigningKey!,
     corsOrigins,
     httpTls: e.TLS_CERT_PATH && e.TLS_KEY_PATH ? { certPath: e.TLS_CERT_PATH, keyPath: e.TLS_KEY_PATH } : undefined,
     temporalTls: temporalTlsSet
