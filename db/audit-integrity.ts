@@ -13,7 +13,12 @@
  * - any other break of the chain: the reasons of {@link auditEvents.verify}.
  */
 import type { Knex } from 'knex';
-import { readCheckpoints, type CheckpointStore, type SignedCheckpoint, appendCheckpoint } from '../lib/audit-checkpoints';
+import {
+  readCheckpoints,
+  type CheckpointStore,
+  type SignedCheckpoint,
+  appendCheckpoint,
+} from '../lib/audit-checkpoints';
 import type { AuditKeyring } from '../lib/audit-keys';
 import { GLOBAL_CHAIN } from '../lib/audit-hash';
 import {
@@ -89,82 +94,80 @@ export async function verifyAuditIntegrity(db: Knex, opts: AuditIntegrityOptions
     return min === undefined || v < min ? v : min;
   }, undefined);
 
-  return db.transaction(
-    async (trx) => {
-      const chain = await auditEvents.verify(trx, {
-        customerId: opts.customerId,
-        keyring,
-        legacyThroughSeq: signedLegacy?.toString(),
-      });
-      const report: AuditIntegrityReport = { ...chain, checkpoints };
-      if (!chain.ok || opts.customerId !== undefined) return report;
-      const broken = (
-        reason: AuditIntegrityBreakReason,
-        detail: string,
-        at: { id: string | null; seq: string | null },
-      ): AuditIntegrityReport => ({ ...report, ok: false, firstBroken: { ...at, reason, detail } });
+  const run = async (trx: Knex.Transaction): Promise<AuditIntegrityReport> => {
+    const chain = await auditEvents.verify(trx, {
+      customerId: opts.customerId,
+      keyring,
+      legacyThroughSeq: signedLegacy?.toString(),
+    });
+    const report: AuditIntegrityReport = { ...chain, checkpoints };
+    if (!chain.ok || opts.customerId !== undefined) return report;
+    const broken = (
+      reason: AuditIntegrityBreakReason,
+      detail: string,
+      at: { id: string | null; seq: string | null },
+    ): AuditIntegrityReport => ({ ...report, ok: false, firstBroken: { ...at, reason, detail } });
 
-      const firstInvalid = file.invalid[0];
-      if (firstInvalid) {
+    const firstInvalid = file.invalid[0];
+    if (firstInvalid) {
+      return broken('checkpoint_invalid', `line ${firstInvalid.line} of the checkpoint file: ${firstInvalid.reason}`, {
+        id: null,
+        seq: null,
+      });
+    }
+
+    // The chain starts at its latest purge anchor: a signed purge anchor must say the same.
+    const anchor = chain.anchor;
+    if (anchor) {
+      const signed = file.valid.some(
+        (l) => l.type === 'purge_anchor' && l.seq === anchor.seq && l.hash === anchor.hash,
+      );
+      const keyedSince = await trx('audit_keying').first<{ keyed_since: Date } | undefined>('keyed_since');
+      const fromBeforeKeys = keyedSince !== undefined && anchor.purgedAt < keyedSince.keyed_since;
+      if (!signed && !fromBeforeKeys) {
         return broken(
-          'checkpoint_invalid',
-          `line ${firstInvalid.line} of the checkpoint file: ${firstInvalid.reason}`,
-          { id: null, seq: null },
+          'unsigned_purge',
+          `the chain starts after position ${anchor.seq}, but no signed purge anchor in ${store.path} says so: events were deleted outside the purge`,
+          { id: anchor.eventId, seq: anchor.seq },
         );
       }
+    }
 
-      // The chain starts at its latest purge anchor: a signed purge anchor must say the same.
-      const anchor = chain.anchor;
-      if (anchor) {
-        const signed = file.valid.some(
-          (l) => l.type === 'purge_anchor' && l.seq === anchor.seq && l.hash === anchor.hash,
-        );
-        const keyedSince = await trx('audit_keying').first<{ keyed_since: Date } | undefined>('keyed_since');
-        const fromBeforeKeys = keyedSince !== undefined && anchor.purgedAt < keyedSince.keyed_since;
-        if (!signed && !fromBeforeKeys) {
+    // Every signed position still in the database must hold the signed hash, and none may be past the head.
+    const headSeq = BigInt(chain.head?.seq ?? anchor?.seq ?? '0');
+    const newest = maxBySeq(file.valid);
+    if (newest && BigInt(newest.seq) > headSeq) {
+      return broken(
+        'truncated',
+        `the chain ends at position ${headSeq.toString()}, but a checkpoint signed at ${newest.at} records position ${newest.seq}: events at the end were removed`,
+        { id: newest.eventId, seq: newest.seq },
+      );
+    }
+    const startSeq = BigInt(anchor?.seq ?? '0');
+    const inDb = file.valid.filter((l) => l.type === 'checkpoint' && BigInt(l.seq) > startSeq);
+    for (let i = 0; i < inDb.length; i += 1000) {
+      const batch = inDb.slice(i, i + 1000);
+      const rows = await trx<{ global_seq: string; global_hash: string }>('audit_events')
+        .whereIn(
+          'global_seq',
+          batch.map((l) => l.seq),
+        )
+        .select('global_seq', 'global_hash');
+      const hashes = new Map(rows.map((r) => [r.global_seq, r.global_hash]));
+      for (const line of batch) {
+        if (hashes.get(line.seq) !== line.hash) {
           return broken(
-            'unsigned_purge',
-            `the chain starts after position ${anchor.seq}, but no signed purge anchor in ${store.path} says so: events were deleted outside the purge`,
-            { id: anchor.eventId, seq: anchor.seq },
+            'checkpoint_mismatch',
+            `the event at position ${line.seq} does not have the hash the checkpoint signed at ${line.at} records: the chain was rewritten`,
+            { id: line.eventId, seq: line.seq },
           );
         }
       }
-
-      // Every signed position still in the database must hold the signed hash, and none may be past the head.
-      const headSeq = BigInt(chain.head?.seq ?? anchor?.seq ?? '0');
-      const newest = maxBySeq(file.valid);
-      if (newest && BigInt(newest.seq) > headSeq) {
-        return broken(
-          'truncated',
-          `the chain ends at position ${headSeq.toString()}, but a checkpoint signed at ${newest.at} records position ${newest.seq}: events at the end were removed`,
-          { id: newest.eventId, seq: newest.seq },
-        );
-      }
-      const startSeq = BigInt(anchor?.seq ?? '0');
-      const inDb = file.valid.filter((l) => l.type === 'checkpoint' && BigInt(l.seq) > startSeq);
-      for (let i = 0; i < inDb.length; i += 1000) {
-        const batch = inDb.slice(i, i + 1000);
-        const rows = await trx<{ global_seq: string; global_hash: string }>('audit_events')
-          .whereIn(
-            'global_seq',
-            batch.map((l) => l.seq),
-          )
-          .select('global_seq', 'global_hash');
-        const hashes = new Map(rows.map((r) => [r.global_seq, r.global_hash]));
-        for (const line of batch) {
-          if (hashes.get(line.seq) !== line.hash) {
-            return broken(
-              'checkpoint_mismatch',
-              `the event at position ${line.seq} does not have the hash the checkpoint signed at ${line.at} records: the chain was rewritten`,
-              { id: line.eventId, seq: line.seq },
-            );
-          }
-        }
-      }
-      return report;
-    },
-    { isolationLevel: 'repeatable read', readOnly: true },
-  );
+    }
+    return report;
+  };
+  if (db.isTransaction === true) return run(db as Knex.Transaction);
+  return db.transaction(run, { isolationLevel: 'repeatable read', readOnly: true });
 }
 
 /**

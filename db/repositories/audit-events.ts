@@ -353,9 +353,17 @@ async function latestAnchor(db: Knex, chain: string): Promise<ChainAnchor | null
 
 /** Last global position allowed without a MAC (audit_keying), or 0 when the table is missing its row. */
 export async function legacyThroughSeq(db: Knex | Knex.Transaction): Promise<string> {
+  // A schema from before the keyed chain (a migration test stepping through versions): nothing is keyed yet.
+  const {
+    rows: [table],
+  } = await db.raw<{ rows: { t: string | null }[] }>("select to_regclass('audit_keying')::text as t");
+  if (!table?.t) return UNKEYED_SCHEMA;
   const row = await db('audit_keying').first<{ legacy_through_seq: string } | undefined>('legacy_through_seq');
   return row?.legacy_through_seq ?? '0';
 }
+
+/** Legacy boundary of a schema without `audit_keying`: every position. */
+const UNKEYED_SCHEMA = '9223372036854775807';
 
 /** Options of {@link auditEvents.verify}. */
 export interface AuditVerifyOptions {
@@ -425,7 +433,7 @@ async function verifyIn(db: Knex, opts: AuditVerifyOptions): Promise<AuditVerify
       if (seq !== expectedSeq.toString()) {
         return broken('seq_mismatch', `chain position ${seq} where ${expectedSeq.toString()} was expected`);
       }
-      if (row.mac === null || row.mac_key_id === null) {
+      if (row.mac == null || row.mac_key_id == null) {
         if (BigInt(row.global_seq) > legacyThrough) {
           return broken(
             'mac_missing',
