@@ -49,6 +49,11 @@ export function registerAuditCommands(program: Command): void {
             `audit chain ${r.chain}: BROKEN at event ${r.firstBroken?.id ?? '-'} position ${r.firstBroken?.seq ?? '-'} (${r.firstBroken?.reason}: ${r.firstBroken?.detail})`,
           );
       });
+      if (!opts.json && report.checkpoints.unverifiable > 0)
+        console.log(
+          `warning: ${report.checkpoints.unverifiable} checkpoint lines are signed by another key than this ` +
+            'configuration holds (AUDIT_CHECKPOINT_SIGNING_KEY / CERTIFICATE_SIGNING_KEY): they were not checked',
+        );
       if (!report.ok) process.exitCode = 1;
     });
 
