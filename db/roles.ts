@@ -70,14 +70,16 @@ export async function provisionDatabaseRoles(
       [opts.owner, ownerPassword],
       [opts.service, servicePassword],
     ] as const) {
-      const exists = await admin('pg_roles').where({ rolname: role }).first('rolname');
+      const exists = await admin('pg_roles').where({ rolname: role }).first<{ rolname: string } | undefined>('rolname');
       // Utility statements take no bind parameters: the password (generated or given) goes in as a literal.
       await admin.raw(
         `${exists ? 'alter' : 'create'} role ?? login nosuperuser nocreatedb nocreaterole noinherit password ${quoteLiteral(password)}`,
         [role],
       );
     }
-    const db = await admin('pg_database').where({ datname: opts.database }).first('datname');
+    const db = await admin('pg_database')
+      .where({ datname: opts.database })
+      .first<{ datname: string } | undefined>('datname');
     if (!db) await admin.raw('create database ?? owner ??', [opts.database, opts.owner]);
     else await admin.raw('alter database ?? owner to ??', [opts.database, opts.owner]);
     await admin.raw('revoke all on database ?? from public', [opts.database]);

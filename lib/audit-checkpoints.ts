@@ -106,7 +106,10 @@ const FIELD_PATTERNS: Record<string, RegExp> = {
 };
 
 /** Reads and checks every line of the checkpoint file against the signer's public key. */
-export function readCheckpoints(filePath: string, signer: Pick<CheckpointSigner, 'publicKey' | 'keyId'>): CheckpointFile {
+export function readCheckpoints(
+  filePath: string,
+  signer: Pick<CheckpointSigner, 'publicKey' | 'keyId'>,
+): CheckpointFile {
   const result: CheckpointFile = { path: filePath, exists: false, valid: [], invalid: [], unverifiable: 0 };
   let text: string;
   try {
@@ -132,14 +135,15 @@ export function readCheckpoints(filePath: string, signer: Pick<CheckpointSigner,
       return;
     }
     const { sig, ...unsigned } = parsed;
-    let ok = false;
+    let ok: boolean;
     try {
       ok = verify(null, signedBytes(unsigned), signer.publicKey, Buffer.from(sig, 'base64'));
     } catch {
       ok = false;
     }
     if (!ok) return bad('signature does not verify');
-    if (parsed.type !== 'checkpoint' && parsed.type !== 'purge_anchor') return bad(`unknown type ${String(parsed.type)}`);
+    if (parsed.type !== 'checkpoint' && parsed.type !== 'purge_anchor')
+      return bad(`unknown type ${String(parsed.type)}`);
     for (const [field, pattern] of Object.entries(FIELD_PATTERNS)) {
       if (!pattern.test(String((parsed as unknown as Record<string, unknown>)[field]))) return bad(`bad ${field}`);
     }

@@ -563,7 +563,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       checkpoints: { path: path.resolve(e.AUDIT_CHECKPOINT_PATH), signer: security.checkpointSigningKey },
       verifyIntervalMs: e.AUDIT_VERIFY_INTERVAL,
       alertEmail: e.AUDIT_ALERT_EMAIL ?? e.STAFF_NOTIFICATION_EMAIL,
-      retentionFloor: e.AUDIT_RETENTION_FLOOR!,
+      retentionFloor: e.AUDIT_RETENTION_FLOOR,
     },
     termination: {
       returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),

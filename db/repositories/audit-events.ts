@@ -382,7 +382,9 @@ async function verifyIn(db: Knex, opts: AuditVerifyOptions): Promise<AuditVerify
   const keyring = opts.keyring ?? auditLogSecurity().keyring;
   const stored = BigInt(await legacyThroughSeq(db));
   const legacyThrough =
-    opts.legacyThroughSeq !== undefined && BigInt(opts.legacyThroughSeq) < stored ? BigInt(opts.legacyThroughSeq) : stored;
+    opts.legacyThroughSeq !== undefined && BigInt(opts.legacyThroughSeq) < stored
+      ? BigInt(opts.legacyThroughSeq)
+      : stored;
   const keyed = { legacyThroughSeq: legacyThrough.toString(), macsChecked: 0 };
   const chain = customerId === undefined ? GLOBAL_CHAIN : customerChain(customerId);
   const col =
