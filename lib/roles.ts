@@ -36,6 +36,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'requests:read',
     // Schedules and cancels terminations; the irreversible erasure still needs a privacy officer's approval.
     'terminations:manage',
+    // Operates the workflows it starts: the Web UI shows their decrypted inputs through the codec endpoint.
     'codec:use',
   ],
   // Decides: approvals, extensions, legal holds, retention policies.
@@ -54,9 +55,11 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'subprocessors:read',
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',
+    // Operates the workflows it decides on (Web UI, through the codec endpoint).
     'codec:use',
   ],
-  // Reads the evidence, changes nothing.
+  // Reads the evidence, changes nothing. No `codec:use`: the codec decrypts any workflow payload, and the evidence is
+  // the audit log and the certificates, not the workflows' data.
   auditor: [
     'requests:read',
     'audit:read',
@@ -64,10 +67,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'legal-holds:read',
     'retention-policies:read',
     'subprocessors:read',
-    'codec:use',
   ],
-  // Runs the service: tokens (CLI) and the subprocessor registry.
-  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use'],
+  // Runs the service: tokens (CLI) and the subprocessor registry. It operates no workflow, so no `codec:use`.
+  admin: ['subprocessors:read', 'subprocessors:manage'],
 };
 
 /** Whether `role` holds `permission`. */

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startAccessRequest } from '../api/use-cases/start-access-request';
@@ -14,6 +14,7 @@ import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
+import { readEncryptedFile } from '../lib/export-encryption';
 import { expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
@@ -472,13 +473,19 @@ describe('the archive on disk', () => {
     await stack.http('GET', `/verify/${linkToken(mail.text, 'verify')}`, undefined, {}, null);
     await mailAbout(res.body.requestId, email, /^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: res.body.requestId }).first();
-    const manifest = JSON.parse(await readFile(path.join(exportDir, archive.id, 'manifest.json'), 'utf8'));
+    const manifest = JSON.parse(
+      (
+        await readEncryptedFile(path.join(exportDir, archive.id, 'manifest.json'), stack.config.exports.encryption)
+      ).toString('utf8'),
+    );
     expect(manifest.categories).toEqual(SCOPE_CATEGORIES.service_records);
     expect(manifest.tables.map((t: { table: string }) => t.table)).not.toContain('contacts');
     expect(manifest.tables.map((t: { table: string }) => t.table)).toContain('seller_accounts');
     expect(archive.manifest_sha256).toBe(
       createHash('sha256')
-        .update(await readFile(path.join(exportDir, archive.id, 'manifest.json')))
+        .update(
+          await readEncryptedFile(path.join(exportDir, archive.id, 'manifest.json'), stack.config.exports.encryption),
+        )
         .digest('hex'),
     );
   });

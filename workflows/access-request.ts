@@ -141,12 +141,13 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
   installDeadlineExtension({
     state: status,
     calendar,
-    record: async ({ previousDueOn, dueOn, reason, actor }) => {
+    record: async ({ previousDueOn, dueOn, reason, reasonId, actor }) => {
       await acts.recordDeadlineExtension({
         ...step,
         previousDueOn,
         dueOn,
         reason,
+        reasonId,
         actor,
         contactId: identity.contactId,
       });
