@@ -105,7 +105,7 @@ describe('an access request: reasons by reference, archives encrypted at rest', 
     const again = await stack.http(
       'POST',
       `/v1/requests/${requestId}/extend`,
-      { reason: 'again' },
+      { reason: 'A second extension, which the law does not allow.' },
       {},
       'privacy_officer',
     );
