@@ -362,7 +362,10 @@ describe('hostile path parameters, headers, query strings and characters on ever
         const urlPath = concretePath(route.pattern, () => segment);
         if (urlPath === route.pattern) continue; // no parameter
         const res = await send(route.method, urlPath, { as: route.as, body: '{}' });
-        if (res.status >= 500 || res.status < 400)
+        // Swagger UI answers any path under /docs with its page: fine, as long as it is nothing else.
+        const docs = route.pattern.startsWith('/docs/');
+        if (docs) expect(res.text).not.toContain('root:x:0:0');
+        if (res.status >= 500 || (res.status < 400 && !docs))
           fives.push(`${route.method} ${urlPath.slice(0, 80)} -> ${res.status}`);
       }
     }
@@ -447,11 +450,8 @@ describe('the inputs the security review found answered 500 answer 400 naming th
       const body = onboardingBody([crm]);
       body.contract.startsOn = startsOn;
       const res = await send('POST', '/v1/customers', { as: 'support', body: JSON.stringify(body) });
-      expect([startsOn, res.status, ...fieldsOf(res.body)]).toEqual([
-        startsOn,
-        400,
-        'body.contract.startsOn date_range',
-      ]);
+      expect([startsOn, res.status]).toEqual([startsOn, 400]);
+      expect(fieldsOf(res.body)).toContain('body.contract.startsOn date_range');
     }
     const edge = onboardingBody([crm]);
     edge.contract.startsOn = '1900-01-01';
