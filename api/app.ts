@@ -14,6 +14,7 @@ import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
+import { changeRequestsRouter } from './routes/change-requests';
 import { contractsRouter } from './routes/contracts';
 import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
@@ -80,7 +81,7 @@ export function createApp(deps: AppDeps): Express {
   }
 
   const limiters = rateLimiters(limits);
-  app.use(['/verify', '/exports', '/acknowledge'], limiters.publicLinks);
+  app.use(['/verify', '/download', '/exports', '/acknowledge'], limiters.publicLinks);
   app.use(limiters.api);
   // Every request past this point is authenticated and authorised by the route table, unless the table says public.
   app.use(authenticate({ log: deps.log, login }));
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(subprocessorCallbacksRouter(deps));
   app.use(auditRouter(deps));
   app.use(decisionsRouter(deps));
+  app.use(changeRequestsRouter(deps));
   app.use(certificatesRouter(deps));
   app.use(terminationRouter(deps));
   app.use(notFoundHandler);

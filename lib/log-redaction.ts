@@ -108,8 +108,8 @@ const ESCAPED_PAIR = new RegExp(
 /** `key=value` (query strings, logfmt) inside text. */
 const KV_PAIR = new RegExp(String.raw`(?<![\w-])(${KEY_ALTERNATION})=([^&\s,;"']+)`, 'gi');
 
-/** The token segment of a public link path: `/verify/<token>`, `/exports/<token>`, `/acknowledge/<token>`. */
-const LINK_PATH = /\/(verify|exports|acknowledge)\/[^/?#\s"'<>]+/g;
+/** The token segment of a public link path: `/verify/<token>`, `/download/<token>`, `/exports/<token>`, `/acknowledge/<token>`. */
+const LINK_PATH = /\/(verify|download|exports|acknowledge)\/[^/?#\s"'<>]+/g;
 /** A signed link token anywhere (lib/signed-links.ts: base64url JSON starting `{"`, a dot, a 43-character HMAC). */
 const LINK_TOKEN = /(?<![\w-])eyJ[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{43}(?![\w-])/g;
 /** A staff bearer token (db/repositories/staff-tokens.ts: `dlo_` and 43 base64url characters). */

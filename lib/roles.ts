@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'audit:read',
   'subprocessors:read',
   'subprocessors:manage',
+  'changes:read',
+  'changes:decide',
   'codec:use',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -55,6 +57,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'subprocessors:read',
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',
+    // Four eyes: another officer's contract or retention change (README "Approvals").
+    'changes:read',
+    'changes:decide',
     // Operates the workflows it decides on (Web UI, through the codec endpoint).
     'codec:use',
   ],
@@ -67,9 +72,11 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'legal-holds:read',
     'retention-policies:read',
     'subprocessors:read',
+    'changes:read',
   ],
   // Runs the service: tokens (CLI) and the subprocessor registry. It operates no workflow, so no `codec:use`.
-  admin: ['subprocessors:read', 'subprocessors:manage'],
+  // Four eyes: another admin's new subprocessor, or its new URL or secret (README "Approvals").
+  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide'],
 };
 
 /** Whether `role` holds `permission`. */

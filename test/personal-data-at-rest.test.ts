@@ -11,6 +11,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { EXPORT_TABLES } from '../activities/export';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { loadConfig } from '../lib/config';
 import {
   ArchiveDecryptionError,
@@ -25,7 +26,7 @@ import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { can, ROLES } from '../lib/roles';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
-import { eventually, expectedTableCsv, linkToken, readTarGz } from './support/access-export';
+import { confirmVerification, eventually, expectedTableCsv, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -114,9 +115,7 @@ describe('an access request: reasons by reference, archives encrypted at rest', 
 
     // Verify, export, deliver.
     const verification = await mailAbout(requestId, email, /^Confirm your data access request/);
-    expect(
-      (await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`, undefined, {}, null)).status,
-    ).toBe(200);
+    expect((await confirmVerification(stack, linkToken(verification.text, 'verify'))).status).toBe(200);
     const delivery = await mailAbout(requestId, email, /^Your data export for .* is ready/);
     await eventually(
       () => stack.http('GET', `/v1/requests/${requestId}`),
@@ -131,13 +130,15 @@ describe('an access request: reasons by reference, archives encrypted at rest', 
 
     // On disk: every file 0600, starts with the encryption header, and holds no plaintext of the export.
     const archive = await stack.db('export_archives').where({ request_id: requestId }).first();
-    const dir = path.join(exportDir, archive.id);
+    // The delivered archive, content-addressed (db/export-engine.ts); the attempts' working files are gone.
+    const dir = deliveredArchiveDirectory(exportDir, archive.id, archive.manifest_sha256);
     const files = await readdir(dir);
     expect(files).toContain('manifest.json');
     const sellerAccount = await stack.db('seller_accounts').where({ customer_id: seed.customerId }).first();
     for (const file of files) {
       const info = await stat(path.join(dir, file));
-      expect([file, info.mode & 0o777]).toEqual([file, 0o600]);
+      // For the service's user alone (created 0600, read-only 0400 once delivered).
+      expect([file, info.mode & 0o077, info.mode & 0o400]).toEqual([file, 0, 0o400]);
       const raw = await readFile(path.join(dir, file));
       expect([file, raw.subarray(0, 8).equals(ENCRYPTED_ARCHIVE_MAGIC)]).toEqual([file, true]);
       // Not a zip (PK), not gzip (1f 8b), not CSV or JSON text.
@@ -151,7 +152,7 @@ describe('an access request: reasons by reference, archives encrypted at rest', 
     }
 
     // The download is the original bytes: each CSV what the database holds, the manifest what the database recorded.
-    const download = await fetch(`${stack.api.url}/exports/${linkToken(delivery.text, 'exports')}`);
+    const download = await fetch(`${stack.api.url}/exports/${linkToken(delivery.text, 'download')}`);
     expect(download.status).toBe(200);
     const entries = readTarGz(Buffer.from(await download.arrayBuffer()));
     const prefix = `access-export-${requestId}`;
