@@ -148,9 +148,9 @@ function databaseUrl(serverUrl: string, database: string): string {
  * in the run directory (mode 600), so the histories stay readable across restarts. NODE_ENV=production refuses the
  * public development key, as a real deployment does.
  */
-function payloadKeys(runDir: string): string {
-  if (process.env.PAYLOAD_KEYS) return process.env.PAYLOAD_KEYS;
-  const file = path.join(runDir, 'payload-keys');
+function payloadKeys(runDir: string, variable = 'PAYLOAD_KEYS', fileName = 'payload-keys'): string {
+  if (process.env[variable]) return process.env[variable];
+  const file = path.join(runDir, fileName);
   if (!fs.existsSync(file)) fs.writeFileSync(file, `topology-1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
 }
@@ -357,6 +357,10 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       WORKFLOW_BUNDLE_PATH: bundle,
       SMTP_URL: smtp.url,
       PAYLOAD_KEYS: payloadKeys(runDir),
+      // Export archives at rest: a key of their own, kept like the payload keys.
+      EXPORT_ENCRYPTION_KEYS: payloadKeys(runDir, 'EXPORT_ENCRYPTION_KEYS', 'export-encryption-keys'),
+      // The API listens on loopback only; a real deployment puts a TLS-terminating proxy (or TLS_CERT_PATH) in front.
+      TLS_TERMINATED_UPSTREAM: 'true',
       CERTIFICATE_SIGNING_KEY: certificateSigningKey(runDir),
       AUDIT_HMAC_KEYS: auditHmacKeys(runDir),
       AUDIT_CHECKPOINT_PATH: path.join(runDir, 'audit-checkpoints.jsonl'),
