@@ -12,6 +12,7 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
 import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
@@ -470,13 +471,15 @@ describe('the archive on disk', () => {
     await confirmVerification(stack, linkToken(mail.text, 'verify'));
     await mailAbout(res.body.requestId, email, /^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: res.body.requestId }).first();
-    const manifest = JSON.parse(await readFile(path.join(exportDir, archive.id, 'manifest.json'), 'utf8'));
+    // The delivered archive is content-addressed: its directory is named after the manifest's hash.
+    const delivered = deliveredArchiveDirectory(exportDir, archive.id, archive.manifest_sha256);
+    const manifest = JSON.parse(await readFile(path.join(delivered, 'manifest.json'), 'utf8'));
     expect(manifest.categories).toEqual(SCOPE_CATEGORIES.service_records);
     expect(manifest.tables.map((t: { table: string }) => t.table)).not.toContain('contacts');
     expect(manifest.tables.map((t: { table: string }) => t.table)).toContain('seller_accounts');
     expect(archive.manifest_sha256).toBe(
       createHash('sha256')
-        .update(await readFile(path.join(exportDir, archive.id, 'manifest.json')))
+        .update(await readFile(path.join(delivered, 'manifest.json')))
         .digest('hex'),
     );
   });
