@@ -49,6 +49,21 @@ const RequestStatus = z
     status: z.enum(['received', 'running', 'completed', 'failed', 'cancelled']),
     stage: z.string(),
     progress: z.unknown().nullable(),
+    activities: z
+      .array(
+        z.object({
+          activityType: z.string(),
+          state: z.string(),
+          attempt: z.number().int(),
+          summary: z.string().meta({ example: 'retrying after heartbeat timeout, attempt 2' }),
+          lastCheckpoint: z.unknown(),
+          lastHeartbeatAt: z.string().nullable(),
+          lastFailure: z.object({ message: z.string(), timeout: z.string().optional() }).nullable(),
+          nextAttemptAt: z.string().nullable(),
+        }),
+      )
+      .nullable()
+      .describe("The running request's pending activities as Temporal records them (attempt, last checkpoint)"),
     dueOn: z.string().nullable(),
     receivedAt: z.string(),
     completedAt: z.string().nullable(),

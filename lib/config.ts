@@ -230,6 +230,10 @@ const envSchema = z.object({
   LINK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
   // Erasure, legal holds and statutory retention (workflows/erasure.ts, lib/statutory-retention.ts).
   ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  // Batches grow from ERASURE_BATCH_SIZE toward a time budget, up to this many rows (db/erasure-engine.ts).
+  ERASURE_BATCH_MAX_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(200_000),
+  // Steps on independent tables (no foreign key between them) erased side by side, each on its own connection.
+  ERASURE_PARALLEL_STEPS: z.coerce.number().int().min(1).max(8).default(2),
   ERASURE_CONFIRMATION_TIMEOUT: exactDuration('P7D'),
   LEGAL_HOLD_RECHECK_INTERVAL: exactDuration('PT1H'),
   STATUTORY_RETENTION_ORDERS: statutoryPeriod('P10Y'),
@@ -377,7 +381,15 @@ export interface AppConfig {
   /** What the customer pages show (lib/page-layout.ts): BRAND_NAME, BRAND_LOGO_URL, BRAND_SUPPORT_EMAIL. */
   brand: Brand;
   /** Erasure (workflows/erasure.ts): rows per batch transaction, subprocessor confirmation deadline, hold re-check. */
-  erasure: { batchSize: number; confirmationTimeoutMs: number; holdRecheckIntervalMs: number };
+  erasure: {
+    batchSize: number;
+    /** Largest batch the adaptive sizing may reach (ERASURE_BATCH_MAX_SIZE; at least `batchSize`). */
+    maxBatchSize: number;
+    /** Steps erased side by side (ERASURE_PARALLEL_STEPS). */
+    parallelSteps: number;
+    confirmationTimeoutMs: number;
+    holdRecheckIntervalMs: number;
+  };
   /** Statutory retention periods (lib/statutory-retention.ts): ISO 8601 durations, null where no obligation applies. */
   statutoryRetention: StatutoryRetentionPeriods;
   /** Retention (lib/retention.ts, workflows/retention*.ts): which policies apply and how the timers behave. */
@@ -446,6 +458,8 @@ const EXAMPLES: Record<string, string> = {
   EXPORT_BATCH_ROWS: '250000',
   EXPORT_PARALLEL_TABLES: '2',
   ERASURE_BATCH_SIZE: '5000',
+  ERASURE_BATCH_MAX_SIZE: '200000',
+  ERASURE_PARALLEL_STEPS: '2',
   RETENTION_SWEEP_BATCH_SIZE: '5000',
   RETENTION_SWEEP_INTERVAL: 'PT1H',
   RETENTION_JITTER_MAX: 'PT0S',
@@ -568,6 +582,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     erasure: {
       batchSize: e.ERASURE_BATCH_SIZE,
+      maxBatchSize: Math.max(e.ERASURE_BATCH_SIZE, e.ERASURE_BATCH_MAX_SIZE),
+      parallelSteps: e.ERASURE_PARALLEL_STEPS,
       confirmationTimeoutMs: exactDurationMs(e.ERASURE_CONFIRMATION_TIMEOUT),
       holdRecheckIntervalMs: exactDurationMs(e.LEGAL_HOLD_RECHECK_INTERVAL),
     },

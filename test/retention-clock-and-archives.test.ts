@@ -209,7 +209,7 @@ describe('export archives holding erased categories', () => {
     const about = (subject: RegExp) =>
       stack.smtp.waitFor((m) => m.to.includes(email) && m.text.includes(requestId) && subject.test(m.subject));
     const verification = await about(/^Confirm your data access request/);
-    const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
+    const verified = await confirmVerification(stack, linkToken(verification.text, 'verify'));
     expect(verified.status).toBe(200);
     const delivery = await about(/^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: requestId }).first();
