@@ -6,7 +6,7 @@
  * the outside services, as in the dev stack. `npm run topology` runs it; test-topology/ proves it.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -178,6 +178,43 @@ function certificateSigningKey(runDir: string): string {
 }
 
 /**
+ * A self-signed certificate for 127.0.0.1 (made with openssl on the first start, kept in the run directory): the
+ * simulated subprocessors serve HTTPS with it, because NODE_ENV=production calls subprocessors over https only; the
+ * service processes trust it through NODE_EXTRA_CA_CERTS, and SUBPROCESSOR_ALLOWED_HOSTS allows the loopback address.
+ */
+function simulatorTls(runDir: string): { cert: string; key: string; certPath: string } {
+  const certPath = path.join(runDir, 'simulator-cert.pem');
+  const keyPath = path.join(runDir, 'simulator-key.pem');
+  if (!fs.existsSync(certPath) || !fs.existsSync(keyPath)) {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=subprocessor-simulator',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    fs.chmodSync(keyPath, 0o600);
+  }
+  return { cert: fs.readFileSync(certPath, 'utf8'), key: fs.readFileSync(keyPath, 'utf8'), certPath };
+}
+
+/**
  * The runtime role of the service, `<name>_runtime`: LOGIN, no superuser, no CREATEDB, no DDL; SELECT, INSERT,
  * UPDATE, DELETE on the application's tables and their sequences (granted again at every start, after the migrations,
  * so new tables are covered). Its password is generated once and kept in the run directory.
@@ -339,7 +376,8 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
 
     const smtp = await startSmtpSink({ port: ports.smtp, httpPort: ports.mailbox, mailDir: path.join(runDir, 'mail') });
     stops.push(() => smtp.stop());
-    const sim = await startDemoSubprocessors(db, { port: ports.simulator });
+    const simTls = simulatorTls(runDir);
+    const sim = await startDemoSubprocessors(db, { port: ports.simulator, tls: simTls });
     stops.push(() => sim.stop());
 
     // Bundled once here, as `npm run build` does for a deployment: the workers start without bundling each.
@@ -369,6 +407,10 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       PORT: String(ports.api),
       PUBLIC_BASE_URL: apiUrl,
       EXPORT_DIR: exportDir,
+      // The simulator: https with the run's own certificate, on loopback (allowed explicitly, as a deployment would
+      // list a subprocessor on its private network).
+      NODE_EXTRA_CA_CERTS: simTls.certPath,
+      SUBPROCESSOR_ALLOWED_HOSTS: '127.0.0.1',
       ...options.env,
     };
 
