@@ -26,6 +26,7 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { allowedHostEntryProblem, outboundPolicy, type OutboundPolicy } from './outbound-destinations';
 import { parseFaultPoints } from './fault-points';
 import {
   CertificateKeyError,
@@ -168,6 +169,28 @@ const envSchema = z.object({
     .optional(),
   BRAND_SUPPORT_EMAIL: z.email().optional(),
   SUBPROCESSOR_TIMEOUT_MS: positiveMs.default(10_000),
+  // Outbound destinations (lib/outbound-destinations.ts, README "Security"): https to public addresses unless set here.
+  SUBPROCESSOR_ALLOW_HTTP: z.enum(['true', 'false'], 'must be "true" or "false"').default('false'),
+  SUBPROCESSOR_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      const problems = entries.map(allowedHostEntryProblem).filter((p) => p !== undefined);
+      if (problems.length === 0) return entries;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be comma-separated IP addresses, CIDR ranges or host names; ${problems.join('; ')}`,
+      });
+      return z.NEVER;
+    }),
+  // Four eyes on irreversible or trust-changing changes (README "Approvals"): how long a change waits for a decision.
+  CHANGE_APPROVAL_TIMEOUT: exactDuration('P7D'),
+  // Staff tokens (README "Security"): how long a new token works.
+  STAFF_TOKEN_TTL: exactDuration('P90D'),
   DEFAULT_PRIVACY_REGIME: z.enum(['gdpr', 'uk_gdpr', 'ccpa']).default('gdpr'),
   // Deadline engine calendars (lib/deadlines.ts, README "Deadlines").
   DEADLINE_HOLIDAYS_GDPR: holidayList,
@@ -290,7 +313,15 @@ export interface AppConfig {
    */
   metrics: { host: string; apiPort: number; workerPort: number };
   smtp: { url: string; from: string };
-  subprocessors: { timeoutMs: number };
+  subprocessors: {
+    timeoutMs: number;
+    /** Where calls may go: https to public addresses unless SUBPROCESSOR_ALLOW_HTTP / SUBPROCESSOR_ALLOWED_HOSTS. */
+    outbound: OutboundPolicy;
+  };
+  /** Changes that need a second person's approval (api/use-cases/change-requests.ts): how long one stays pending. */
+  changeRequests: { approvalTimeoutMs: number };
+  /** Staff bearer tokens: how long a new one works (STAFF_TOKEN_TTL). */
+  staffTokens: { ttlMs: number };
   defaultPrivacyRegime: 'gdpr' | 'uk_gdpr' | 'ccpa';
   /** Calendars of the deadline engine per regime: `calendarFor(regime, config.deadlines)` (lib/deadlines.ts). */
   deadlines: {
@@ -436,6 +467,10 @@ const EXAMPLES: Record<string, string> = {
   ACCESS_VERIFICATION_TIMEOUT: 'P14D',
   ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
   EXPORT_LINK_LIFETIME: 'P7D',
+  SUBPROCESSOR_ALLOW_HTTP: 'false',
+  SUBPROCESSOR_ALLOWED_HOSTS: 'crm.internal.example,10.20.0.0/16',
+  CHANGE_APPROVAL_TIMEOUT: 'P7D',
+  STAFF_TOKEN_TTL: 'P90D',
   FAULT_POINTS: 'email.after-accept=kill@2',
   BRAND_LOGO_URL: 'https://www.example.com/logo.svg',
   BRAND_SUPPORT_EMAIL: 'privacy@example.com',
@@ -506,6 +541,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
+    subprocessors: {
+      timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS,
+      outbound: outboundPolicy({
+        allowHttp: e.SUBPROCESSOR_ALLOW_HTTP === 'true',
+        allowedEntries: e.SUBPROCESSOR_ALLOWED_HOSTS,
+      }),
+    },
+    changeRequests: { approvalTimeoutMs: exactDurationMs(e.CHANGE_APPROVAL_TIMEOUT) },
+    staffTokens: { ttlMs: exactDurationMs(e.STAFF_TOKEN_TTL) },
     brand: {
       name: e.BRAND_NAME,
       logoUrl: e.BRAND_LOGO_URL,
@@ -625,6 +669,11 @@ function isOrigin(value: string): boolean {
 function securitySettings(e: z.infer<typeof envSchema>) {
   const issues: string[] = [];
   const problem = (variable: string, message: string) => issues.push(`  ${variable}: ${message}`);
+  if (e.NODE_ENV === 'production' && e.SUBPROCESSOR_ALLOW_HTTP === 'true') {
+    problem(
+      'SUBPROCESSOR_ALLOW_HTTP',
+      'must be "false" when NODE_ENV=production: calls carrying customer data go over https only',
+    );
   // A fault point kills or stops the process on purpose: never armed where real customers are served.
   if (e.NODE_ENV === 'production' && e.FAULT_POINTS !== undefined && e.FAULT_POINTS.trim() !== '') {
     problem('FAULT_POINTS', 'must not be set when NODE_ENV=production: fault points are for the fault suite only');

@@ -76,7 +76,7 @@ describe('an export failed mid-way', () => {
     const verification = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.startsWith('Confirm your data access request'),
     );
-    expect((await confirmVerification(stack.http, linkToken(verification.text, 'verify'))).status).toBe(200);
+    expect((await confirmVerification(stack, linkToken(verification.text, 'verify'))).status).toBe(200);
     const delivery = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.includes('is ready') && m.text.includes(requestId),
     );
