@@ -28,7 +28,7 @@ import {
 } from '../activities/export';
 import { summarize } from '../api/pending-activities';
 import { createDb, type Db } from '../db/connection';
-import { nextBatchSize, stepDependencies } from '../db/erasure-engine';
+import { BATCH_TARGET_MS, nextBatchSize, stepDependencies } from '../db/erasure-engine';
 import { activityLeases } from '../db/repositories/activity-leases';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
@@ -280,10 +280,11 @@ describe('an erasure attempt frozen past its heartbeat timeout', () => {
 
 describe('erasure batches and steps', () => {
   it('size batches toward the time budget: at most doubling, shrinking when slow, within the maximum', () => {
-    expect(nextBatchSize(5000, 10, 200_000)).toBe(10_000); // fast: doubles, no more
-    expect(nextBatchSize(5000, 100, 200_000)).toBe(5000); // on budget: stays
-    expect(nextBatchSize(40_000, 200, 200_000)).toBe(20_000); // twice the budget: halves
-    expect(nextBatchSize(150_000, 10, 200_000)).toBe(200_000); // capped
+    expect(nextBatchSize(5000, BATCH_TARGET_MS / 10, 200_000)).toBe(10_000); // fast: doubles, no more
+    expect(nextBatchSize(5000, BATCH_TARGET_MS, 200_000)).toBe(5000); // on budget: stays
+    expect(nextBatchSize(40_000, 2 * BATCH_TARGET_MS, 200_000)).toBe(20_000); // twice the budget: halves
+    expect(nextBatchSize(40_000, 100 * BATCH_TARGET_MS, 200_000)).toBe(5000); // far over: an eighth at once
+    expect(nextBatchSize(150_000, BATCH_TARGET_MS / 10, 200_000)).toBe(200_000); // capped
     expect(nextBatchSize(50, 0, 50)).toBe(50); // fixed batches when the maximum is the size
   });
 
