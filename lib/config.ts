@@ -556,7 +556,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // The sender's address answers questions unless a support address is configured.
       supportEmail: e.BRAND_SUPPORT_EMAIL ?? (/<([^<>\s]+@[^<>\s]+)>/.exec(e.MAIL_FROM)?.[1] ?? e.MAIL_FROM).trim(),
     },
-    subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
     deadlines: {
       holidays: {
@@ -674,6 +673,7 @@ function securitySettings(e: z.infer<typeof envSchema>) {
       'SUBPROCESSOR_ALLOW_HTTP',
       'must be "false" when NODE_ENV=production: calls carrying customer data go over https only',
     );
+  }
   // A fault point kills or stops the process on purpose: never armed where real customers are served.
   if (e.NODE_ENV === 'production' && e.FAULT_POINTS !== undefined && e.FAULT_POINTS.trim() !== '') {
     problem('FAULT_POINTS', 'must not be set when NODE_ENV=production: fault points are for the fault suite only');
