@@ -12,6 +12,7 @@ import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter } from './routes/codec';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
+import { changeRequestsRouter } from './routes/change-requests';
 import { contractsRouter } from './routes/contracts';
 import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
@@ -72,7 +73,7 @@ export function createApp(deps: AppDeps): Express {
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   const limiters = rateLimiters(limits);
-  app.use(['/verify', '/exports', '/acknowledge'], limiters.publicLinks);
+  app.use(['/verify', '/download', '/exports', '/acknowledge'], limiters.publicLinks);
   app.use(limiters.api);
   // Every request past this point is authenticated and authorised by the route table, unless the table says public.
   app.use(authenticate({ db: deps.db, log: deps.log, limits }));
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(subprocessorCallbacksRouter(deps));
   app.use(auditRouter(deps));
   app.use(decisionsRouter(deps));
+  app.use(changeRequestsRouter(deps));
   app.use(certificatesRouter(deps));
   app.use(terminationRouter(deps));
   app.use(notFoundHandler);

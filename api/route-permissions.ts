@@ -25,6 +25,11 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/requests/:requestId/approve': 'requests:decide',
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
+  // Four eyes on irreversible or trust-changing changes; deciding one also needs the change's own permission.
+  'GET /v1/change-requests': 'changes:read',
+  'GET /v1/change-requests/:changeId': 'changes:read',
+  'POST /v1/change-requests/:changeId/approve': 'changes:decide',
+  'POST /v1/change-requests/:changeId/reject': 'changes:decide',
   'POST /v1/customers/:id/access-requests': 'requests:create',
   'POST /v1/customers/:id/correction-requests': 'requests:create',
   'POST /v1/requests/:requestId/receipts/:subprocessorId/waive': 'requests:decide',
@@ -55,13 +60,21 @@ export const PUBLIC_ROUTES = [
   'GET /readyz',
   'GET /openapi.json',
   'GET /docs{/*rest}',
+  // The page of a verification link changes nothing; the confirmation is the POST with the token in the body.
   'GET /verify/:token',
+  'POST /verify',
+  // The download page of an export, and the download itself.
+  'GET /download/:token',
   'GET /exports/:token',
   // The acknowledgement link of a termination's return: a signed, expiring, single-use token like /verify.
   'GET /acknowledge/:token',
+  'POST /acknowledge',
   'POST /acknowledge/:token',
   // Whoever received a deletion certificate can fetch the key that verifies it.
   'GET /.well-known/certificate-signing-key',
+  // ... and check a certificate they hold on a page (nothing is stored; it discloses only what they paste).
+  'GET /certificates/verify',
+  'POST /certificates/verify',
   // No bearer token: subprocessors authenticate each callback with X-Signature, the HMAC of the raw body under their
   // shared secret, checked by the route itself (api/routes/subprocessor-callbacks.ts answers 401 when it fails).
   'POST /v1/subprocessor-callbacks/:subprocessorId',

@@ -1,10 +1,10 @@
 /**
- * `npm run bench -- orchestration [--count N] [--concurrency C]`: how close a complete onboarding comes to the bare
+ * `npm run bench -- orchestration [--count N] [--concurrency C] [--rounds R]`: how close a complete onboarding comes to the bare
  * cost of its orchestration.
  *
  * On loopback, the service as deployed (bench/support/service-stack.ts: a private PostgreSQL cluster, a Temporal dev
  * server, the API process and a worker process of the production code, the SMTP sink and the subprocessor simulator)
- * runs, one phase after the other on the same server:
+ * runs, on the same server, in R rounds (default 4) that alternate which side goes first:
  *
  * 1. **measured**: N onboardings (default 100), each started through the API (`POST /v1/customers`, three demo
  *    subprocessors) and awaited to completion, C at a time (default 10): the real activities (customer recorded,
@@ -15,7 +15,7 @@
  *    subprocessor registrations at once, then the rest one by one), each doing nothing, on a worker in this process,
  *    started with `client.workflow.execute`, C at a time.
  *
- * Rate = N / (first start ... last completion). ratio = onboardings/s / no-op workflows/s (target >= 0.7).
+ * Rate = N / the summed time of a side's rounds (first start ... last completion). ratio = onboardings/s / no-op workflows/s (target >= 0.7).
  *
  * Last line: `orchestration: ratio=... target=0.7 onboardings_per_s=... baseline_per_s=... activities=...`.
  * Method and figures: docs/benchmarks.md.
@@ -37,10 +37,11 @@ const program = new Command()
   .name('orchestration')
   .option('--count <n>', 'workflows per phase', (v) => Number.parseInt(v, 10), 100)
   .option('--concurrency <n>', 'workflows in flight', (v) => Number.parseInt(v, 10), 10)
+  .option('--rounds <n>', 'rounds the phases alternate in', (v) => Number.parseInt(v, 10), 4)
   .parse(process.argv);
-const opts = program.opts<{ count: number; concurrency: number }>();
-if (!(opts.count > 0) || !(opts.concurrency > 0)) {
-  console.error('--count and --concurrency must be positive integers');
+const opts = program.opts<{ count: number; concurrency: number; rounds: number }>();
+if (!(opts.count > 0) || !(opts.concurrency > 0) || !(opts.rounds > 0)) {
+  console.error('--count, --concurrency and --rounds must be positive integers');
   process.exit(2);
 }
 
@@ -76,10 +77,6 @@ async function main(): Promise<void> {
     const activities = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
     console.log(`  one onboarding schedules ${activities} activities (${SUBPROCESSORS.length} at once)`);
 
-    const onboardingSeconds = await inFlight(n, concurrency, async () => void (await onboard()));
-    const onboardingsPerSecond = n / onboardingSeconds;
-    console.log(`  onboardings: ${n} in ${onboardingSeconds.toFixed(1)} s = ${onboardingsPerSecond.toFixed(2)}/s`);
-
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('./orchestration-workflows/noop-activities'),
       failureConverterPath: FAILURE_CONVERTER_PATH,
@@ -104,11 +101,30 @@ async function main(): Promise<void> {
         workflowId: `bench-noop-${i}`,
         args: [input],
       });
-    const baselineSeconds = await worker.runUntil(async () => {
+
+    // Rounds of N/R onboardings and N/R baseline workflows, the side going first alternating, so that the load of
+    // other processes on a shared machine falls on both alike.
+    let onboardingSeconds = 0;
+    let baselineSeconds = 0;
+    await worker.runUntil(async () => {
       await inFlight(Math.min(5, n), concurrency, async (i) => void (await run(`warm-${i}`)));
-      return inFlight(n, concurrency, async (i) => void (await run(String(i))));
+      for (let round = 0; round < opts.rounds; round++) {
+        const size = Math.floor(n / opts.rounds) + (round < n % opts.rounds ? 1 : 0);
+        const sides = [
+          async () => (onboardingSeconds += await inFlight(size, concurrency, async () => void (await onboard()))),
+          async () =>
+            (baselineSeconds += await inFlight(size, concurrency, async (i) => void (await run(`${round}-${i}`)))),
+        ];
+        if (round % 2 === 1) sides.reverse();
+        for (const side of sides) await side();
+        console.log(
+          `  round ${round + 1}/${opts.rounds}: ${size} each; so far onboardings ${onboardingSeconds.toFixed(1)} s, baseline ${baselineSeconds.toFixed(1)} s`,
+        );
+      }
     });
     await connection.close();
+    const onboardingsPerSecond = n / onboardingSeconds;
+    console.log(`  onboardings: ${n} in ${onboardingSeconds.toFixed(1)} s = ${onboardingsPerSecond.toFixed(2)}/s`);
     const baselinePerSecond = n / baselineSeconds;
     console.log(`  baseline: ${n} in ${baselineSeconds.toFixed(1)} s = ${baselinePerSecond.toFixed(2)}/s`);
 

@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'audit:read',
   'subprocessors:read',
   'subprocessors:manage',
+  'changes:read',
+  'changes:decide',
   'codec:use',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -54,6 +56,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'subprocessors:read',
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',
+    // Four eyes: another officer's contract or retention change (README "Approvals").
+    'changes:read',
+    'changes:decide',
     'codec:use',
   ],
   // Reads the evidence, changes nothing.
@@ -64,10 +69,12 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'legal-holds:read',
     'retention-policies:read',
     'subprocessors:read',
+    'changes:read',
     'codec:use',
   ],
   // Runs the service: tokens (CLI) and the subprocessor registry.
-  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use'],
+  // Four eyes: another admin's new subprocessor, or its new URL or secret (README "Approvals").
+  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide', 'codec:use'],
 };
 
 /** Whether `role` holds `permission`. */

@@ -30,6 +30,8 @@ beforeAll(async () => {
     env: {
       EXPORT_DIR: exportDir,
       ERASURE_BATCH_SIZE: '40',
+      ERASURE_BATCH_MAX_SIZE: '40',
+      ERASURE_PARALLEL_STEPS: '1',
       ERASURE_CONFIRMATION_TIMEOUT: 'PT30S',
       LEGAL_HOLD_RECHECK_INTERVAL: 'PT1S',
       TERMINATION_RETURN_GRACE_PERIOD: 'PT6S',
@@ -230,7 +232,10 @@ describe('contract termination', () => {
     const { body } = await stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'end' });
     expect(body).toMatchObject({ disposition: 'return_then_delete', dispositionSource: 'contract' });
     const mail = await stack.smtp.waitFor((m) => m.to.includes(seeded.email) && /termination/.test(m.subject));
-    const download = /(http\S+\/exports\/\S+)/.exec(mail.text)![1]!;
+    // The email links the download page; the archive itself is at /exports/ with the same token.
+    const downloadPage = /(http\S+\/download\/\S+)/.exec(mail.text)![1]!;
+    expect((await fetch(downloadPage)).status).toBe(200);
+    const download = downloadPage.replace('/download/', '/exports/');
     const acknowledge = /(http\S+\/acknowledge\/\S+)/.exec(mail.text)![1]!;
     expect((await fetch(download)).status).toBe(200);
     expect((await fetch(acknowledge)).status).toBe(200); // the page; changes nothing

@@ -34,7 +34,10 @@ async function main(): Promise<void> {
     deps: {
       db,
       mailer,
-      subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+      subprocessorClient: createSubprocessorClient({
+        timeoutMs: config.subprocessors.timeoutMs,
+        outbound: config.subprocessors.outbound,
+      }),
       config,
     },
     sinks: {
