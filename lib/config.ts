@@ -39,6 +39,15 @@ import {
   type CertificateSigningKey,
 } from './certificate-keys';
 
+/**
+ * Workflows a worker keeps in memory between their tasks unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise. The
+ * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap, ~0.5 MB each: a worker with 10,000
+ * sleeping retention workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and
+ * one that is not cached replays its (short) history at its next task, so a few hundred cover the workflows that are
+ * busy at any moment (onboardings, exports, erasures) at a bounded memory cost (docs/benchmarks.md "timers").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+
 /** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
 const port = z
   .string()
@@ -160,7 +169,7 @@ const envSchema = z.object({
     .number()
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
-    .optional(),
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: port.default(9464),
@@ -332,10 +341,10 @@ export interface AppConfig {
     taskQueue: string;
     workflowBundlePath?: string;
     /**
-     * Workflows the worker keeps in its sticky cache (0: none); undefined leaves the SDK's default, which grows with
-     * the V8 heap limit (~2,300 with a 4 GB heap). See docs/benchmarks.md "timers".
+     * Workflows the worker keeps in its sticky cache (0: none), default {@link DEFAULT_MAX_CACHED_WORKFLOWS}. See
+     * docs/benchmarks.md "timers".
      */
-    maxCachedWorkflows?: number;
+    maxCachedWorkflows: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
