@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'subprocessors:read',
   'subprocessors:manage',
   'codec:use',
+  // Who am I and what may I do: every role (the staff console shows only the actions the role may take).
+  'session:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -37,6 +39,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     // Schedules and cancels terminations; the irreversible erasure still needs a privacy officer's approval.
     'terminations:manage',
     'codec:use',
+    'session:read',
   ],
   // Decides: approvals, extensions, legal holds, retention policies.
   privacy_officer: [
@@ -55,6 +58,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',
     'codec:use',
+    'session:read',
   ],
   // Reads the evidence, changes nothing.
   auditor: [
@@ -65,9 +69,10 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'retention-policies:read',
     'subprocessors:read',
     'codec:use',
+    'session:read',
   ],
   // Runs the service: tokens (CLI) and the subprocessor registry.
-  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use'],
+  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use', 'session:read'],
 };
 
 /** Whether `role` holds `permission`. */
