@@ -28,8 +28,10 @@ export function consoleRouter(): Router {
       baseUri: ["'self'"],
     },
   });
-  router.get('/console', (_req, res) => {
-    res.redirect(301, '/console/');
+  // Relative module paths need the trailing slash; `/console/` itself (which the route matches too) is served below.
+  router.get('/console', (req, res, next) => {
+    if (req.originalUrl.split('?')[0] === '/console') res.redirect(301, '/console/');
+    else next();
   });
   router.use(
     '/console',

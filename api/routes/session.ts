@@ -38,9 +38,7 @@ export function sessionRouter(deps: Pick<AppDeps, 'config'>): Router {
     res.json({
       staff: { id: staff.id, name: staff.name, role: staff.role, actor: actorOf(staff) },
       permissions: ROLE_PERMISSIONS[staff.role],
-      routes: (Object.keys(ROUTE_PERMISSIONS) as ProtectedRoute[]).filter((r) =>
-        can(staff.role, ROUTE_PERMISSIONS[r]),
-      ),
+      routes: (Object.keys(ROUTE_PERMISSIONS) as ProtectedRoute[]).filter((r) => can(staff.role, ROUTE_PERMISSIONS[r])),
       temporalUi: { baseUrl: deps.config.temporal.uiUrl, namespace: deps.config.temporal.namespace },
       dueSoonDays: DUE_SOON_DAYS,
     });

@@ -15,7 +15,10 @@ export const MAX_QUEUE_PAGE = 200;
 
 export const ListRequestsQuery = z
   .strictObject({
-    status: z.enum(REQUEST_STATUS_FILTERS).default('open').meta({ description: 'Default `open` (received or running)' }),
+    status: z
+      .enum(REQUEST_STATUS_FILTERS)
+      .default('open')
+      .meta({ description: 'Default `open` (received or running)' }),
     type: z.enum(REQUEST_TYPES).optional(),
     stage: z
       .string()

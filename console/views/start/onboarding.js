@@ -109,25 +109,21 @@ export function onboardingForm(ctx) {
           country: v('company.country'),
           privacyRegime: v('company.privacyRegime'),
         }),
-        contacts: contacts
-          .indexes()
-          .map((i) =>
-            compact({
-              name: v(`contacts[${i}].name`),
-              email: v(`contacts[${i}].email`),
-              phone: v(`contacts[${i}].phone`),
-              role: v(`contacts[${i}].role`),
-            }),
-          ),
-        sellerAccounts: accounts
-          .indexes()
-          .map((i) =>
-            compact({
-              marketplace: v(`sellerAccounts[${i}].marketplace`),
-              accountId: v(`sellerAccounts[${i}].accountId`),
-              region: v(`sellerAccounts[${i}].region`),
-            }),
-          ),
+        contacts: contacts.indexes().map((i) =>
+          compact({
+            name: v(`contacts[${i}].name`),
+            email: v(`contacts[${i}].email`),
+            phone: v(`contacts[${i}].phone`),
+            role: v(`contacts[${i}].role`),
+          }),
+        ),
+        sellerAccounts: accounts.indexes().map((i) =>
+          compact({
+            marketplace: v(`sellerAccounts[${i}].marketplace`),
+            accountId: v(`sellerAccounts[${i}].accountId`),
+            region: v(`sellerAccounts[${i}].region`),
+          }),
+        ),
         contract: compact({
           startsOn: v('contract.startsOn'),
           endsOn: v('contract.endsOn'),
