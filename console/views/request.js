@@ -36,7 +36,7 @@ export async function renderRequest(main, ctx) {
   let actionsKey = '';
   const draw = () => {
     replace(summary, summaryView(status, history));
-    replace(live, detailsView(status, history, refresh));
+    replace(live, detailsView(status, history));
     // The decision forms are rebuilt only when what they depend on changes: never under someone's typing.
     const key = JSON.stringify([status.status, status.stage, status.progress?.extension, receiptsKey(status)]);
     if (key !== actionsKey) {
@@ -148,8 +148,8 @@ function urgencyOf(s) {
   return s.dueOn <= soon.toISOString().slice(0, 10) ? 'due-soon' : 'on-time';
 }
 
-/** @param {any} s @param {any} history @param {() => Promise<void>} refresh */
-function detailsView(s, history, refresh) {
+/** @param {any} s @param {any} history */
+function detailsView(s, history) {
   const p = s.progress ?? {};
   const parts = [];
   const bar = progressView(s);
@@ -159,7 +159,7 @@ function detailsView(s, history, refresh) {
     );
   parts.push(stagesView(s, history));
   parts.push(deadlineView(s, history));
-  if (Array.isArray(p.changes)) parts.push(correctionView(p, refresh));
+  if (Array.isArray(p.changes)) parts.push(correctionView(p));
   if (Array.isArray(p.parts)) parts.push(deletionView(p));
   if (s.type === 'termination' && s.progress) parts.push(terminationView(p));
   if (s.outcome) {
@@ -284,8 +284,8 @@ function deadlineView(s, history) {
   );
 }
 
-/** @param {any} p @param {() => Promise<void>} refresh */
-function correctionView(p, refresh) {
+/** @param {any} p */
+function correctionView(p) {
   return h(
     'section',
     { 'aria-labelledby': 'changes-h' },
