@@ -121,7 +121,9 @@ function focusHeading() {
 }
 
 window.addEventListener('hashchange', () => void route());
+// A token revoked or expired mid-session: back to the sign-in page (a refused sign-in shows its error instead).
 window.addEventListener('console:signed-out', () => {
+  if (!session()) return;
   signOut();
   void route();
 });

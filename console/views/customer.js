@@ -365,7 +365,12 @@ function releaseForm(hold, reload) {
 /** The customer's requests of any status, most urgent first, paged. @param {string} id */
 function requestsSection(id) {
   const el = h('section', { 'aria-labelledby': 'requests-h' }, h('h2', { id: 'requests-h' }, 'Requests'));
-  const body = h('div', { class: 'table-wrap' });
+  const body = h('div', {
+    class: 'table-wrap',
+    tabindex: '0',
+    role: 'region',
+    'aria-label': 'Requests of the customer',
+  });
   const more = h('div');
   el.append(body, more);
   const rows = h('tbody');

@@ -12,7 +12,7 @@ export async function renderCustomers(main) {
     main.append(h('p', {}, 'Your role may not list customers.'));
     return;
   }
-  const holder = h('div', { class: 'table-wrap' });
+  const holder = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Customers' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
   const go = h(
     'form',

@@ -46,7 +46,7 @@ export async function renderQueue(main, ctx) {
     customerId: q.get('customerId') ?? '',
   };
   const status = h('p', { class: 'muted', role: 'status' });
-  const tableHolder = h('div', { class: 'table-wrap' });
+  const tableHolder = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Requests' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
   main.append(
     h('h1', {}, filters.status === 'open' ? 'Open requests' : 'Requests'),

@@ -582,7 +582,7 @@ function trailView(history) {
     events.length
       ? h(
           'div',
-          { class: 'table-wrap' },
+          { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Audit trail' },
           h(
             'table',
             {},
