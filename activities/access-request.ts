@@ -371,7 +371,7 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
           requestId: step.requestId,
           contactName: contact.name,
           companyName: contact.companyName,
-          link: `${config.http.publicBaseUrl}/exports/${token}`,
+          link: `${config.http.publicBaseUrl}/download/${token}`,
           expiresAtMs: step.expiresAtMs,
           tables: (archive.tables ?? []).map((t) => ({ table: t.table, rows: t.rows })),
           manifestSha256: archive.manifestSha256!,

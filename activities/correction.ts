@@ -308,22 +308,21 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
           ...(step.clockStartedOn ? { clockStartedOn: step.clockStartedOn } : {}),
         });
         await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'correction.identity_verified',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            contactId: step.contactId,
-            linkId: step.linkId,
-            verifiedOn: step.verifiedOn,
-            clockStartedOn: step.clockStartedOn,
-            dueOn: step.dueOn,
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'correction.identity_verified',
+            details: {
+              contactId: step.contactId,
+              linkId: step.linkId,
+              verifiedOn: step.verifiedOn,
+              clockStartedOn: step.clockStartedOn,
+              dueOn: step.dueOn,
+            },
           },
-        });
+        );
       });
     },
 
@@ -497,24 +496,31 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
           await corrections.setState(trx, [change.id], 'applied', { from: ['pending', 'approved'], applied: true });
           if (stale)
             await corrections.rebase(trx, change.id, versionOf(snapshot, change), valueHash(change.id, p.oldValue));
-          await auditEvents.append(trx, {
-            actor: ACTOR,
-            action: 'correction.change_applied',
-            subjectType:
-              p.targetTable === 'customers' ? 'customer' : p.targetTable === 'contacts' ? 'contact' : 'seller_account',
-            subjectId: p.targetId,
-            customerId,
-            requestId: step.requestId,
-            workflowId: step.workflowId,
-            details: {
-              changeId: change.id,
-              kind: p.kind,
-              column: p.column,
-              beforeSha256: valueHash(change.id, p.kind === 'contact.add' ? null : p.oldValue),
-              afterSha256: valueHash(change.id, after),
-              revalidated: stale,
+          await auditEvents.appendForRequest(
+            trx,
+            { ...step, customerId },
+            {
+              actor: ACTOR,
+              action: 'correction.change_applied',
+              subject: {
+                type:
+                  p.targetTable === 'customers'
+                    ? 'customer'
+                    : p.targetTable === 'contacts'
+                      ? 'contact'
+                      : 'seller_account',
+                id: p.targetId,
+              },
+              details: {
+                changeId: change.id,
+                kind: p.kind,
+                column: p.column,
+                beforeSha256: valueHash(change.id, p.kind === 'contact.add' ? null : p.oldValue),
+                afterSha256: valueHash(change.id, after),
+                revalidated: stale,
+              },
             },
-          });
+          );
         }
         for (const [changeId, outcome] of outcomes) {
           await moveChanges(
@@ -689,22 +695,22 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
           alreadyDone: answer.alreadyDone,
         });
         if (!marked) return;
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'correction.receipt_received',
-          subjectType: 'subprocessor',
-          subjectId: step.subprocessorId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            status: answer.status,
-            alreadyDone: answer.alreadyDone,
-            idempotencyKey: receipt.idempotencyKey,
-            changeIds: changes.map((c) => c.id),
-            bodySha256: sha256(canonicalize(body)),
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'correction.receipt_received',
+            subject: { type: 'subprocessor', id: step.subprocessorId },
+            details: {
+              status: answer.status,
+              alreadyDone: answer.alreadyDone,
+              idempotencyKey: receipt.idempotencyKey,
+              changeIds: changes.map((c) => c.id),
+              bodySha256: sha256(canonicalize(body)),
+            },
           },
-        });
+        );
       });
       log.info('correction delivered to subprocessor', {
         requestId: step.requestId,
@@ -744,16 +750,16 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
         const waived = await corrections.waive(trx, step.requestId, step.subprocessorId, step.actor, step.reason);
         const receipt = await corrections.receipt(trx, step.requestId, step.subprocessorId);
         if (!waived) return { status: receipt?.status === 'delivered' ? 'delivered' : 'waived' };
-        await auditEvents.append(trx, {
-          actor: step.actor,
-          action: 'correction.receipt_waived',
-          subjectType: 'subprocessor',
-          subjectId: step.subprocessorId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: { reasonSha256: sha256(step.reason), attempts: receipt?.attempts ?? 0 },
-        });
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: step.actor,
+            action: 'correction.receipt_waived',
+            subject: { type: 'subprocessor', id: step.subprocessorId },
+            details: { reasonSha256: sha256(step.reason), attempts: receipt?.attempts ?? 0 },
+          },
+        );
         return { status: 'waived' };
       });
     },
@@ -794,21 +800,20 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
             waivedAt: r.waivedAt,
           })),
         });
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'correction.completed',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            applied,
-            receipts: Object.fromEntries(receipts.map((r) => [r.subprocessorId, r.status])),
-            respondedOn: step.respondedOn,
-            dueOn: request.dueOn,
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'correction.completed',
+            details: {
+              applied,
+              receipts: Object.fromEntries(receipts.map((r) => [r.subprocessorId, r.status])),
+              respondedOn: step.respondedOn,
+              dueOn: request.dueOn,
+            },
           },
-        });
+        );
       });
     },
   };

@@ -372,16 +372,15 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
           verifiedOn: step.verifiedOn,
         });
         await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'deletion.identity_verified',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: { contactId: step.contactId, linkId: step.linkId, verifiedOn: step.verifiedOn, dueOn: step.dueOn },
-        });
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'deletion.identity_verified',
+            details: { contactId: step.contactId, linkId: step.linkId, verifiedOn: step.verifiedOn, dueOn: step.dueOn },
+          },
+        );
       });
     },
 
@@ -408,23 +407,22 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
       await db.transaction(async (trx) => {
         if ((await deletionRequestParts.decide(trx, step.requestId, decisions)) === 0) return;
         await lifecycleRequests.setStage(trx, step.requestId, 'decided');
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'deletion.decided',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            parts: decisions.map((d) => ({
-              part: `${d.kind}:${d.target}`,
-              decision: d.decision,
-              rule: d.rule ?? null,
-              retainUntil: d.retainUntil ?? null,
-            })),
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'deletion.decided',
+            details: {
+              parts: decisions.map((d) => ({
+                part: `${d.kind}:${d.target}`,
+                decision: d.decision,
+                rule: d.rule ?? null,
+                retainUntil: d.retainUntil ?? null,
+              })),
+            },
           },
-        });
+        );
       });
       return decisions;
     },
@@ -545,22 +543,21 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
         if (step.erasure) await deletionRequestParts.markErased(trx, step.requestId, step.erasure.erasureWorkflowId);
         await lifecycleRequests.complete(trx, step.requestId, outcome);
         await lifecycleRequests.clearPayload(trx, step.requestId);
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'deletion.completed',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: {
-            result: outcome.result,
-            respondedOn: step.respondedOn,
-            dueOn: request.dueOn,
-            tables: step.erasure?.tables ?? {},
-            certificateId: step.certificateId,
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: ACTOR,
+            action: 'deletion.completed',
+            details: {
+              result: outcome.result,
+              respondedOn: step.respondedOn,
+              dueOn: request.dueOn,
+              tables: step.erasure?.tables ?? {},
+              certificateId: step.certificateId,
+            },
           },
-        });
+        );
       });
       log.info('deletion request completed', { requestId: step.requestId, result: outcome.result });
     },
@@ -571,16 +568,11 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
       await db.transaction(async (trx) => {
         await lifecycleRequests.fail(trx, step.requestId, step.reason, { result: 'failed' });
         await lifecycleRequests.clearPayload(trx, step.requestId);
-        await auditEvents.append(trx, {
-          actor: ACTOR,
-          action: 'deletion.failed',
-          subjectType: 'lifecycle_request',
-          subjectId: step.requestId,
-          customerId,
-          requestId: step.requestId,
-          workflowId: step.workflowId,
-          details: { reason: step.reason.slice(0, 500) },
-        });
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          { actor: ACTOR, action: 'deletion.failed', details: { reason: step.reason.slice(0, 500) } },
+        );
       });
     },
 

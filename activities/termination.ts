@@ -158,7 +158,7 @@ export function createTerminationActivities(deps: TerminationDeps) {
     const base = config.http.publicBaseUrl;
     const claims = { expiresAtMs: p.expiresAtMs };
     return {
-      download: `${base}/exports/${signLinkToken(config.links.keyring, { purpose: 'export', linkId: p.exportLinkId, ...claims })}`,
+      download: `${base}/download/${signLinkToken(config.links.keyring, { purpose: 'export', linkId: p.exportLinkId, ...claims })}`,
       acknowledge: `${base}/acknowledge/${signLinkToken(config.links.keyring, { purpose: 'acknowledge', linkId: p.ackLinkId, ...claims })}`,
     };
   }
@@ -525,7 +525,7 @@ export function createTerminationActivities(deps: TerminationDeps) {
         );
       if (!recipient && stored.emailedAt) return;
       const json = JSON.stringify(stored.signed, null, 2);
-      const html = renderCertificateHtml(stored.signed);
+      const html = renderCertificateHtml(stored.signed, { brand: config.brand, offline: true });
       await notify(step, {
         kind: 'certificate',
         dedupeKey: `termination-certificate-${step.requestId}`,

@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Express {
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   const limiters = rateLimiters(limits);
-  app.use(['/verify', '/exports', '/acknowledge'], limiters.publicLinks);
+  app.use(['/verify', '/download', '/exports', '/acknowledge'], limiters.publicLinks);
   app.use(limiters.api);
   // Every request past this point is authenticated and authorised by the route table, unless the table says public.
   app.use(authenticate({ db: deps.db, log: deps.log, limits }));

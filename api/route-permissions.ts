@@ -62,13 +62,21 @@ export const PUBLIC_ROUTES = [
   // The staff console's static files (HTML, ES modules, CSS): no data in them; every call they make carries the token.
   'GET /console',
   'GET /console/{*rest}',
+  // The page of a verification link changes nothing; the confirmation is the POST with the token in the body.
   'GET /verify/:token',
+  'POST /verify',
+  // The download page of an export, and the download itself.
+  'GET /download/:token',
   'GET /exports/:token',
   // The acknowledgement link of a termination's return: a signed, expiring, single-use token like /verify.
   'GET /acknowledge/:token',
+  'POST /acknowledge',
   'POST /acknowledge/:token',
   // Whoever received a deletion certificate can fetch the key that verifies it.
   'GET /.well-known/certificate-signing-key',
+  // ... and check a certificate they hold on a page (nothing is stored; it discloses only what they paste).
+  'GET /certificates/verify',
+  'POST /certificates/verify',
   // No bearer token: subprocessors authenticate each callback with X-Signature, the HMAC of the raw body under their
   // shared secret, checked by the route itself (api/routes/subprocessor-callbacks.ts answers 401 when it fails).
   'POST /v1/subprocessor-callbacks/:subprocessorId',

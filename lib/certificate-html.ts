@@ -3,33 +3,58 @@
  * a customer or auditor can open, print or archive. It shows the same facts as the signed JSON and says how to verify
  * them; the JSON stays the authoritative form (the signature covers it, not this page).
  */
-import escapeHtml from 'escape-html';
-import type { CertificateContent, SignedCertificate } from './certificate';
+import type { CertificateContent, CertificateVerification, SignedCertificate } from './certificate';
+import { dataTable, e, facts as factTable, pageDocument, type Brand, type Html } from './page-layout';
 
-const e = (value: unknown): string => escapeHtml(String(value));
-
-function table(headers: string[], rows: unknown[][], empty: string): string {
-  if (rows.length === 0) return `<p class="empty">${e(empty)}</p>`;
-  const head = headers.map((h) => `<th>${e(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${e(c ?? '')}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+function table(caption: string, headers: string[], rows: unknown[][], empty: string, numeric: number[] = []): Html {
+  return dataTable({ caption, headers, rows, empty: empty || 'None.', numeric });
 }
 
-function facts(pairs: Array<[string, unknown]>): string {
-  const rows = pairs
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td>${e(v)}</td></tr>`)
-    .join('\n');
-  return `<table class="facts"><tbody>\n${rows}\n</tbody></table>`;
+function facts(pairs: Array<[string, unknown]>): Html {
+  return factTable(pairs.map(([k, v]) => [k, v, { mono: typeof v === 'string' && /^[0-9a-f-]{32,}$/i.test(v) }]));
 }
+
+/** The brand of a certificate rendered without configuration (tests, tools). */
+const NEUTRAL_BRAND: Brand = { name: 'Deletion certificate' };
 
 const TITLES: Record<CertificateContent['kind'], string> = {
   termination: 'Certificate of deletion on contract termination',
   deletion_request: 'Certificate of deletion on request',
 };
 
-/** Renders the signed certificate as a standalone HTML document. */
-export function renderCertificateHtml(signed: SignedCertificate): string {
+/** Options of {@link renderCertificateHtml}. */
+export interface CertificateHtmlOptions {
+  /** The page header and support line (lib/config.ts `brand`). */
+  brand?: Brand;
+  /** A verification of this document (digest, signature, key id) to show at the top. */
+  verification?: CertificateVerification;
+  /** Loads nothing (no logo): for the copy mailed as an attachment. */
+  offline?: boolean;
+}
+
+/** The verification result as a notice: valid, or each check that failed. */
+function verificationNotice(v: CertificateVerification): { tone: 'ok' | 'bad'; html: Html } {
+  if (v.valid)
+    return {
+      tone: 'ok',
+      html:
+        '<strong>Signature verified</strong><p>The digest matches the content and the signature is valid for the ' +
+        'published key: this is the certificate as issued.</p>',
+    };
+  const failed = Object.entries(v.checks)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
+  return {
+    tone: 'bad',
+    html:
+      '<strong>Not verified: do not rely on this certificate</strong>' +
+      `<p>Failed checks: ${e(failed.join(', '))}.</p>` +
+      (v.problems.length ? `<ul>${v.problems.map((p) => `<li>${e(p)}</li>`).join('')}</ul>` : ''),
+  };
+}
+
+/** Renders the signed certificate as a standalone HTML page in the layout of the customer pages. */
+export function renderCertificateHtml(signed: SignedCertificate, opts: CertificateHtmlOptions = {}): string {
   const c = signed.certificate;
   const copies = c.copiesOutsideLiveTables;
   const sections = [
@@ -49,6 +74,7 @@ export function renderCertificateHtml(signed: SignedCertificate): string {
     ]),
     '<h2>Timeline</h2>',
     table(
+      'Timeline',
       ['Event', 'Instant'],
       Object.entries(c.timeline).map(([k, v]) => [k, v]),
       'No timeline recorded.',
@@ -70,27 +96,32 @@ export function renderCertificateHtml(signed: SignedCertificate): string {
           ['Return period ended by', c.returned.closedBy.replaceAll('-', ' ')],
           ['Return period ended at', c.returned.closedAt],
         ])
-      : '<p class="empty">Nothing was returned (the disposition was delete).</p>',
+      : '<p class="muted">Nothing was returned (the disposition was delete).</p>',
     '<h2>Rows deleted per table</h2>',
     table(
+      'Rows deleted per table',
       ['Table', 'Rows deleted'],
       [...Object.entries(c.deleted.tables), ['total', c.deleted.totalRows]],
       'No rows deleted.',
+      [1],
     ),
     '<h2>Subprocessors</h2>',
     table(
+      'Subprocessors',
       ['Subprocessor', 'Deletion', 'Categories', 'Status', 'Confirmed at'],
       c.subprocessors.map((s) => [s.subprocessorId, s.deletionId, s.categories.join(', '), s.status, s.confirmedAt]),
       'No subprocessor held data in scope.',
     ),
     '<h2>Retained records</h2>',
     table(
+      'Retained records',
       ['Table', 'Rows', 'Reason', 'Until'],
       c.retained.map((r) => [r.table, r.rows, r.reason, r.until]),
       'Nothing is retained.',
     ),
     c.refused.length > 0
       ? `<h2>Refused parts</h2>${table(
+          'Refused parts',
           ['Part', 'Reason', 'Until'],
           c.refused.map((r) => [r.part, r.reason, r.until]),
           '',
@@ -98,12 +129,14 @@ export function renderCertificateHtml(signed: SignedCertificate): string {
       : '',
     '<h2>Deletion method per place</h2>',
     table(
+      'Deletion method per place',
       ['Place', 'Method'],
       c.deletionMethods.map((m) => [m.place, m.method]),
       '',
     ),
     '<h2>Copies outside the live tables</h2>',
     table(
+      'Copies outside the live tables',
       ['Place', 'How it ends', 'Gone by'],
       [
         [
@@ -147,28 +180,16 @@ export function renderCertificateHtml(signed: SignedCertificate): string {
       ['Public key', c.issuer.publicKeyUrl],
       ['Signature', signed.signature.value],
     ]),
-    '<p class="note">This page renders the signed JSON document, which is authoritative. Verify it offline with ' +
+    '<p class="muted">This page renders the signed JSON document, which is authoritative. Verify it offline with ' +
       '<code>npm run cli -- certificate verify certificate.json --public-key key.pem</code>, using the public key ' +
       `published at ${e(c.issuer.publicKeyUrl)}.</p>`,
   ];
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${e(TITLES[c.kind])} ${e(c.id)}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #1a1a1a; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-td { font-family: ui-monospace, monospace; font-size: 0.9rem; word-break: break-all; }
-.facts th { width: 16rem; }
-.empty, .note { color: #555; }
-</style>
-</head>
-<body>
-<h1>${e(TITLES[c.kind])}</h1>
-${sections.filter((s) => s !== '').join('\n')}
-</body>
-</html>
-`;
+  return pageDocument({
+    brand: opts.brand ?? NEUTRAL_BRAND,
+    title: `${TITLES[c.kind]} ${c.id}`,
+    heading: TITLES[c.kind],
+    ...(opts.verification ? { notice: verificationNotice(opts.verification) } : {}),
+    body: sections.filter((s) => s !== '').join('\n'),
+    offline: opts.offline,
+  });
 }

@@ -17,6 +17,7 @@ import { isIsoDuration } from './statutory-retention';
 import type { StatutoryRetentionPeriods } from './pure/statutory-rules';
 import { exactDurationMs } from './pure/deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
+import type { Brand } from './page-layout';
 import {
   DEFAULT_HOLIDAYS,
   DEFAULT_TIME_ZONES,
@@ -25,6 +26,7 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { parseFaultPoints } from './fault-points';
 import {
   CertificateKeyError,
   deriveDevelopmentSigningKey,
@@ -160,6 +162,13 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
     .default('smtp://127.0.0.1:2525'),
   MAIL_FROM: z.string().min(3).default('Privacy Team <privacy@example.com>'),
+  // The customer pages (verification, download, acknowledgement, certificate check; api/pages/).
+  BRAND_NAME: z.string().trim().min(1).max(80, 'must be at most 80 characters').default('Privacy Team'),
+  BRAND_LOGO_URL: z
+    .string()
+    .refine(isLogoUrl, 'must be an https:// URL or a path on this host starting with /')
+    .optional(),
+  BRAND_SUPPORT_EMAIL: z.email().optional(),
   SUBPROCESSOR_TIMEOUT_MS: positiveMs.default(10_000),
   DEFAULT_PRIVACY_REGIME: z.enum(['gdpr', 'uk_gdpr', 'ccpa']).default('gdpr'),
   // Deadline engine calendars (lib/deadlines.ts, README "Deadlines").
@@ -227,6 +236,17 @@ const envSchema = z.object({
   TERMINATION_APPROVAL_REMINDER_INTERVAL: exactDuration('P2D'),
   // How often the schedule looks for contracts whose end date has passed (workflows/contract-end-check.ts).
   CONTRACT_END_CHECK_INTERVAL: retentionDurationMs('PT1H'),
+  // Fault points of the fault suite (lib/fault-points.ts, `npm run test:faults`): test-only, refused in production.
+  FAULT_POINTS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseFaultPoints(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^FAULT_POINTS /, '') });
+      }
+    }),
 });
 
 /** Validated configuration, in the names the code uses. */
@@ -327,6 +347,8 @@ export interface AppConfig {
   };
   /** Keys that sign the public links (lib/signed-links.ts): LINK_SIGNING_KEY, else derived from the payload keys. */
   links: { keyring: LinkKeyring };
+  /** What the customer pages show (lib/page-layout.ts): BRAND_NAME, BRAND_LOGO_URL, BRAND_SUPPORT_EMAIL. */
+  brand: Brand;
   /** Erasure (workflows/erasure.ts): rows per batch transaction, subprocessor confirmation deadline, hold re-check. */
   erasure: { batchSize: number; confirmationTimeoutMs: number; holdRecheckIntervalMs: number };
   /** Statutory retention periods (lib/statutory-retention.ts): ISO 8601 durations, null where no obligation applies. */
@@ -405,6 +427,9 @@ const EXAMPLES: Record<string, string> = {
   ACCESS_VERIFICATION_TIMEOUT: 'P14D',
   ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
   EXPORT_LINK_LIFETIME: 'P7D',
+  FAULT_POINTS: 'email.after-accept=kill@2',
+  BRAND_LOGO_URL: 'https://www.example.com/logo.svg',
+  BRAND_SUPPORT_EMAIL: 'privacy@example.com',
 };
 
 /** ` (got "abc"; e.g. PORT=8080)`: what was given (unless secret, passwords masked) and a value that would do. */
@@ -476,6 +501,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
+    brand: {
+      name: e.BRAND_NAME,
+      logoUrl: e.BRAND_LOGO_URL,
+      // The sender's address answers questions unless a support address is configured.
+      supportEmail: e.BRAND_SUPPORT_EMAIL ?? (/<([^<>\s]+@[^<>\s]+)>/.exec(e.MAIL_FROM)?.[1] ?? e.MAIL_FROM).trim(),
+    },
     subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
     deadlines: {
@@ -559,6 +590,16 @@ function accessRequestSettings(
   };
 }
 
+/** A logo the pages may load: https anywhere, or a path on this host (never `//host`, which is another host). */
+function isLogoUrl(value: string): boolean {
+  if (value.startsWith('/')) return !value.startsWith('//') && !/[\s"'<>\\]/.test(value);
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** True for a bare origin such as `http://localhost:8233` (scheme, host, optional port; no path, no wildcard). */
 function isOrigin(value: string): boolean {
   try {
@@ -577,6 +618,10 @@ function isOrigin(value: string): boolean {
 function securitySettings(e: z.infer<typeof envSchema>) {
   const issues: string[] = [];
   const problem = (variable: string, message: string) => issues.push(`  ${variable}: ${message}`);
+  // A fault point kills or stops the process on purpose: never armed where real customers are served.
+  if (e.NODE_ENV === 'production' && e.FAULT_POINTS !== undefined && e.FAULT_POINTS.trim() !== '') {
+    problem('FAULT_POINTS', 'must not be set when NODE_ENV=production: fault points are for the fault suite only');
+  }
   if (e.NODE_ENV === 'production' && e.CODEC_AUTH === 'none') {
     problem('CODEC_AUTH', 'must be "required" when NODE_ENV=production: decoded payloads are customer data');
   }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { signLinkToken } from '../lib/signed-links';
-import { eventually, linkToken } from './support/access-export';
+import { confirmVerification, eventually, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -84,10 +84,15 @@ describe('identity never confirmed', () => {
       () => stack.db('lifecycle_requests').where({ id: requestId }).first(),
       (r) => r.status === 'cancelled',
     );
-    const expired = await stack.http('GET', `/verify/${token}`, undefined, {}, null);
+    const expired = await stack.http('GET', `/verify/${token}`, undefined, { Accept: 'application/json' }, null);
     expect(expired.status).toBe(410);
     expect(expired.headers.get('content-type')).toContain('application/problem+json');
     expect(expired.body.detail).toContain('expired');
+    // A browser gets a page saying so, with the same status; confirming is refused the same way.
+    const page = await stack.http('GET', `/verify/${token}`, undefined, { Accept: 'text/html' }, null);
+    expect([page.status, page.headers.get('content-type')]).toEqual([410, expect.stringContaining('text/html')]);
+    expect(page.body).toContain('This link has expired');
+    expect((await confirmVerification(stack.http, token)).status).toBe(410);
     // Still unused: the expiry refused it before anything was counted.
     const link = await stack.db('public_links').where({ request_id: requestId }).first();
     expect(link.use_count).toBe(0);
@@ -98,11 +103,11 @@ describe('identity never confirmed', () => {
       linkId: link.id,
       expiresAtMs: Date.now() + 60_000,
     });
-    expect((await stack.http('GET', `/verify/${exportToken}`, undefined, {}, null)).status).toBe(404);
+    expect((await confirmVerification(stack.http, exportToken)).status).toBe(404);
     // A far-future expiry cannot be forged without the key: the signature no longer matches.
     const [payload, signature] = token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     const forged = `${Buffer.from(JSON.stringify({ ...claims, e: Date.now() + 3_600_000 })).toString('base64url')}.${signature}`;
-    expect((await stack.http('GET', `/verify/${forged}`, undefined, {}, null)).status).toBe(404);
+    expect((await confirmVerification(stack.http, forged)).status).toBe(404);
   });
 });

@@ -14,7 +14,7 @@ import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
-import { expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
+import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -89,7 +89,7 @@ describe('an access request from a registered contact', () => {
     expect(status.body).toMatchObject({ type: 'access', status: 'running', dueOn: res.body.dueOn });
     expect((await requestRow(requestId)).payload).toMatchObject({ scope: 'all' });
 
-    const verified = await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`, undefined, {}, null);
+    const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
     expect(verified.status).toBe(200);
     expect(verified.body).toMatchObject({ status: 'verified', requestId, dueOn: res.body.dueOn });
 
@@ -104,7 +104,7 @@ describe('an access request from a registered contact', () => {
     expect((await requestRow(requestId)).payload).toBeNull();
 
     // Download: a .tar.gz with one CSV per table in scope and the manifest.
-    const token = linkToken(delivery.text, 'exports');
+    const token = linkToken(delivery.text, 'download');
     const download = await fetch(`${stack.api.url}/exports/${token}`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toContain('application/gzip');
@@ -217,11 +217,11 @@ describe('an access request from a registered contact', () => {
     const token = linkToken(mail.text, 'verify');
 
     const [a, b] = await Promise.all([
-      stack.http('GET', `/verify/${token}`, undefined, {}, null),
-      stack.http('GET', `/verify/${token}`, undefined, {}, null),
+      confirmVerification(stack.http, token),
+      confirmVerification(stack.http, token),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 410]);
-    const third = await stack.http('GET', `/verify/${token}`, undefined, {}, null);
+    const third = await confirmVerification(stack.http, token);
     expect(third.status).toBe(410);
     expect(third.body.detail).toContain('used already');
     const link = await stack.db('public_links').where({ request_id: requestId, purpose: 'verify' }).first();
@@ -230,8 +230,9 @@ describe('an access request from a registered contact', () => {
 
     // A token that is not ours, or ours with its signature broken, is simply not found.
     const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect((await confirmVerification(stack.http, tampered)).status).toBe(404);
+    expect((await confirmVerification(stack.http, 'not-a-token')).status).toBe(404);
     expect((await stack.http('GET', `/verify/${tampered}`, undefined, {}, null)).status).toBe(404);
-    expect((await stack.http('GET', '/verify/not-a-token', undefined, {}, null)).status).toBe(404);
     await mailAbout(requestId, email, /^Your data export for .* is ready/);
   });
 });
@@ -446,7 +447,7 @@ describe('the deadline clock', () => {
     expect(early.body.rule).toBe('clock_not_started');
     expect((await requestRow(requestId)).due_on).toBeNull();
 
-    const verified = await stack.http('GET', `/verify/${linkToken(mail.text, 'verify')}`, undefined, {}, null);
+    const verified = await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
     const calendar = calendarFor('uk_gdpr');
     const expected = responseDueDate('uk_gdpr', dateInZone(Date.now(), calendar.timeZone), calendar);
     expect(verified.body.dueOn).toBe(expected);
@@ -469,7 +470,7 @@ describe('the archive on disk', () => {
     const { customerId, email } = await seededCustomer(20);
     const res = await requestAccess(customerId, { requesterEmail: email, scope: 'service_records' });
     const mail = await mailAbout(res.body.requestId, email, /^Confirm your data access request/);
-    await stack.http('GET', `/verify/${linkToken(mail.text, 'verify')}`, undefined, {}, null);
+    await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
     await mailAbout(res.body.requestId, email, /^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: res.body.requestId }).first();
     const manifest = JSON.parse(await readFile(path.join(exportDir, archive.id, 'manifest.json'), 'utf8'));

@@ -41,4 +41,14 @@ describe('configuration', () => {
     expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '500' }).temporal.maxCachedWorkflows).toBe(500);
     expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '0' }).temporal.maxCachedWorkflows).toBe(0);
   });
+
+  it('accepts FAULT_POINTS outside production only, and names a malformed entry', () => {
+    expect(() => loadConfig({ NODE_ENV: 'test', FAULT_POINTS: 'email.after-accept=kill@2' })).not.toThrow();
+    expect(() => loadConfig({ FAULT_POINTS: 'email.after-accept=explode' })).toThrow(
+      /FAULT_POINTS: entry "email.after-accept=explode" must be <point>=kill\|stop\|throw\|delay:<ms>\[@<n>\]/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', FAULT_POINTS: 'email.after-accept=kill' })).toThrow(
+      /FAULT_POINTS: must not be set when NODE_ENV=production/,
+    );
+  });
 });

@@ -9,7 +9,7 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { deletionRequestWorkflowId } from '../lib/pure/temporal-ids';
 import type { deletionRequestWorkflow } from '../workflows/deletion-request';
-import { linkToken } from './support/access-export';
+import { confirmVerification, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -72,7 +72,7 @@ async function requestAndConfirm(customerId: string, email: string, parts: unkno
   expect(res.status).toBe(202);
   const requestId = res.body.requestId as string;
   const verification = await mailTo(email, requestId, /^Confirm your data deletion request/);
-  const verified = await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`, undefined, {}, null);
+  const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
   expect(verified.status).toBe(200);
   expect(verified.body.message).toMatch(/deletion request/);
   return { requestId, started: res.body };

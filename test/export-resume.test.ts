@@ -13,7 +13,7 @@ import { EXPORT_TABLES, runExport, type ExportCheckpoint } from '../activities/e
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
-import { eventually, expectedTableCsv, linkToken } from './support/access-export';
+import { confirmVerification, eventually, expectedTableCsv, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 const FAIL_AFTER_ROWS = 250;
@@ -75,9 +75,7 @@ describe('an export failed mid-way', () => {
     const verification = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.startsWith('Confirm your data access request'),
     );
-    expect(
-      (await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`, undefined, {}, null)).status,
-    ).toBe(200);
+    expect((await confirmVerification(stack.http, linkToken(verification.text, 'verify'))).status).toBe(200);
     const delivery = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.includes('is ready') && m.text.includes(requestId),
     );

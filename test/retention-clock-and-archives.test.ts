@@ -20,7 +20,7 @@ import type { DataCategory } from '../lib/pure/data-categories';
 import { erasureScopeKey, erasureWorkflowId, retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { erasureWorkflow } from '../workflows/erasure';
 import { retentionStatusQuery, type RetentionStatus } from '../workflows/retention';
-import { eventually, linkToken } from './support/access-export';
+import { confirmVerification, eventually, linkToken } from './support/access-export';
 import { onboardingBody } from './support/fixtures';
 import { startTestStack, type TestStack } from './support/test-stack';
 
@@ -197,11 +197,11 @@ describe('export archives holding erased categories', () => {
     const about = (subject: RegExp) =>
       stack.smtp.waitFor((m) => m.to.includes(email) && m.text.includes(requestId) && subject.test(m.subject));
     const verification = await about(/^Confirm your data access request/);
-    const verified = await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`, undefined, {}, null);
+    const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
     expect(verified.status).toBe(200);
     const delivery = await about(/^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: requestId }).first();
-    return { requestId, archiveId: archive.id as string, token: linkToken(delivery.text, 'exports') };
+    return { requestId, archiveId: archive.id as string, token: linkToken(delivery.text, 'download') };
   }
 
   const download = (token: string) => fetch(`${stack.api.url}/exports/${token}`);

@@ -230,7 +230,10 @@ describe('contract termination', () => {
     const { body } = await stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'end' });
     expect(body).toMatchObject({ disposition: 'return_then_delete', dispositionSource: 'contract' });
     const mail = await stack.smtp.waitFor((m) => m.to.includes(seeded.email) && /termination/.test(m.subject));
-    const download = /(http\S+\/exports\/\S+)/.exec(mail.text)![1]!;
+    // The email links the download page; the archive itself is at /exports/ with the same token.
+    const downloadPage = /(http\S+\/download\/\S+)/.exec(mail.text)![1]!;
+    expect((await fetch(downloadPage)).status).toBe(200);
+    const download = downloadPage.replace('/download/', '/exports/');
     const acknowledge = /(http\S+\/acknowledge\/\S+)/.exec(mail.text)![1]!;
     expect((await fetch(download)).status).toBe(200);
     expect((await fetch(acknowledge)).status).toBe(200); // the page; changes nothing

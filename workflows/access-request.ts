@@ -105,60 +105,94 @@ const exporter = proxyActivities<ExportActivities>({
 
 /** Runs one access request to delivery (or refusal, or closure unverified) and deletes its archive when due. */
 export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): Promise<AccessRequestResult> {
-  const { workflowId } = workflowInfo();
-  const { calendar, regime, policy } = input;
-  const step = { requestId: input.requestId, customerId: input.customerId, workflowId, receivedOn: input.receivedOn };
-  const today = () => todayIn(calendar);
+  const request = new AccessRequest(input);
+  request.start();
+  await request.acknowledge();
+  const contactId = await request.checkRequester();
+  if (contactId === undefined) return request.refuse();
+  const confirmed = await request.confirmIdentity(contactId);
+  if (!confirmed) return request.closeUnverified();
+  const exported = await request.exportData();
+  const linkExpiresAtMs = await request.deliver(contactId, exported);
+  return request.deleteArchiveWhenLinkExpires(exported, linkExpiresAtMs);
+}
 
-  const status: AccessRequestStatus = {
-    stage: 'received',
-    regime,
-    scope: input.scope,
-    receivedOn: input.receivedOn,
-    clockStarts: clockStart(regime),
-    clockStartedOn: clockStart(regime) === 'receipt' ? input.receivedOn : null,
-    dueOn: input.dueOn,
-    extension: null,
-    verified: false,
-    progress: null,
-    deadline: { remindersSent: 0, escalated: false },
-    respondedOn: null,
-    outcome: null,
-  };
-  // Set once the requester is known to be a registered contact and the link is on its way.
-  const identity: IdentityConfirmation & { contactId?: string } = {};
+/** What an export produced: the archive's id and its summary. */
+interface Exported {
+  archiveId: string;
+  summary: ExportSummary;
+}
 
-  setHandler(accessRequestStatusQuery, () => status);
-  setHandler(exportProgressSignal, (progress) => {
-    if (status.stage === 'exporting') status.progress = progress;
-  });
-  installIdentityConfirmation({
-    state: status,
-    calendar,
-    identity,
-    awaiting: () => status.stage === 'awaiting-verification',
-  });
-  installDeadlineExtension({
-    state: status,
-    calendar,
-    record: async ({ previousDueOn, dueOn, reason, actor }) => {
-      await acts.recordDeadlineExtension({
-        ...step,
-        previousDueOn,
-        dueOn,
-        reason,
-        actor,
-        contactId: identity.contactId,
-      });
-      log.info('deadline extended', { requestId: input.requestId, previousDueOn, dueOn });
-    },
-  });
+/**
+ * One access request: its status (what the query shows), the identity it waits for, and its steps in the order
+ * {@link accessRequestWorkflow} calls them. The deadline clock runs beside the steps from {@link start} on.
+ */
+class AccessRequest {
+  private readonly status: AccessRequestStatus;
+  /** Set once the requester is known to be a registered contact and the link is on its way. */
+  private readonly identity: IdentityConfirmation & { contactId?: string } = {};
+  /** What every activity of the request is told: which request, customer and run. */
+  private readonly step: { requestId: string; customerId: string; workflowId: string; receivedOn: string };
+  private readonly stages: ReturnType<typeof stageTracker>;
+  private clock: Promise<void> = Promise.resolve();
 
-  const stages = stageTracker(status, input.requestId, acts);
+  constructor(private readonly input: AccessRequestWorkflowInput) {
+    const { regime } = input;
+    this.step = {
+      requestId: input.requestId,
+      customerId: input.customerId,
+      workflowId: workflowInfo().workflowId,
+      receivedOn: input.receivedOn,
+    };
+    this.status = {
+      stage: 'received',
+      regime,
+      scope: input.scope,
+      receivedOn: input.receivedOn,
+      clockStarts: clockStart(regime),
+      clockStartedOn: clockStart(regime) === 'receipt' ? input.receivedOn : null,
+      dueOn: input.dueOn,
+      extension: null,
+      verified: false,
+      progress: null,
+      deadline: { remindersSent: 0, escalated: false },
+      respondedOn: null,
+      outcome: null,
+    };
+    this.stages = stageTracker(this.status, input.requestId, acts);
+  }
 
-  /** The deadline clock: reminders before the due date, an escalation after it, until the requester is answered. */
-  const deadlineClock = () =>
-    runDeadlineClock({
+  /** Installs the query, progress, identity and extension handlers and starts the deadline clock. */
+  start(): void {
+    const { status, identity, step, input } = this;
+    const { calendar, policy } = input;
+    setHandler(accessRequestStatusQuery, () => status);
+    setHandler(exportProgressSignal, (progress) => {
+      if (status.stage === 'exporting') status.progress = progress;
+    });
+    installIdentityConfirmation({
+      state: status,
+      calendar,
+      identity,
+      awaiting: () => status.stage === 'awaiting-verification',
+    });
+    installDeadlineExtension({
+      state: status,
+      calendar,
+      record: async ({ previousDueOn, dueOn, reason, actor }) => {
+        await acts.recordDeadlineExtension({
+          ...step,
+          previousDueOn,
+          dueOn,
+          reason,
+          actor,
+          contactId: identity.contactId,
+        });
+        log.info('deadline extended', { requestId: input.requestId, previousDueOn, dueOn });
+      },
+    });
+    // Reminders before the due date, an escalation after it, until the requester is answered.
+    this.clock = runDeadlineClock({
       state: status,
       calendar,
       reminderOffsets: policy.reminderOffsets,
@@ -166,110 +200,146 @@ export async function accessRequestWorkflow(input: AccessRequestWorkflowInput): 
         acts.sendDeadlineReminder({ ...step, dueOn, stage: status.stage, reminderAtMs }),
       escalate: ({ dueOn }) => acts.escalateOverdueAccessRequest({ ...step, dueOn, stage: status.stage }),
     });
+  }
 
-  function answered(outcome: NonNullable<AccessRequestStatus['outcome']>): void {
-    status.respondedOn = today();
-    status.outcome = outcome;
+  async acknowledge(): Promise<void> {
+    await this.stages.enter('acknowledging');
+    await acts.sendAccessAcknowledgement(this.step);
+  }
+
+  /** The requester's contact id if they are a registered contact of the customer; undefined otherwise. */
+  async checkRequester(): Promise<string | undefined> {
+    await this.stages.enter('checking-requester');
+    const check = await acts.checkAccessRequester(this.step);
+    if (!check.registered || !check.contactId) return undefined;
+    this.identity.contactId = check.contactId;
+    return check.contactId;
+  }
+
+  /** The requester is not a registered contact: refused, and told so. */
+  async refuse(): Promise<AccessRequestResult> {
+    this.status.stage = 'refused'; // shown to the Web UI when the request closes (finish)
+    await acts.refuseAccessRequest(this.step);
+    this.answered({ result: 'refused' });
+    return this.finish('refused', {
+      result: 'refused',
+      respondedOn: this.status.respondedOn!,
+      dueOn: this.status.dueOn,
+    });
+  }
+
+  /**
+   * Sends the one-time link to the registered address and waits for it to be used until it expires; records the
+   * verification (which starts the clock where it starts at confirmation). False when the link expired unused.
+   */
+  async confirmIdentity(contactId: string): Promise<boolean> {
+    const { identity, status, input } = this;
+    // The stage and link id are set before the email leaves, so a confirmation arriving at once is accepted.
+    const linkId = uuid4();
+    identity.linkId = linkId;
+    const verificationExpiresAtMs = Date.now() + input.policy.verificationTimeoutMs;
+    this.stages.show('awaiting-verification'); // recorded with the link by sendIdentityVerification
+    await acts.sendIdentityVerification({
+      ...this.step,
+      contactId,
+      linkId,
+      expiresAtMs: verificationExpiresAtMs,
+    });
+    const confirmed = await condition(
+      () => identity.confirmed !== undefined,
+      Math.max(1, verificationExpiresAtMs - Date.now()),
+    );
+    const confirmation = identity.confirmed;
+    if (!confirmed || !confirmation) return false;
+    await acts.recordIdentityVerified({
+      ...this.step,
+      contactId,
+      linkId: confirmation.linkId,
+      verifiedOn: confirmation.verifiedOn,
+      dueOn: status.dueOn!,
+      clockStartedOn: status.clockStarts === 'identity-confirmed' ? status.clockStartedOn : null,
+    });
+    return true;
+  }
+
+  /** The link expired unused: the request closes unverified, and the requester is told. */
+  async closeUnverified(): Promise<AccessRequestResult> {
+    this.status.stage = 'closed-unverified'; // from here the validator refuses a late confirmation
+    await acts.closeUnverifiedAccessRequest({ ...this.step, waitedMs: this.input.policy.verificationTimeoutMs });
+    this.answered({ result: 'closed_unverified' });
+    return this.finish('closed-unverified', {
+      result: 'closed_unverified',
+      respondedOn: this.status.respondedOn!,
+      dueOn: this.status.dueOn,
+    });
+  }
+
+  /** Exports everything in scope; a permanent failure fails the request (recorded, staff see the reason). */
+  async exportData(): Promise<Exported> {
+    const { input } = this;
+    await this.stages.enter('exporting');
+    const archiveId = uuid4();
+    let summary: ExportSummary;
+    try {
+      summary = await exporter.exportCustomerData({
+        requestId: input.requestId,
+        customerId: input.customerId,
+        workflowId: this.step.workflowId,
+        archiveId,
+        scope: input.scope,
+      });
+    } catch (err) {
+      const reason = `export failed: ${describeFailure(err)}`;
+      this.stages.show('failed'); // failAccessRequest records it with the reason
+      await acts.failAccessRequest({ ...this.step, reason });
+      this.status.outcome = { result: 'failed' };
+      throw ApplicationFailure.nonRetryable(reason, 'AccessRequestFailed');
+    }
+    this.status.progress = { table: '', rowsDone: summary.rows, rowsTotal: summary.rows, estimated: false };
+    return { archiveId, summary };
+  }
+
+  /** Emails the signed download link (the request is answered then); returns when the link expires. */
+  async deliver(contactId: string, { archiveId, summary }: Exported): Promise<number> {
+    await this.stages.enter('delivering');
+    const linkExpiresAtMs = Date.now() + this.input.policy.linkLifetimeMs;
+    await acts.deliverExport({ ...this.step, contactId, archiveId, linkId: uuid4(), expiresAtMs: linkExpiresAtMs });
+    this.answered({ result: 'delivered', archiveId, rows: summary.rows });
+    this.stages.show('delivered');
+    return linkExpiresAtMs;
+  }
+
+  /** The durable timer of the archive: when the link's lifetime ends, the files go and the request completes. */
+  async deleteArchiveWhenLinkExpires(
+    { archiveId, summary }: Exported,
+    linkExpiresAtMs: number,
+  ): Promise<AccessRequestResult> {
+    await sleep(Math.max(1, linkExpiresAtMs - Date.now()));
+    await this.stages.enter('deleting-archive');
+    await acts.deleteExportArchive({ ...this.step, archiveId });
+    await acts.completeAccessRequest({ ...this.step, archiveId, respondedOn: this.status.respondedOn! });
+    return this.finish('completed', {
+      result: 'delivered',
+      respondedOn: this.status.respondedOn!,
+      dueOn: this.status.dueOn,
+      archiveId,
+      rows: summary.rows,
+      manifestSha256: summary.manifestSha256,
+    });
+  }
+
+  private answered(outcome: NonNullable<AccessRequestStatus['outcome']>): void {
+    this.status.respondedOn = todayIn(this.input.calendar);
+    this.status.outcome = outcome;
   }
 
   /** Shows the final stage (the closing activity recorded it with the outcome) once the clock and handlers are done. */
-  async function finish(stage: AccessRequestStage, result: AccessRequestResult): Promise<AccessRequestResult> {
-    stages.show(stage);
-    await clock;
+  private async finish(stage: AccessRequestStage, result: AccessRequestResult): Promise<AccessRequestResult> {
+    this.stages.show(stage);
+    await this.clock;
     await condition(allHandlersFinished);
     return result;
   }
-
-  const clock = deadlineClock();
-
-  await stages.enter('acknowledging');
-  await acts.sendAccessAcknowledgement(step);
-
-  await stages.enter('checking-requester');
-  const check = await acts.checkAccessRequester(step);
-  if (!check.registered || !check.contactId) {
-    status.stage = 'refused'; // shown to the Web UI when the request closes (finish)
-    await acts.refuseAccessRequest(step);
-    answered({ result: 'refused' });
-    return finish('refused', { result: 'refused', respondedOn: status.respondedOn!, dueOn: status.dueOn });
-  }
-  const contactId = check.contactId;
-  identity.contactId = contactId;
-
-  // The stage and link id are set before the email leaves, so a confirmation arriving at once is accepted.
-  const linkId = uuid4();
-  identity.linkId = linkId;
-  const verificationExpiresAtMs = Date.now() + policy.verificationTimeoutMs;
-  stages.show('awaiting-verification'); // recorded with the link by sendIdentityVerification
-  await acts.sendIdentityVerification({
-    ...step,
-    contactId,
-    linkId,
-    expiresAtMs: verificationExpiresAtMs,
-  });
-  const confirmed = await condition(
-    () => identity.confirmed !== undefined,
-    Math.max(1, verificationExpiresAtMs - Date.now()),
-  );
-  const confirmation = identity.confirmed;
-  if (!confirmed || !confirmation) {
-    status.stage = 'closed-unverified'; // from here the validator refuses a late confirmation
-    await acts.closeUnverifiedAccessRequest({ ...step, waitedMs: policy.verificationTimeoutMs });
-    answered({ result: 'closed_unverified' });
-    return finish('closed-unverified', {
-      result: 'closed_unverified',
-      respondedOn: status.respondedOn!,
-      dueOn: status.dueOn,
-    });
-  }
-  await acts.recordIdentityVerified({
-    ...step,
-    contactId,
-    linkId: confirmation.linkId,
-    verifiedOn: confirmation.verifiedOn,
-    dueOn: status.dueOn!,
-    clockStartedOn: status.clockStarts === 'identity-confirmed' ? status.clockStartedOn : null,
-  });
-
-  await stages.enter('exporting');
-  const archiveId = uuid4();
-  let summary: ExportSummary;
-  try {
-    summary = await exporter.exportCustomerData({
-      requestId: input.requestId,
-      customerId: input.customerId,
-      workflowId,
-      archiveId,
-      scope: input.scope,
-    });
-  } catch (err) {
-    const reason = `export failed: ${describeFailure(err)}`;
-    stages.show('failed'); // failAccessRequest records it with the reason
-    await acts.failAccessRequest({ ...step, reason });
-    status.outcome = { result: 'failed' };
-    throw ApplicationFailure.nonRetryable(reason, 'AccessRequestFailed');
-  }
-  status.progress = { table: '', rowsDone: summary.rows, rowsTotal: summary.rows, estimated: false };
-
-  await stages.enter('delivering');
-  const linkExpiresAtMs = Date.now() + policy.linkLifetimeMs;
-  await acts.deliverExport({ ...step, contactId, archiveId, linkId: uuid4(), expiresAtMs: linkExpiresAtMs });
-  answered({ result: 'delivered', archiveId, rows: summary.rows });
-  stages.show('delivered');
-
-  // The durable timer of the archive: when the link's lifetime ends, the files go.
-  await sleep(Math.max(1, linkExpiresAtMs - Date.now()));
-  await stages.enter('deleting-archive');
-  await acts.deleteExportArchive({ ...step, archiveId });
-  await acts.completeAccessRequest({ ...step, archiveId, respondedOn: status.respondedOn! });
-  return finish('completed', {
-    result: 'delivered',
-    respondedOn: status.respondedOn!,
-    dueOn: status.dueOn,
-    archiveId,
-    rows: summary.rows,
-    manifestSha256: summary.manifestSha256,
-  });
 }
 
 /** The innermost message of an activity failure: the domain error's own words, not Temporal's wrapper. */

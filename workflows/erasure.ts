@@ -190,7 +190,17 @@ const bulk = proxyActivities<ErasureActivities>({
 
 /** Erases one scope; see the module comment for the steps. */
 export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResult> {
-  const info = workflowInfo();
+  const erasure = new Erasure(input, validatedCategories(input));
+  await erasure.begin();
+  await erasure.eraseWhatNoHoldCovers();
+  const verification = await erasure.verifyWithSweeps();
+  const customerRecord = await erasure.closeCustomerRecord();
+  await erasure.waitForConfirmations();
+  return erasure.record(verification, customerRecord);
+}
+
+/** The scope's categories, normalised; a bad input fails the workflow at once (nothing to retry). */
+function validatedCategories(input: ErasureInput): DataCategory[] {
   let categories: DataCategory[];
   try {
     categories = normalizeCategories(input.categories);
@@ -201,122 +211,340 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
   if (input.batchSize !== undefined && !(Number.isInteger(input.batchSize) && input.batchSize > 0)) {
     throw ApplicationFailure.nonRetryable('batchSize must be a positive integer', 'InvalidErasureInput');
   }
-  const ref: ErasureRef = {
-    erasureId: info.firstExecutionRunId,
-    workflowId: info.workflowId,
-    customerId: input.customerId,
-    reason: input.reason,
-    ...(input.requestId ? { requestId: input.requestId } : {}),
-    ...(input.records ? { records: input.records } : {}),
-  };
-  const scope = erasableCategories(categories);
-  const excluded: Partial<Record<DataCategory, string>> = {};
-  for (const c of categories) if (CATEGORIES_OUTSIDE_ERASURE[c]) excluded[c] = CATEGORIES_OUTSIDE_ERASURE[c];
-  const carried = input.carried;
+  return categories;
+}
 
-  const status: ErasureStatus = {
-    stage: 'starting',
-    categories: {},
-    heldCategories: [],
-    customerRecordHeld: false,
-    tables: {},
-    subprocessors: {},
-  };
-  for (const c of categories) status.categories[c] = excluded[c] ? 'excluded' : 'pending';
-  const confirmations = new Map<string, string>();
-  let releaseSignalled = false;
-  setHandler(erasureStatusQuery, () => status);
-  setHandler(legalHoldReleasedSignal, () => {
-    releaseSignalled = true;
-  });
-  setHandler(deletionConfirmedSignal, (c) => {
-    if (!confirmations.has(c.deletionId)) confirmations.set(c.deletionId, c.confirmedAt);
-  });
+/**
+ * One erasure run: its state (what is still to delete here and at subprocessors, what the status query shows) and
+ * its steps, in the order {@link erasureWorkflow} calls them. Continue-as-new carries the state across runs
+ * ({@link ErasureCarriedState}).
+ */
+class Erasure {
+  private readonly ref: ErasureRef;
+  /** Categories erasure may delete (the scope minus those outside erasure). */
+  private readonly scope: DataCategory[];
+  /** Categories in the scope that erasure never deletes, and why. */
+  private readonly excluded: Partial<Record<DataCategory, string>> = {};
+  private readonly status: ErasureStatus;
+  private releaseSignalled = false;
+  private settings!: ErasureSettings;
+  private batchSize!: number;
+  private recheckInterval!: Duration;
+  private deletions!: SubprocessorDeletions;
+  private pendingLocal: DataCategory[];
+  private pendingRemote: DataCategory[];
+  private customerRecordPending: boolean;
+  /** Rows the customer-record step deleted or kept (termination with business_contact). */
+  private readonly extraTables: Record<string, number> = {};
 
-  upsertSearchAttributes([
-    { key: searchAttributes.customerId, value: input.customerId },
-    { key: searchAttributes.requestType, value: 'erasure' },
-    { key: searchAttributes.requestStage, value: 'starting' },
-    ...(input.requestId ? [{ key: searchAttributes.requestId, value: input.requestId }] : []),
-  ]);
-  function enter(stage: ErasureStage): void {
-    if (status.stage === stage) return;
-    status.stage = stage;
-    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+  constructor(
+    private readonly input: ErasureInput,
+    private readonly categories: DataCategory[],
+  ) {
+    const info = workflowInfo();
+    this.ref = {
+      erasureId: info.firstExecutionRunId,
+      workflowId: info.workflowId,
+      customerId: input.customerId,
+      reason: input.reason,
+      ...(input.requestId ? { requestId: input.requestId } : {}),
+      ...(input.records ? { records: input.records } : {}),
+    };
+    this.scope = erasableCategories(categories);
+    for (const c of categories) if (CATEGORIES_OUTSIDE_ERASURE[c]) this.excluded[c] = CATEGORIES_OUTSIDE_ERASURE[c];
+    this.status = {
+      stage: 'starting',
+      categories: {},
+      heldCategories: [],
+      customerRecordHeld: false,
+      tables: {},
+      subprocessors: {},
+    };
+    for (const c of categories) this.status.categories[c] = this.excluded[c] ? 'excluded' : 'pending';
+    const carried = input.carried;
+    this.pendingLocal = carried?.pendingLocal ?? this.scope;
+    this.pendingRemote = carried?.pendingRemote ?? this.scope;
+    this.customerRecordPending = carried?.customerRecordPending ?? includesCustomerRecord(input.reason, categories);
   }
 
-  const settings =
-    carried?.settings ??
-    (await quick.beginErasure({
-      ...ref,
-      categories,
-      ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
-    }));
-  const confirmationTimeout = input.confirmationTimeout ?? settings.confirmationTimeoutMs;
-  const recheckInterval = input.holdRecheckInterval ?? settings.holdRecheckIntervalMs;
-  const batchSize = input.batchSize ?? settings.batchSize;
-  const remote = proxyActivities<ErasureActivities>({
-    startToCloseTimeout: '1 minute',
-    // A subprocessor that cannot even take the request within the confirmation window is escalated like a silent one.
-    scheduleToCloseTimeout: confirmationTimeout,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '5 minutes',
-      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-    },
-  });
-
-  let pendingLocal = carried?.pendingLocal ?? scope;
-  let pendingRemote = carried?.pendingRemote ?? scope;
-  let customerRecordPending = carried?.customerRecordPending ?? includesCustomerRecord(input.reason, categories);
-  const requested: Record<string, DataCategory[]> = carried?.requested ?? {};
-  const deletions: DeletionState[] = carried?.deletions ?? [];
-  const waits: Promise<void>[] = [];
-  let outstanding = 0;
-  for (const d of deletions) showDeletion(d);
-
-  function showDeletion(d: DeletionState): void {
-    status.subprocessors[d.subprocessorId] = { status: d.status, deletionId: d.deletionId };
-  }
-
-  async function escalate(d: DeletionState, why: 'deadline-passed' | 'refused', detail?: string): Promise<void> {
-    const r = await quick.escalateDeletion({
-      ...ref,
-      deletionId: d.deletionId,
-      subprocessorId: d.subprocessorId,
-      why,
-      ...(detail ? { detail } : {}),
+  /** Step 1: handlers, search attributes, the erasure record and its settings (carried over after continue-as-new). */
+  async begin(): Promise<void> {
+    const confirmations = new Map<string, string>();
+    setHandler(erasureStatusQuery, () => this.status);
+    setHandler(legalHoldReleasedSignal, () => {
+      this.releaseSignalled = true;
     });
-    d.status = r.status;
-    if (r.status === 'confirmed') d.confirmedAt = r.confirmedAt;
-    showDeletion(d);
-  }
+    setHandler(deletionConfirmedSignal, (c) => {
+      if (!confirmations.has(c.deletionId)) confirmations.set(c.deletionId, c.confirmedAt);
+    });
+    upsertSearchAttributes([
+      { key: searchAttributes.customerId, value: this.input.customerId },
+      { key: searchAttributes.requestType, value: 'erasure' },
+      { key: searchAttributes.requestStage, value: 'starting' },
+      ...(this.input.requestId ? [{ key: searchAttributes.requestId, value: this.input.requestId }] : []),
+    ]);
 
-  /** Runs a confirmation wait or an escalation in the background; continue-as-new waits until none is running. */
-  function track(work: Promise<void>): void {
-    outstanding += 1;
-    waits.push(
-      work.finally(() => {
-        outstanding -= 1;
-      }),
+    this.settings =
+      this.input.carried?.settings ??
+      (await quick.beginErasure({
+        ...this.ref,
+        categories: this.categories,
+        ...(this.input.policyVersions ? { policyVersions: this.input.policyVersions } : {}),
+      }));
+    this.recheckInterval = this.input.holdRecheckInterval ?? this.settings.holdRecheckIntervalMs;
+    this.batchSize = this.input.batchSize ?? this.settings.batchSize;
+    this.deletions = new SubprocessorDeletions(
+      this.ref,
+      this.input.confirmationTimeout ?? this.settings.confirmationTimeoutMs,
+      confirmations,
+      this.status,
+      this.input.carried,
     );
   }
 
-  async function awaitConfirmation(d: DeletionState): Promise<void> {
-    const confirmed = await condition(() => confirmations.has(d.deletionId), confirmationTimeout);
-    if (confirmed) {
-      d.status = 'confirmed';
-      d.confirmedAt = confirmations.get(d.deletionId);
-      showDeletion(d);
-    } else {
-      await escalate(d, 'deadline-passed');
+  /**
+   * Steps 2-5: passes that each delete and request what no legal hold covers, then wait for a release while anything
+   * is left.
+   */
+  async eraseWhatNoHoldCovers(): Promise<void> {
+    while (this.pendingLocal.length > 0 || this.pendingRemote.length > 0) {
+      this.enter('checking-legal-holds');
+      const pending = normalizeCategories([...this.pendingLocal, ...this.pendingRemote]);
+      const { deferred } = await quick.checkLegalHolds({ ...this.ref, categories: pending, customerRecord: false });
+      this.status.heldCategories = deferred;
+      for (const c of pending) this.status.categories[c] = deferred.includes(c) ? 'waiting-for-legal-hold' : 'pending';
+
+      const localNow = this.pendingLocal.filter((c) => !deferred.includes(c));
+      if (localNow.length > 0) {
+        this.enter('erasing');
+        const r = await this.eraseTables(localNow, false);
+        this.pendingLocal = this.pendingLocal.filter((c) => !localNow.includes(c) || r.heldDuring.includes(c));
+      }
+
+      // A category's subprocessors are told once its own rows are gone here.
+      const remoteNow = this.pendingRemote.filter((c) => !deferred.includes(c) && !this.pendingLocal.includes(c));
+      if (remoteNow.length > 0) {
+        this.enter('requesting-subprocessor-deletions');
+        const stillHeld = await this.deletions.request(remoteNow);
+        this.pendingRemote = this.pendingRemote.filter((c) => !remoteNow.includes(c) || stillHeld.has(c));
+      }
+
+      for (const c of this.scope) {
+        if (!this.pendingLocal.includes(c) && !this.pendingRemote.includes(c)) this.status.categories[c] = 'erased';
+      }
+      if (this.pendingLocal.length > 0 || this.pendingRemote.length > 0) await this.waitForRelease(false);
     }
+    this.status.heldCategories = [];
   }
 
-  /** Tells one subprocessor to delete what it holds of `free` and has not been asked for; returns held categories. */
-  async function tell(target: { subprocessorId: string; categories: DataCategory[] }): Promise<DataCategory[]> {
-    const already = requested[target.subprocessorId] ?? [];
+  /** Step 6: no row of the scope may remain (retained rows apart); stragglers are swept up to MAX_SWEEPS times. */
+  async verifyWithSweeps(): Promise<VerificationResult> {
+    this.enter('verifying');
+    let verification = await bulk.verifyErasure({ ...this.ref, categories: this.scope });
+    for (let sweep = 0; !verification.verified && sweep < MAX_SWEEPS; sweep++) {
+      const remaining = verification.remaining;
+      const leftover = this.scope.filter((c) =>
+        ERASURE_TABLES.some((t) => t.categories.includes(c) && (remaining[t.table] ?? 0) > 0),
+      );
+      if (leftover.length === 0) break;
+      log.warn('erasure verification found rows left; sweeping again', { remaining });
+      this.enter('erasing');
+      await this.eraseTables(leftover, true);
+      this.enter('verifying');
+      verification = await bulk.verifyErasure({ ...this.ref, categories: this.scope });
+    }
+    return verification;
+  }
+
+  /** Step 7: termination with business_contact removes the customer record, waiting while a hold covers it. */
+  async closeCustomerRecord(): Promise<CustomerRecordOutcome | undefined> {
+    let customerRecord: CustomerRecordOutcome | undefined;
+    let waitedForRecord = false;
+    while (this.customerRecordPending) {
+      this.enter('closing-customer-record');
+      const r = await quick.closeCustomerRecord(this.ref);
+      this.status.customerRecordHeld = r.outcome === 'held';
+      if (r.outcome === 'held') {
+        waitedForRecord = true;
+        await this.waitForRelease(true);
+        continue;
+      }
+      customerRecord = r;
+      this.customerRecordPending = false;
+      if (r.outcome === 'deleted' || r.outcome === 'retained') Object.assign(this.extraTables, r.tables);
+    }
+    // Back to running in the record (and the audit log says the wait ended).
+    if (waitedForRecord) await quick.checkLegalHolds({ ...this.ref, categories: [], customerRecord: false });
+    return customerRecord;
+  }
+
+  /** Subprocessor confirmations (or their escalations) still running in the background. */
+  async waitForConfirmations(): Promise<void> {
+    if (this.deletions.outstanding > 0) this.enter('waiting-for-confirmations');
+    await this.deletions.settled();
+  }
+
+  /** Step 8: counts, retained rows, receipts and policy versions on the erasure and in the audit log. */
+  async record(
+    verification: VerificationResult,
+    customerRecord: CustomerRecordOutcome | undefined,
+  ): Promise<ErasureResult> {
+    const { input, categories } = this;
+    const retained = { ...verification.retained };
+    if (customerRecord?.outcome === 'retained') retained.customers = customerRecord.retained;
+    this.enter('recording');
+    const subprocessors = this.deletions.receipts();
+    const verified = verification.verified && customerRecord?.outcome !== 'kept';
+    const { tables } = await quick.completeErasure({
+      ...this.ref,
+      categories,
+      extraTables: this.extraTables,
+      retained,
+      subprocessors,
+      verified,
+      ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
+    });
+    this.status.tables = tables;
+    this.enter('completed');
+    return {
+      customerId: input.customerId,
+      categories,
+      tables,
+      retained,
+      subprocessors,
+      verified,
+      ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
+      subprocessorDeletions: this.deletions.sent(),
+      ...(customerRecord ? { customerRecord: customerRecord.outcome } : {}),
+      ...(Object.keys(this.excluded).length > 0 ? { excludedCategories: this.excluded } : {}),
+      ...(verified ? {} : { remaining: { ...verification.remaining, ...verification.unplanned } }),
+    };
+  }
+
+  private enter(stage: ErasureStage): void {
+    if (this.status.stage === stage) return;
+    this.status.stage = stage;
+    upsertSearchAttributes([{ key: searchAttributes.requestStage, value: stage }]);
+  }
+
+  private async eraseTables(categories: DataCategory[], fromStart: boolean) {
+    const r = await bulk.eraseTables({
+      ...this.ref,
+      categories,
+      scope: this.scope,
+      batchSize: this.batchSize,
+      retention: this.settings.retention,
+      ...(fromStart ? { fromStart: true } : {}),
+    });
+    this.status.tables = r.tables;
+    return r;
+  }
+
+  /**
+   * Records the erasure as waiting (so that a release finds and signals it), then waits for that signal or the
+   * re-check interval; continues as new when the history grows long and nothing runs in the background. Returns at
+   * once if the holds were released meanwhile.
+   */
+  private async waitForRelease(customerRecord: boolean): Promise<void> {
+    // Cleared before the check: a release signalled while the check runs must not be lost.
+    this.releaseSignalled = false;
+    const pending = normalizeCategories([...this.pendingLocal, ...this.pendingRemote]);
+    const held = await quick.checkLegalHolds({ ...this.ref, categories: pending, customerRecord });
+    if (held.deferred.length === 0 && !held.customerRecordHeld) return;
+    this.status.heldCategories = held.deferred;
+    for (const c of held.deferred) this.status.categories[c] = 'waiting-for-legal-hold';
+    this.enter('waiting-for-legal-hold');
+    await condition(() => this.releaseSignalled, this.recheckInterval);
+    const now = workflowInfo();
+    if ((now.continueAsNewSuggested || now.historyLength > MAX_HISTORY_EVENTS) && this.deletions.outstanding === 0) {
+      await condition(allHandlersFinished);
+      log.info('erasure continues as new while waiting for a legal hold', { customerId: this.input.customerId });
+      await continueAsNew<typeof erasureWorkflow>({
+        ...this.input,
+        carried: {
+          settings: this.settings,
+          pendingLocal: this.pendingLocal,
+          pendingRemote: this.pendingRemote,
+          ...this.deletions.carried(),
+          customerRecordPending: this.customerRecordPending,
+        },
+      });
+    }
+  }
+}
+
+/**
+ * The deletion requests sent to subprocessors: one per subprocessor and pass, each confirmed in its answer, by a
+ * callback signal within the confirmation timeout, or escalated to staff. Waits and escalations run in the
+ * background; {@link settled} awaits them all.
+ */
+class SubprocessorDeletions {
+  /** Categories already requested from each subprocessor. */
+  private readonly requested: Record<string, DataCategory[]>;
+  private readonly deletions: DeletionState[];
+  private readonly waits: Promise<void>[] = [];
+  /** Background waits and escalations still running (continue-as-new waits until there are none). */
+  outstanding = 0;
+  private readonly remote: ErasureActivities;
+
+  constructor(
+    private readonly ref: ErasureRef,
+    private readonly confirmationTimeout: Duration,
+    private readonly confirmations: ReadonlyMap<string, string>,
+    private readonly status: ErasureStatus,
+    carried: ErasureCarriedState | undefined,
+  ) {
+    this.requested = carried?.requested ?? {};
+    this.deletions = carried?.deletions ?? [];
+    this.remote = proxyActivities<ErasureActivities>({
+      startToCloseTimeout: '1 minute',
+      // A subprocessor that cannot even take the request within the confirmation window is escalated like a silent one.
+      scheduleToCloseTimeout: confirmationTimeout,
+      retry: {
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumInterval: '5 minutes',
+        nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+      },
+    });
+    for (const d of this.deletions) this.show(d);
+  }
+
+  /** Asks every subprocessor holding `categories` to delete them; returns the categories a hold keeps there. */
+  async request(categories: DataCategory[]): Promise<Set<DataCategory>> {
+    const targets = await quick.subprocessorTargets({ customerId: this.ref.customerId, categories });
+    return new Set((await Promise.all(targets.map((t) => this.tell(t)))).flat());
+  }
+
+  /** Resolves when every background wait and escalation has ended. */
+  async settled(): Promise<void> {
+    await Promise.all(this.waits);
+  }
+
+  /** One receipt per subprocessor: the latest deletion id, and escalated if any of its deletions was. */
+  receipts(): Record<string, SubprocessorDeletionReceipt> {
+    const receipts: Record<string, SubprocessorDeletionReceipt> = {};
+    for (const d of this.deletions) {
+      const receipt = receiptOf(d);
+      const previous = receipts[d.subprocessorId];
+      receipts[d.subprocessorId] = previous?.status === 'escalated' ? { ...receipt, status: 'escalated' } : receipt;
+    }
+    return receipts;
+  }
+
+  /** Every deletion request sent, in order. */
+  sent(): NonNullable<ErasureResult['subprocessorDeletions']> {
+    return this.deletions.map((d) => ({ ...receiptOf(d), subprocessorId: d.subprocessorId, categories: d.categories }));
+  }
+
+  /** What continue-as-new carries of the deletions. */
+  carried(): Pick<ErasureCarriedState, 'requested' | 'deletions'> {
+    return { requested: this.requested, deletions: this.deletions };
+  }
+
+  /** Tells one subprocessor to delete what it holds of its categories and has not been asked for; returns held ones. */
+  private async tell(target: { subprocessorId: string; categories: DataCategory[] }): Promise<DataCategory[]> {
+    const already = this.requested[target.subprocessorId] ?? [];
     const cats = target.categories.filter((c) => !already.includes(c));
     if (cats.length === 0) return [];
     const d: DeletionState = {
@@ -326,181 +554,72 @@ export async function erasureWorkflow(input: ErasureInput): Promise<ErasureResul
       status: 'requested',
     };
     try {
-      const r = await remote.requestSubprocessorDeletion({
-        ...ref,
+      const r = await this.remote.requestSubprocessorDeletion({
+        ...this.ref,
         deletionId: d.deletionId,
         ...target,
         categories: cats,
       });
       if (r.outcome === 'held') return cats;
-      requested[target.subprocessorId] = [...already, ...cats];
-      deletions.push(d);
+      this.requested[target.subprocessorId] = [...already, ...cats];
+      this.deletions.push(d);
       if (r.outcome === 'confirmed') {
         d.status = 'confirmed';
         d.confirmedAt = r.confirmedAt;
       } else {
-        track(awaitConfirmation(d));
+        this.track(this.awaitConfirmation(d));
       }
-      showDeletion(d);
+      this.show(d);
       return [];
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       // Refused (permanent 4xx) or not deliverable within the confirmation window: staff must follow up.
-      requested[target.subprocessorId] = [...already, ...cats];
-      deletions.push(d);
-      showDeletion(d);
+      this.requested[target.subprocessorId] = [...already, ...cats];
+      this.deletions.push(d);
+      this.show(d);
       const refused = err.cause instanceof ApplicationFailure && err.cause.type === 'SubprocessorRejectedError';
-      track(escalate(d, refused ? 'refused' : 'deadline-passed', describeFailure(err)));
+      this.track(this.escalate(d, refused ? 'refused' : 'deadline-passed', describeFailure(err)));
       return [];
     }
   }
 
-  /**
-   * Records the erasure as waiting (so that a release finds and signals it), then waits for that signal or the
-   * re-check interval. Returns at once if the holds were released meanwhile.
-   */
-  async function waitForRelease(customerRecord: boolean): Promise<void> {
-    // Cleared before the check: a release signalled while the check runs must not be lost.
-    releaseSignalled = false;
-    const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const held = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord });
-    if (held.deferred.length === 0 && !held.customerRecordHeld) return;
-    status.heldCategories = held.deferred;
-    for (const c of held.deferred) status.categories[c] = 'waiting-for-legal-hold';
-    enter('waiting-for-legal-hold');
-    await condition(() => releaseSignalled, recheckInterval);
-    const now = workflowInfo();
-    if ((now.continueAsNewSuggested || now.historyLength > MAX_HISTORY_EVENTS) && outstanding === 0) {
-      await condition(allHandlersFinished);
-      log.info('erasure continues as new while waiting for a legal hold', { customerId: input.customerId });
-      await continueAsNew<typeof erasureWorkflow>({
-        ...input,
-        carried: { settings, pendingLocal, pendingRemote, requested, deletions, customerRecordPending },
-      });
+  private async awaitConfirmation(d: DeletionState): Promise<void> {
+    const confirmed = await condition(() => this.confirmations.has(d.deletionId), this.confirmationTimeout);
+    if (confirmed) {
+      d.status = 'confirmed';
+      d.confirmedAt = this.confirmations.get(d.deletionId);
+      this.show(d);
+    } else {
+      await this.escalate(d, 'deadline-passed');
     }
   }
 
-  // Passes: each deletes and requests what no hold covers, then waits for a release while anything is left.
-  while (pendingLocal.length > 0 || pendingRemote.length > 0) {
-    enter('checking-legal-holds');
-    const pending = normalizeCategories([...pendingLocal, ...pendingRemote]);
-    const { deferred } = await quick.checkLegalHolds({ ...ref, categories: pending, customerRecord: false });
-    status.heldCategories = deferred;
-    for (const c of pending) status.categories[c] = deferred.includes(c) ? 'waiting-for-legal-hold' : 'pending';
-
-    const localNow = pendingLocal.filter((c) => !deferred.includes(c));
-    if (localNow.length > 0) {
-      enter('erasing');
-      const r = await bulk.eraseTables({
-        ...ref,
-        categories: localNow,
-        scope,
-        batchSize,
-        retention: settings.retention,
-      });
-      status.tables = r.tables;
-      pendingLocal = pendingLocal.filter((c) => !localNow.includes(c) || r.heldDuring.includes(c));
-    }
-
-    // A category's subprocessors are told once its own rows are gone here.
-    const remoteNow = pendingRemote.filter((c) => !deferred.includes(c) && !pendingLocal.includes(c));
-    if (remoteNow.length > 0) {
-      enter('requesting-subprocessor-deletions');
-      const targets = await quick.subprocessorTargets({ customerId: input.customerId, categories: remoteNow });
-      const stillHeld = new Set((await Promise.all(targets.map(tell))).flat());
-      pendingRemote = pendingRemote.filter((c) => !remoteNow.includes(c) || stillHeld.has(c));
-    }
-
-    for (const c of scope) {
-      if (!pendingLocal.includes(c) && !pendingRemote.includes(c)) status.categories[c] = 'erased';
-    }
-    if (pendingLocal.length > 0 || pendingRemote.length > 0) await waitForRelease(false);
-  }
-  status.heldCategories = [];
-
-  enter('verifying');
-  let verification: VerificationResult = await bulk.verifyErasure({ ...ref, categories: scope });
-  for (let sweep = 0; !verification.verified && sweep < MAX_SWEEPS; sweep++) {
-    const leftover = scope.filter((c) =>
-      ERASURE_TABLES.some((t) => t.categories.includes(c) && (verification.remaining[t.table] ?? 0) > 0),
-    );
-    if (leftover.length === 0) break;
-    log.warn('erasure verification found rows left; sweeping again', { remaining: verification.remaining });
-    enter('erasing');
-    const r = await bulk.eraseTables({
-      ...ref,
-      categories: leftover,
-      scope,
-      batchSize,
-      retention: settings.retention,
-      fromStart: true,
-    });
-    status.tables = r.tables;
-    enter('verifying');
-    verification = await bulk.verifyErasure({ ...ref, categories: scope });
-  }
-
-  const extraTables: Record<string, number> = {};
-  const retained = { ...verification.retained };
-  let customerRecord: CustomerRecordOutcome | undefined;
-  let waitedForRecord = false;
-  while (customerRecordPending) {
-    enter('closing-customer-record');
-    const r = await quick.closeCustomerRecord(ref);
-    status.customerRecordHeld = r.outcome === 'held';
-    if (r.outcome === 'held') {
-      waitedForRecord = true;
-      await waitForRelease(true);
-      continue;
-    }
-    customerRecord = r;
-    customerRecordPending = false;
-    if (r.outcome === 'deleted' || r.outcome === 'retained') Object.assign(extraTables, r.tables);
-    if (r.outcome === 'retained') retained.customers = r.retained;
-  }
-  // Back to running in the record (and the audit log says the wait ended).
-  if (waitedForRecord) await quick.checkLegalHolds({ ...ref, categories: [], customerRecord: false });
-
-  if (outstanding > 0) enter('waiting-for-confirmations');
-  await Promise.all(waits);
-
-  enter('recording');
-  const subprocessors: Record<string, SubprocessorDeletionReceipt> = {};
-  for (const d of deletions) {
-    const receipt = receiptOf(d);
-    const previous = subprocessors[d.subprocessorId];
-    // Several deletions to one subprocessor: the latest id, and escalated if any of them was.
-    subprocessors[d.subprocessorId] = previous?.status === 'escalated' ? { ...receipt, status: 'escalated' } : receipt;
-  }
-  const verified = verification.verified && customerRecord?.outcome !== 'kept';
-  const { tables } = await quick.completeErasure({
-    ...ref,
-    categories,
-    extraTables,
-    retained,
-    subprocessors,
-    verified,
-    ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
-  });
-  status.tables = tables;
-  enter('completed');
-  return {
-    customerId: input.customerId,
-    categories,
-    tables,
-    retained,
-    subprocessors,
-    verified,
-    ...(input.policyVersions ? { policyVersions: input.policyVersions } : {}),
-    subprocessorDeletions: deletions.map((d) => ({
-      ...receiptOf(d),
+  private async escalate(d: DeletionState, why: 'deadline-passed' | 'refused', detail?: string): Promise<void> {
+    const r = await quick.escalateDeletion({
+      ...this.ref,
+      deletionId: d.deletionId,
       subprocessorId: d.subprocessorId,
-      categories: d.categories,
-    })),
-    ...(customerRecord ? { customerRecord: customerRecord.outcome } : {}),
-    ...(Object.keys(excluded).length > 0 ? { excludedCategories: excluded } : {}),
-    ...(verified ? {} : { remaining: { ...verification.remaining, ...verification.unplanned } }),
-  };
+      why,
+      ...(detail ? { detail } : {}),
+    });
+    d.status = r.status;
+    if (r.status === 'confirmed') d.confirmedAt = r.confirmedAt;
+    this.show(d);
+  }
+
+  /** Runs a confirmation wait or an escalation in the background. */
+  private track(work: Promise<void>): void {
+    this.outstanding += 1;
+    this.waits.push(
+      work.finally(() => {
+        this.outstanding -= 1;
+      }),
+    );
+  }
+
+  private show(d: DeletionState): void {
+    this.status.subprocessors[d.subprocessorId] = { status: d.status, deletionId: d.deletionId };
+  }
 }
 
 function receiptOf(d: DeletionState): SubprocessorDeletionReceipt {

@@ -2,19 +2,25 @@
  * Deletion certificates: `GET /v1/certificates/{id}` (signed JSON, or the HTML rendering with `Accept: text/html`),
  * `GET /v1/certificates/{id}/verify` (re-verifies the stored copy), `POST /v1/certificates/verify` (verifies a copy
  * someone holds), and the public signing key at `/.well-known/certificate-signing-key` (PEM, or JWK with
- * `Accept: application/jwk+json`), which needs no token: whoever received a certificate can check it.
+ * `Accept: application/jwk+json`), which needs no token: whoever received a certificate can check it. The HTML
+ * rendering has the customer pages' layout and shows the result of verifying the stored copy at the top.
+ *
+ * Public, for whoever received a certificate: `GET /certificates/verify`, a page where they paste the JSON they hold,
+ * and `POST /certificates/verify`, which shows it rendered with the result of checking it (api/pages/).
  */
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import { certificates } from '../../db/repositories/certificates';
-import { verifyCertificate } from '../../lib/certificate';
+import { verifyCertificate, type SignedCertificate } from '../../lib/certificate';
 import { renderCertificateHtml } from '../../lib/certificate-html';
 import { publicKeyJwk, publicKeyPem } from '../../lib/certificate-keys';
 import { CERTIFICATE_KEY_PATH } from '../../lib/config';
 import { CustomerIdParam } from '../../lib/schemas/params';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
+import { certificateCheckForm } from '../pages/certificate-check';
+import { pageErrorHandler, sendPage } from '../pages/render';
 
 export const CertificateIdParam = z.strictObject({ id: z.uuid() });
 
@@ -27,7 +33,10 @@ const CertificateVerification = z
   })
   .meta({ id: 'CertificateVerification' });
 
-export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config'>): Router {
+/** The public check's form body: one field holding a certificate (tens of KB at most). */
+const CertificateCheckBody = z.strictObject({ certificate: z.string().min(1).max(1_000_000) });
+
+export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config' | 'log'>): Router {
   const router = Router();
   const key = deps.config.certificates.signingKey;
 
@@ -42,7 +51,9 @@ export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config'>): Router
     const stored = await load(req.params);
     res.vary('Accept');
     if (req.accepts(['application/json', 'text/html']) === 'text/html') {
-      res.type('html').send(renderCertificateHtml(stored.signed));
+      const verification = verifyCertificate(stored.signed, key.publicKey);
+      const html = renderCertificateHtml(stored.signed, { brand: deps.config.brand, verification });
+      sendPage(res, deps.config.brand, 200, html);
       return;
     }
     res.json(stored.signed);
@@ -73,6 +84,37 @@ export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config'>): Router
   router.post('/v1/certificates/verify', (req, res) => {
     res.json(verifyCertificate(req.body as unknown, key.publicKey));
   });
+
+  router.get('/certificates/verify', (_req, res) => {
+    sendPage(res, deps.config.brand, 200, certificateCheckForm(deps.config.brand));
+  });
+
+  router.post(
+    '/certificates/verify',
+    express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 5 }),
+    (req, res) => {
+      const brand = deps.config.brand;
+      const { certificate } = parseOr400(CertificateCheckBody, req.body, 'body');
+      let document: unknown;
+      try {
+        document = JSON.parse(certificate);
+      } catch {
+        const error = { message: 'This is not JSON: paste the whole content of the .json file.', pasted: certificate };
+        sendPage(res, brand, 400, certificateCheckForm(brand, error));
+        return;
+      }
+      const verification = verifyCertificate(document, key.publicKey);
+      if (!verification.checks.format) {
+        const message = `This is not a deletion certificate: ${verification.problems.join('; ')}`;
+        sendPage(res, brand, 422, certificateCheckForm(brand, { message, pasted: certificate }));
+        return;
+      }
+      // A tampered copy is shown too, under the notice that it failed: what was changed is then there to see.
+      const html = renderCertificateHtml(document as SignedCertificate, { brand, verification });
+      sendPage(res, brand, 200, html);
+    },
+  );
+  router.use('/certificates/verify', pageErrorHandler({ brand: deps.config.brand, log: deps.log }));
 
   router.get(CERTIFICATE_KEY_PATH, (req, res) => {
     res.vary('Accept');
@@ -162,8 +204,26 @@ export function registerCertificatesOpenApi(
   });
 }
 
-/** The public key path (no token), registered after the loop that marks /v1 routes as needing one. */
+/** The public key path and check page (no token), registered after the loop that marks /v1 routes as needing one. */
 export function registerCertificateKeyOpenApi(registry: OpenAPIRegistry): void {
+  const html = { 'text/html': { schema: z.string() } };
+  registry.registerPath({
+    method: 'get',
+    path: '/certificates/verify',
+    summary: 'Page to check a deletion certificate you hold (paste its JSON)',
+    responses: { 200: { description: 'The form', content: html } },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/certificates/verify',
+    summary: 'The pasted certificate rendered, with the result of checking its digest and signature (nothing stored)',
+    request: { body: { content: { 'application/x-www-form-urlencoded': { schema: CertificateCheckBody } } } },
+    responses: {
+      200: { description: 'The certificate and the verification (valid or not)', content: html },
+      400: { description: 'Not JSON (the form again, with the error)', content: html },
+      422: { description: 'JSON, but not a certificate (the form again, with the error)', content: html },
+    },
+  });
   registry.registerPath({
     method: 'get',
     path: CERTIFICATE_KEY_PATH,

@@ -1,58 +1,55 @@
 /**
  * The public links the service emails out, served without a staff token (api/route-permissions.ts lists them as
  * public): each carries its own signed, expiring token (lib/signed-links.ts), and `public_links` decides whether it may
- * still be used.
+ * still be used. A person opening a link gets a page (api/pages/), a client asking for JSON gets JSON.
  *
- * - `GET /verify/{token}`: the one-time identity confirmation of an access request. Single use: the use is claimed in a
- *   transaction that also delivers the confirmation to the workflow, so a second use (or two at once) is refused and a
- *   confirmation the workflow did not take leaves the link unused.
+ * - `GET /verify/{token}`: the page saying what is being confirmed (request type, company, the registered address
+ *   masked) with a confirm button. It changes nothing: mail scanners that fetch every link in a message confirm
+ *   nothing.
+ * - `POST /verify` with `token` in the body (the page's form, or JSON): the one-time identity confirmation. Single
+ *   use: the use is claimed in a transaction that also delivers the confirmation to the workflow, so a second use (or
+ *   two at once) is refused and a confirmation the workflow did not take leaves the link unused.
+ * - `GET /download/{token}`: the download page of an export: what the archive holds, its size and manifest hash, how
+ *   long the link works. Viewing it is not a download.
  * - `GET /exports/{token}`: the archive as a `.tar.gz`, as often as needed until the link expires; every download is
  *   audited. Once the archive is deleted the link answers 410.
  *
  * Refusals say as little as possible: a token that is not ours is 404; a genuine one that has expired, been used or
- * whose request has closed is 410.
+ * whose request has closed is 410 (api/use-cases/public-link-pages.ts).
  */
 import { pipeline } from 'node:stream/promises';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { exportArchives } from '../../db/repositories/export-archives';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { publicLinks, type LinkUseRefusal } from '../../db/repositories/public-links';
+import { publicLinks } from '../../db/repositories/public-links';
 import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
+import { maskEmail } from '../../lib/page-layout';
 import { confirmIdentityUpdate } from '../../workflows/deadline-clock';
 import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
-import { verifyLinkToken, type LinkRefusal } from '../../lib/signed-links';
+import { verifyLinkToken } from '../../lib/signed-links';
 import type { AppDeps } from '../deps';
+import { downloadPage } from '../pages/download';
+import { pageErrorHandler, sendPage, wantsJson } from '../pages/render';
+import { verificationPage, verifiedPage } from '../pages/verification';
 import { HttpProblem, parseOr400 } from '../problem';
+import {
+  describeExportLink,
+  describeVerificationLink,
+  linkProblem,
+  tokenRefused,
+  useRefused,
+} from '../use-cases/public-link-pages';
 import { updateProblem, UPDATE_DEADLINE_MS } from '../workflow-calls';
 
 /** The audit prefix of each request type that verifies its requester through `/verify`. */
 const VERIFYING_PROCESS: Partial<Record<string, string>> = { correction: 'correction', deletion: 'deletion' };
 
-const notFound = () => new HttpProblem(404, 'Link not found', 'this link is not valid');
-const gone = (detail: string) => new HttpProblem(410, 'Link no longer valid', detail);
-
-function tokenRefused(reason: LinkRefusal): HttpProblem {
-  return reason === 'expired' ? gone('this link has expired') : notFound();
-}
-
-function useRefused(reason: LinkUseRefusal): HttpProblem {
-  switch (reason) {
-    case 'used':
-      return gone('this link has been used already');
-    case 'expired':
-      return gone('this link has expired');
-    case 'revoked':
-    case 'erased':
-      // A genuine token (its signature was checked) whose link is gone: the data it pointed to was deleted.
-      return gone('what this link pointed to no longer exists');
-    default:
-      return notFound();
-  }
-}
+/** The body of the confirm and acknowledge forms (`token=...`), or the same as JSON; a token is a few hundred bytes. */
+export const linkFormBody = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 });
 
 export function publicLinksRouter(deps: AppDeps): Router {
   const router = Router();
@@ -60,6 +57,25 @@ export function publicLinksRouter(deps: AppDeps): Router {
 
   router.get('/verify/:token', async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+    const view = await describeVerificationLink(deps, token);
+    if (wantsJson(req)) {
+      res.set('Cache-Control', 'no-store').json({
+        status: 'awaiting_confirmation',
+        requestId: view.requestId,
+        type: view.type,
+        companyName: view.companyName,
+        registeredAddress: view.contactEmail ? maskEmail(view.contactEmail) : null,
+        dueOn: view.dueOn,
+        linkExpiresAt: view.linkExpiresAt.toISOString(),
+        confirm: { method: 'POST', href: '/verify', body: { token } },
+      });
+      return;
+    }
+    sendPage(res, deps.config.brand, 200, verificationPage(deps.config.brand, view, token));
+  });
+
+  router.post('/verify', linkFormBody, async (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.body, 'body');
     const check = verifyLinkToken(keyring, token, 'verify', Date.now());
     if (!check.ok) throw tokenRefused(check.reason);
     const { linkId } = check.claims;
@@ -69,7 +85,7 @@ export function publicLinksRouter(deps: AppDeps): Router {
       if (!used.ok) throw useRefused(used.reason);
       const link = used.link;
       const request = await lifecycleRequests.findById(trx, link.requestId);
-      if (!request) throw notFound();
+      if (!request) throw linkProblem('gone');
       let confirmed: ConfirmIdentityResult;
       try {
         confirmed = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
@@ -80,8 +96,8 @@ export function publicLinksRouter(deps: AppDeps): Router {
       } catch (err) {
         // A closed request (ended, or no longer waiting for this link) answers 410; anything else gives the link back.
         const closed = updateProblem(err, confirmIdentityUpdate.name, {
-          ended: gone('this request is closed'),
-          refusal: (failure) => (failure.type === CONFIRMATION_REFUSED ? gone('this request is closed') : undefined),
+          ended: linkProblem('closed'),
+          refusal: (failure) => (failure.type === CONFIRMATION_REFUSED ? linkProblem('closed') : undefined),
         });
         if (closed?.status === 410) throw closed;
         deps.log.error('identity confirmation not delivered to the workflow', {
@@ -107,6 +123,10 @@ export function publicLinksRouter(deps: AppDeps): Router {
       );
       return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
     });
+    if (!wantsJson(req)) {
+      sendPage(res, deps.config.brand, 200, verifiedPage(deps.config.brand, answer));
+      return;
+    }
     const promise =
       answer.type === 'correction' || answer.type === 'deletion'
         ? `We will answer your ${answer.type} request by ${answer.dueOn} at the latest.`
@@ -119,6 +139,26 @@ export function publicLinksRouter(deps: AppDeps): Router {
     });
   });
 
+  router.get('/download/:token', async (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+    const view = await describeExportLink(deps, token);
+    if (wantsJson(req)) {
+      res.set('Cache-Control', 'no-store').json({
+        requestId: view.requestId,
+        scope: view.scope,
+        files: view.tables.map((t) => ({ file: t.file, categories: t.categories, rows: t.rows, bytes: t.bytes })),
+        rows: view.rows,
+        bytes: view.bytes,
+        manifestSha256: view.manifestSha256,
+        linkExpiresAt: view.linkExpiresAt.toISOString(),
+        downloads: view.downloads,
+        download: `/exports/${token}`,
+      });
+      return;
+    }
+    sendPage(res, deps.config.brand, 200, downloadPage(deps.config.brand, view, token));
+  });
+
   router.get('/exports/:token', async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.params, 'path');
     const check = verifyLinkToken(keyring, token, 'export', Date.now());
@@ -129,8 +169,7 @@ export function publicLinksRouter(deps: AppDeps): Router {
       const used = await publicLinks.use(trx, linkId, 'export');
       if (!used.ok) throw useRefused(used.reason);
       const found = used.link.archiveId ? await exportArchives.findById(trx, used.link.archiveId) : undefined;
-      if (!found || found.status !== 'complete' || !found.tables)
-        throw gone('what this link pointed to no longer exists');
+      if (!found || found.status !== 'complete' || !found.tables) throw linkProblem('gone');
       await auditEvents.appendForRequest(
         trx,
         { requestId: used.link.requestId, customerId: used.link.customerId },
@@ -159,6 +198,8 @@ export function publicLinksRouter(deps: AppDeps): Router {
     }
   });
 
+  // A person who opens a link gets a page for a refusal too (used, expired, not ours), not problem+json.
+  router.use(pageErrorHandler({ brand: deps.config.brand, log: deps.log }));
   return router;
 }
 
@@ -167,16 +208,51 @@ export function registerPublicLinksOpenApi(
   registry: OpenAPIRegistry,
   problem: (description: string) => ResponseConfig,
 ): void {
+  const html = { 'text/html': { schema: z.string() } };
   registry.registerPath({
     method: 'get',
     path: '/verify/{token}',
-    summary: 'Identity confirmation link of an access request (single use, expiring; sent to the registered contact)',
+    summary:
+      'Identity confirmation page of a request (sent to the registered contact): what is being confirmed and a ' +
+      'confirm button. Changes nothing; JSON with Accept: application/json',
     request: { params: PublicLinkParam },
     responses: {
-      200: { description: 'Identity confirmed; the answer names the due date' },
+      200: { description: 'The page (or its content as JSON)', content: html },
+      404: problem('Not a link of this service (an HTML page for browsers)'),
+      410: problem('Expired, used already, or the request is closed (an HTML page for browsers)'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/verify',
+    summary: 'Confirm the identity with the link token (single use, expiring): the form of the page, or JSON',
+    request: {
+      body: {
+        content: {
+          'application/x-www-form-urlencoded': { schema: PublicLinkParam },
+          'application/json': { schema: PublicLinkParam },
+        },
+      },
+    },
+    responses: {
+      200: { description: 'Identity confirmed; the answer names the due date (a page, or JSON)', content: html },
+      400: problem('No token in the body'),
       404: problem('Not a link of this service'),
       410: problem('Expired, used already, or the request is closed'),
       503: problem('Could not be recorded; the link stays usable'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/download/{token}',
+    summary:
+      'Download page of an export: files, categories and rows from the manifest, size, manifest SHA-256, how long ' +
+      'the link works; a button to /exports/{token}. Not a download; JSON with Accept: application/json',
+    request: { params: PublicLinkParam },
+    responses: {
+      200: { description: 'The page', content: html },
+      404: problem('Not a link of this service'),
+      410: problem('Expired, or the archive has been deleted'),
     },
   });
   registry.registerPath({

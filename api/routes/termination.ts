@@ -6,12 +6,14 @@
  *   the workflow records and audits the cancellation). 409 once it took effect.
  * - `POST /v1/customers/{id}/termination/acknowledgement`: staff record that the customer acknowledged the returned
  *   data (e.g. by phone or letter), as the acknowledgement link does.
- * - `GET /acknowledge/{token}` (page with a button) and `POST /acknowledge/{token}`: the public acknowledgement link
- *   mailed to the primary contact; single use, expiring with the grace period; a GET changes nothing.
+ * - `GET /acknowledge/{token}`: the page of the public acknowledgement link mailed to the primary contact (what is
+ *   acknowledged, a button); it changes nothing. `POST /acknowledge` with `token` in the body (the page's form) or
+ *   `POST /acknowledge/{token}`: acknowledge; single use, expiring with the grace period. Pages for people, JSON for
+ *   clients that ask for it (api/pages/acknowledgement.ts).
  */
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
-import escapeHtml from 'escape-html';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import { publicLinks } from '../../db/repositories/public-links';
@@ -23,7 +25,11 @@ import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/
 import { acknowledgeReturnUpdate, cancelTerminationUpdate } from '../../workflows/termination';
 import type { AppDeps } from '../deps';
 import { executeRequestUpdate } from '../workflow-calls';
+import { acknowledgedPage, acknowledgementPage } from '../pages/acknowledgement';
+import { pageErrorHandler, sendPage, wantsJson } from '../pages/render';
 import { HttpProblem, parseOr400 } from '../problem';
+import { describeAcknowledgeLink, linkProblem, tokenRefused, useRefused } from '../use-cases/public-link-pages';
+import { linkFormBody } from './public-links';
 import { runningTermination, startTermination } from '../use-cases/start-termination';
 
 export function terminationRouter(deps: AppDeps): Router {
@@ -105,46 +111,34 @@ export function terminationRouter(deps: AppDeps): Router {
     res.json({ requestId: request.id, acknowledgedAt });
   });
 
-  router.get('/acknowledge/:token', (req, res) => {
+  router.get('/acknowledge/:token', async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.params, 'path');
-    const check = verifyLinkToken(deps.config.links.keyring, token, 'acknowledge', Date.now());
-    if (!check.ok) {
-      throw check.reason === 'expired'
-        ? new HttpProblem(410, 'Link no longer valid', 'this link has expired')
-        : new HttpProblem(404, 'Link not found', 'this link is not valid');
+    const view = await describeAcknowledgeLink(deps, token);
+    if (wantsJson(req)) {
+      res.set('Cache-Control', 'no-store').json({
+        status: 'awaiting_acknowledgement',
+        requestId: view.requestId,
+        companyName: view.companyName,
+        returned: view.archive ?? null,
+        linkExpiresAt: view.linkExpiresAt.toISOString(),
+        acknowledge: { method: 'POST', href: '/acknowledge', body: { token } },
+      });
+      return;
     }
-    const action = escapeHtml(`/acknowledge/${token}`);
-    res
-      .type('html')
-      .send(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acknowledge receipt</title></head><body>' +
-          '<h1>Acknowledge receipt of your data</h1><p>By confirming, you acknowledge that you received the data ' +
-          'returned on termination of your contract. The deletion then goes ahead without waiting for the end of ' +
-          `the grace period.</p><form method="post" action="${action}"><button type="submit">I received my data` +
-          '</button></form></body></html>',
-      );
+    sendPage(res, deps.config.brand, 200, acknowledgementPage(deps.config.brand, view, token));
   });
 
-  router.post('/acknowledge/:token', async (req, res) => {
-    const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+  async function acknowledge(req: Request, res: Response, token: string) {
     const check = verifyLinkToken(deps.config.links.keyring, token, 'acknowledge', Date.now());
-    if (!check.ok) {
-      throw check.reason === 'expired'
-        ? new HttpProblem(410, 'Link no longer valid', 'this link has expired')
-        : new HttpProblem(404, 'Link not found', 'this link is not valid');
-    }
+    if (!check.ok) throw tokenRefused(check.reason);
     const { linkId } = check.claims;
     // The use is claimed in the same transaction that delivers the acknowledgement: refused or undelivered, it rolls
     // back and the link stays usable.
     const answer = await deps.db.transaction(async (trx) => {
       const used = await publicLinks.use(trx, linkId, 'acknowledge');
-      if (!used.ok) {
-        throw used.reason === 'unknown'
-          ? new HttpProblem(404, 'Link not found', 'this link is not valid')
-          : new HttpProblem(410, 'Link no longer valid', `this link is ${used.reason}`);
-      }
+      if (!used.ok) throw useRefused(used.reason);
       const request = await lifecycleRequests.findById(trx, used.link.requestId);
-      if (!request) throw new HttpProblem(404, 'Link not found', 'this link is not valid');
+      if (!request) throw linkProblem('gone');
       // Refused or undelivered, the problem rolls the transaction back and the link stays usable.
       const { acknowledgedAt } = await executeRequestUpdate(
         deps.temporal,
@@ -152,11 +146,8 @@ export function terminationRouter(deps: AppDeps): Router {
         acknowledgeReturnUpdate,
         [{ via: 'link', actor: `link:${linkId}`, linkId }],
         {
-          refusal: (f) =>
-            f.type === ACKNOWLEDGEMENT_REFUSED
-              ? new HttpProblem(410, 'Link no longer valid', 'the return period has closed')
-              : undefined,
-          ended: new HttpProblem(410, 'Link no longer valid', 'the return period has closed'),
+          refusal: (f) => (f.type === ACKNOWLEDGEMENT_REFUSED ? linkProblem('closed') : undefined),
+          ended: linkProblem('closed'),
         },
       );
       await auditEvents.append(trx, {
@@ -171,13 +162,29 @@ export function terminationRouter(deps: AppDeps): Router {
       });
       return { requestId: request.id, acknowledgedAt };
     });
+    if (!wantsJson(req)) {
+      sendPage(res, deps.config.brand, 200, acknowledgedPage(deps.config.brand, answer));
+      return;
+    }
     res.json({
       status: 'acknowledged',
       ...answer,
       message: 'Thank you: receipt is acknowledged. You will receive a deletion certificate once the deletion is done.',
     });
+  }
+
+  // The page's form posts the token in the body; the path form stays for clients of the first version.
+  router.post('/acknowledge', linkFormBody, async (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.body, 'body');
+    await acknowledge(req, res, token);
+  });
+  router.post('/acknowledge/:token', async (req, res) => {
+    const { token } = parseOr400(PublicLinkParam, req.params, 'path');
+    await acknowledge(req, res, token);
   });
 
+  // Refusals of the public link are pages for people (the staff routes above answer problem+json: they ask JSON).
+  router.use('/acknowledge', pageErrorHandler({ brand: deps.config.brand, log: deps.log }));
   return router;
 }
 
@@ -232,20 +239,42 @@ export function registerAcknowledgeLinkOpenApi(
   registry: OpenAPIRegistry,
   problem: (description: string) => ResponseConfig,
 ): void {
-  for (const method of ['get', 'post'] as const) {
+  const html = { 'text/html': { schema: z.string() } };
+  registry.registerPath({
+    method: 'get',
+    path: '/acknowledge/{token}',
+    summary: 'Page of the acknowledgement link: what is acknowledged, and the button (changes nothing)',
+    request: { params: PublicLinkParam },
+    responses: {
+      200: { description: 'The page (JSON with Accept: application/json)', content: html },
+      404: problem('Not a link of this service'),
+      410: problem('Expired, used already, or the return period has closed'),
+    },
+  });
+  for (const path of ['/acknowledge', '/acknowledge/{token}'] as const) {
     registry.registerPath({
-      method,
-      path: '/acknowledge/{token}',
+      method: 'post',
+      path,
       summary:
-        method === 'get'
-          ? 'Page with the acknowledgement button (changes nothing)'
-          : 'Acknowledge receipt of the data returned on termination (single use, expiring)',
-      request: { params: PublicLinkParam },
+        path === '/acknowledge'
+          ? 'Acknowledge receipt of the data returned on termination: the token in the body (the page form, or JSON)'
+          : 'Acknowledge receipt, the token in the path (kept for earlier clients)',
+      request:
+        path === '/acknowledge'
+          ? {
+              body: {
+                content: {
+                  'application/x-www-form-urlencoded': { schema: PublicLinkParam },
+                  'application/json': { schema: PublicLinkParam },
+                },
+              },
+            }
+          : { params: PublicLinkParam },
       responses: {
-        200: { description: method === 'get' ? 'The page' : 'Acknowledged' },
+        200: { description: 'Acknowledged (a page, or JSON)', content: html },
         404: problem('Not a link of this service'),
         410: problem('Expired, used already, or the return period has closed'),
-        ...(method === 'post' ? { 503: problem('Could not be recorded; the link stays usable') } : {}),
+        503: problem('Could not be recorded; the link stays usable'),
       },
     });
   }

@@ -119,6 +119,27 @@ export const publicLinks = {
     return { ok: false, reason: 'expired' };
   },
 
+  /**
+   * Whether a link could be used now, without using it: what a page shows before its button is pressed (a GET must
+   * change nothing). Same refusals as {@link publicLinks.use}, on the database clock.
+   */
+  async inspect(
+    db: Db,
+    id: string,
+    purpose: LinkPurpose,
+  ): Promise<{ ok: true; link: PublicLink } | { ok: false; reason: LinkUseRefusal }> {
+    const row = await db<PublicLinkRow & { expired: boolean }>('public_links')
+      .where({ id })
+      .first('*', db.raw('expires_at <= now() as expired'));
+    if (!row) return { ok: false, reason: 'erased' };
+    const link = toLink(row);
+    if (link.purpose !== purpose) return { ok: false, reason: 'unknown' };
+    if (link.revokedAt) return { ok: false, reason: 'revoked' };
+    if (link.maxUses !== null && link.useCount >= link.maxUses) return { ok: false, reason: 'used' };
+    if (row.expired) return { ok: false, reason: 'expired' };
+    return { ok: true, link };
+  },
+
   /** Revokes every link of an archive (it has been deleted). */
   async revokeForArchive(db: Db, archiveId: string): Promise<number> {
     return db('public_links')

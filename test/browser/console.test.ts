@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { staffTokens } from '../../db/repositories/staff-tokens';
 import { seedDemoCustomer } from '../../scripts/seed-demo-customer';
-import { eventually, linkToken } from '../support/access-export';
+import { confirmVerification, eventually, linkToken } from '../support/access-export';
 import { actorOf, mailAbout, onboardCustomer } from '../support/corrections';
 import { onboardingBody } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -81,7 +81,7 @@ async function waitForText(page: Page, pattern: RegExp, timeoutMs = 60_000): Pro
 
 async function confirmByLink(requestId: string, email: string, subject: RegExp): Promise<void> {
   const mail = await mailAbout(stack, requestId, email, subject);
-  const res = await stack.http('GET', `/verify/${linkToken(mail.text, 'verify')}`, undefined, {}, null);
+  const res = await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
   expect(res.status).toBe(200);
 }
 

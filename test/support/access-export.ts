@@ -59,11 +59,31 @@ export async function expectedTableCsv(
   );
 }
 
-/** The token of a `/verify/...` or `/exports/...` link in an email's text. */
-export function linkToken(text: string, kind: 'verify' | 'exports'): string {
+/**
+ * The token of a link in an email's text: `/verify/...` (the confirmation page), `/download/...` (the download page of
+ * an export; the archive itself is at `/exports/<same token>`) or `/acknowledge/...`.
+ */
+export function linkToken(text: string, kind: 'verify' | 'download' | 'acknowledge'): string {
   const match = new RegExp(`/${kind}/([A-Za-z0-9_.-]+)`).exec(text);
   if (!match) throw new Error(`no /${kind}/ link in:\n${text}`);
   return match[1]!;
+}
+
+/** A client of the API like TestStack.http (kept as a type here so this module does not import the stack). */
+type Http = (
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+  as?: null,
+) => Promise<{ status: number; body: any; headers: Headers }>;
+
+/**
+ * Confirms a verification link as its page's button does (POST /verify with the token in the body), asking for the
+ * JSON answer: `{ status: 'verified', requestId, dueOn }`, or a problem (404, 410, 503).
+ */
+export function confirmVerification(http: Http, token: string) {
+  return http('POST', '/verify', { token }, { Accept: 'application/json' }, null);
 }
 
 /** Polls `read` until `done` holds (or fails after `timeoutMs`), returning the last value. */

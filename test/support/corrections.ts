@@ -4,7 +4,7 @@
  */
 import { auditEvents } from '../../db/repositories/audit-events';
 import { hashToken } from '../../db/repositories/staff-tokens';
-import { eventually, linkToken } from './access-export';
+import { confirmVerification, eventually, linkToken } from './access-export';
 import { onboardingBody } from './fixtures';
 import type { TestStack } from './test-stack';
 
@@ -45,7 +45,7 @@ export function mailAbout(stack: TestStack, requestId: string, to: string, subje
 /** Uses the verification link the registered contact received for `requestId`. */
 export async function verifyAs(stack: TestStack, requestId: string, contactEmail: string): Promise<void> {
   const mail = await mailAbout(stack, requestId, contactEmail, /^Confirm your correction request/);
-  const res = await stack.http('GET', `/verify/${linkToken(mail.text, 'verify')}`, undefined, {}, null);
+  const res = await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
   if (res.status !== 200) throw new Error(`verification refused: ${JSON.stringify(res.body)}`);
 }
 

@@ -180,7 +180,11 @@ describe('the production topology', () => {
     const verification = await topology.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.startsWith('Confirm your data access request'),
     );
-    const verify = await fetch(`${topology.apiUrl}/verify/${linkToken(verification.text, 'verify')}`);
+    const verify = await fetch(`${topology.apiUrl}/verify`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: linkToken(verification.text, 'verify') }),
+    });
     expect(verify.status).toBe(200);
     return { customerId: seed.customerId, email: primary.email as string, requestId, seedSeconds };
   }
@@ -191,7 +195,7 @@ describe('the production topology', () => {
       (m) => m.to.includes(email) && m.subject.includes('is ready') && m.text.includes(requestId),
       { timeoutMs: 240_000 },
     );
-    const download = await fetch(`${topology.apiUrl}/exports/${linkToken(delivery.text, 'exports')}`);
+    const download = await fetch(`${topology.apiUrl}/exports/${linkToken(delivery.text, 'download')}`);
     expect(download.status).toBe(200);
     const files = readTarGz(Buffer.from(await download.arrayBuffer()));
     const prefix = `access-export-${requestId}`;
