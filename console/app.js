@@ -120,7 +120,14 @@ function focusHeading() {
   }
 }
 
-window.addEventListener('hashchange', () => void route());
+// Only `#/...` is a route: the skip link (and any in-page anchor) moves the focus, not the view.
+window.addEventListener('hashchange', () => {
+  if (location.hash === '' || location.hash.startsWith('#/')) void route();
+});
+document.querySelector('.skip-link')?.addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
 // A token revoked or expired mid-session: back to the sign-in page (a refused sign-in shows its error instead).
 window.addEventListener('console:signed-out', () => {
   if (!session()) return;

@@ -51,7 +51,12 @@ export async function renderQueue(main, ctx) {
   main.append(
     h('h1', {}, filters.status === 'open' ? 'Open requests' : 'Requests'),
     filterForm(filters, ctx),
-    status,
+    h(
+      'div',
+      { class: 'actions' },
+      status,
+      h('button', { type: 'button', class: 'secondary', onclick: () => void load(current) }, 'Refresh'),
+    ),
     tableHolder,
     pager,
   );
@@ -61,16 +66,25 @@ export async function renderQueue(main, ctx) {
   let timer = 0;
   let stopped = false;
 
+  /** @param {string | undefined} cursor */
+  function fetchPage(cursor) {
+    const type = filters.type === 'approvals' ? '' : filters.type;
+    const stage = filters.type === 'approvals' ? 'awaiting-approval' : filters.stage;
+    return api(
+      'GET',
+      `/v1/requests${query({ status: filters.status, type, stage, customerId: filters.customerId, cursor, limit: PAGE_SIZE })}`,
+    );
+  }
+
+  /** @type {string | undefined} */
+  let current;
+  /** @param {string | undefined} cursor */
   async function load(cursor) {
+    current = cursor;
     replace(status, 'Loading…');
     let page;
     try {
-      const type = filters.type === 'approvals' ? '' : filters.type;
-      const stage = filters.type === 'approvals' ? 'awaiting-approval' : filters.stage;
-      page = await api(
-        'GET',
-        `/v1/requests${query({ status: filters.status, type, stage, customerId: filters.customerId, cursor, limit: PAGE_SIZE })}`,
-      );
+      page = await fetchPage(cursor);
     } catch (err) {
       replace(status, h('span', { role: 'alert' }, err instanceof ApiError ? err.message : String(err)));
       replace(tableHolder);
@@ -118,11 +132,28 @@ export async function renderQueue(main, ctx) {
     schedulePoll();
   }
 
-  /** Polls the rows whose step reports progress, and updates their stage and progress cells in place. */
+  /**
+   * Every few seconds: re-reads the page's stages (one query), then asks each row whose export or erasure runs for its
+   * progress, and updates those cells in place (rows do not move under the reader; Refresh re-sorts).
+   */
   function schedulePoll() {
     clearTimeout(timer);
     if (stopped) return;
     timer = window.setTimeout(async () => {
+      try {
+        const fresh = await fetchPage(current);
+        const stages = new Map(fresh.items.map((i) => [i.id, i.stage]));
+        for (const tr of tableHolder.querySelectorAll('tr[data-request]')) {
+          const stage = stages.get(tr.getAttribute('data-request'));
+          if (stage && stage !== tr.getAttribute('data-stage')) {
+            tr.setAttribute('data-stage', stage);
+            const cell = tr.querySelector('[data-col="stage"]');
+            if (cell) replace(cell, words(stage));
+          }
+        }
+      } catch {
+        // the next poll tries again
+      }
       const rows = [...tableHolder.querySelectorAll('tr[data-request]')].filter((tr) =>
         PROGRESS_STAGES.has(tr.getAttribute('data-stage') ?? ''),
       );

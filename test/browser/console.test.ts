@@ -42,7 +42,7 @@ beforeAll(async () => {
         // The export's first attempts stop part-way (as a crashed worker would) and resume from their checkpoint after
         // the retry backoff, so the export runs for seconds and its progress can be watched at the console's pace.
         afterBatch: ({ attempt, rowsDone }) => {
-          if (attempt <= 3 && rowsDone >= attempt * 8000) throw new Error(`test: export attempt ${attempt} stops here`);
+          if (attempt <= 4 && rowsDone >= attempt * 8000) throw new Error(`test: export attempt ${attempt} stops here`);
         },
       },
     },
@@ -123,9 +123,20 @@ describe('the staff console', () => {
     expect(await page.getByRole('alert').innerText()).toContain('401');
     await expectAccessible(page);
 
-    await page.getByLabel('Staff token').fill(stack.tokens.auditor);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard alone: the token field, Enter; the new view's heading then has the focus.
+    await page.getByLabel('Staff token').focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(stack.tokens.auditor);
+    await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Open requests' }).waitFor();
+    expect(await page.evaluate('document.activeElement.tagName')).toBe('H1');
+    // The skip link moves the focus to the content and leaves the view as it is.
+    await page.keyboard.press('Shift+Tab');
+    await page.getByRole('link', { name: 'Skip to content' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
+    expect(page.url()).toMatch(/\/console\/(#\/queue)?$/);
     expect(page.url()).not.toContain(stack.tokens.auditor);
     expect(await page.evaluate("sessionStorage.getItem('dlo.console.token')")).toBe(stack.tokens.auditor);
     expect(await page.evaluate('localStorage.length')).toBe(0);
@@ -188,6 +199,14 @@ describe('the staff console', () => {
 
     // The customer confirms through the emailed link (the pages' own test clicks it); the page follows by polling.
     await confirmByLink(requestId, primary.email, /^Confirm your data access request/);
+    // The queue polls the rows whose export or erasure is running and shows their progress in place.
+    await page.goto(`/console/#/queue?customerId=${customerId}`);
+    const row = page.locator(`tr[data-request="${requestId}"]`);
+    await row.getByRole('progressbar', { name: 'Export progress' }).waitFor({ timeout: 60_000 });
+    expect(await row.innerText()).toMatch(/Export: [\d,]+ of ~?[\d,]+ rows exported/);
+    await browser.screenshot(page, 'console-queue');
+
+    await page.goto(`/console/#/requests/${requestId}`);
     await page.getByRole('progressbar', { name: 'Export progress' }).waitFor({ timeout: 60_000 });
     expect(await mainText(page)).toMatch(/Export: [\d,]+ of ~?[\d,]+ rows exported/);
     await expectAccessible(page);
@@ -196,11 +215,6 @@ describe('the staff console', () => {
     await waitForText(page, /stage: (delivered|completed)/, 120_000);
     expect(await mainText(page)).toMatch(/access\.delivered|access\.link_sent|delivered/);
     expect(browser.pageErrors(page)).toEqual([]);
-
-    // Back in the queue, the screenshot for the docs.
-    await page.goto(`/console/#/queue?customerId=${customerId}`);
-    await page.locator('tbody tr').first().waitFor();
-    await browser.screenshot(page, 'console-queue');
   });
 
   it('files a sensitive correction as support, and a privacy officer approves it; the requester gets no approve button', async () => {
