@@ -131,7 +131,6 @@ export function deliveryEmail(p: {
       '',
       `the copy of the business data we hold about ${p.companyName} (request ${p.requestId}) is ready. Its page shows`,
       'what the archive holds and has the download button:',
-      ,
       '',
       p.link,
       '',

@@ -6,6 +6,7 @@
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
+import { activityLeases, type Lease } from '../db/repositories/activity-leases';
 import { auditEvents, purgeAuditEventsBefore } from '../db/repositories/audit-events';
 import { customerLifecycleDates } from '../db/repositories/customer-lifecycle-dates';
 import { activeHoldCovers, lockAgainstHoldChanges } from '../db/repositories/legal-holds';
@@ -17,6 +18,7 @@ import { CustomerNotFoundError } from '../lib/pure/errors';
 import type { ContractEnd, RetentionPolicy } from '../lib/pure/retention';
 import { notUnderStatutoryRetention } from '../lib/statutory-retention';
 import { TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
+import { claimForThisAttempt } from './attempt-lease';
 
 /** What the retention activities need from the outside world. */
 export interface RetentionDeps {
@@ -122,10 +124,20 @@ export function createRetentionActivities(deps: RetentionDeps) {
   }
 
   /**
-   * Deletes the rows `select` picks, `batchSize` at a time, each batch in its own short transaction together with the
-   * increment of the sweep counter; heartbeats the running total. Returns the rows deleted by this attempt.
+   * Claims the sweep's lease for the running attempt: a sweep attempt replaced by a newer one (paused past its
+   * heartbeat timeout) is refused at its next batch and counts nothing more (docs/reliability.md).
+   */
+  function claimSweep(sweepId: string): Promise<Lease> {
+    return claimForThisAttempt(db, `retention-sweep:${sweepId}`);
+  }
+
+  /**
+   * Deletes the rows `select` picks, `batchSize` at a time, each batch in its own short transaction (under the
+   * attempt's lease) together with the increment of the sweep counter; heartbeats the running total. Returns the rows
+   * deleted by this attempt.
    */
   async function deleteInBatches(opts: {
+    lease: Lease;
     sweepId: string;
     table: string;
     category: string;
@@ -136,7 +148,7 @@ export function createRetentionActivities(deps: RetentionDeps) {
     let total = 0;
     for (;;) {
       if (cancellationSignal().aborted) throw new CancelledFailure('retention sweep cancelled');
-      const deleted = await db.transaction(async (trx) => {
+      const deleted = await activityLeases.fenced(db, opts.lease, async (trx) => {
         // A hold placed while this batch runs waits for it; the next batch sees the hold.
         await lockAgainstHoldChanges(trx);
         const n = await trx(opts.table).whereIn('id', opts.select(trx).limit(opts.batchSize)).del();
@@ -366,9 +378,11 @@ export function createRetentionActivities(deps: RetentionDeps) {
       const spec = ROLLING_SWEEP_TABLES[input.category];
       if (!spec) throw new RangeError(`the sweep has no table for category ${input.category}`);
       const cutoff = new Date(input.cutoff);
+      const lease = await claimSweep(input.sweepId);
       await openCount(input.sweepId, { ...input, kind: 'period', cutoff });
       const statutory = TABLES_WITH_RETAIN_UNTIL.includes(spec.table);
       const deleted = await deleteInBatches({
+        lease,
         sweepId: input.sweepId,
         table: spec.table,
         category: input.category,
@@ -402,6 +416,7 @@ export function createRetentionActivities(deps: RetentionDeps) {
       customerIds?: string[];
     }): Promise<{ deleted: Record<string, number> }> {
       const now = new Date(input.now);
+      const lease = await claimSweep(input.sweepId);
       const deleted: Record<string, number> = {};
       for (const table of TABLES_WITH_RETAIN_UNTIL) {
         const category: DataCategory = table === 'customers' ? 'business_contact' : 'orders';
@@ -413,6 +428,7 @@ export function createRetentionActivities(deps: RetentionDeps) {
           cutoff: now,
         });
         deleted[table] = await deleteInBatches({
+          lease,
           sweepId: input.sweepId,
           table,
           category: table,
@@ -463,6 +479,7 @@ export function createRetentionActivities(deps: RetentionDeps) {
       batchSize: number;
     }): Promise<{ purged: number; heldFrom: string | null }> {
       const cutoff = new Date(input.cutoff);
+      const lease = await claimSweep(input.sweepId);
       await openCount(input.sweepId, { category: 'audit_log', kind: 'period', ...input, cutoff });
       const held = await db('audit_events as e')
         .whereNotNull('e.customer_id')
@@ -473,7 +490,7 @@ export function createRetentionActivities(deps: RetentionDeps) {
       let purged = 0;
       for (;;) {
         if (cancellationSignal().aborted) throw new CancelledFailure('retention sweep cancelled');
-        const result = await db.transaction(async (trx) => {
+        const result = await activityLeases.fenced(db, lease, async (trx) => {
           // The counter row is touched only by this sweep, so updating it after the purge (which holds the audit chain
           // lock until commit) cannot deadlock with appenders.
           const r = await purgeAuditEventsBefore(trx, effective, { actor: ACTOR, maxEvents: input.batchSize });

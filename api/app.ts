@@ -13,6 +13,7 @@ import { codecRouter } from './routes/codec';
 import { consoleRouter } from './routes/console';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
+import { changeRequestsRouter } from './routes/change-requests';
 import { contractsRouter } from './routes/contracts';
 import { correctionRequestsRouter } from './routes/correction-requests';
 import { customersRouter } from './routes/customers';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(subprocessorCallbacksRouter(deps));
   app.use(auditRouter(deps));
   app.use(decisionsRouter(deps));
+  app.use(changeRequestsRouter(deps));
   app.use(certificatesRouter(deps));
   app.use(terminationRouter(deps));
   app.use(notFoundHandler);

@@ -18,6 +18,8 @@ import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './ro
 import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
 import { SubprocessorInput } from '../lib/schemas/subprocessors';
+import { PendingChangeAnswer } from '../lib/schemas/change-requests';
+import { registerChangeRequestsOpenApi } from './routes/change-requests';
 
 const Problem = z
   .object({
@@ -49,6 +51,21 @@ const RequestStatus = z
     status: z.enum(['received', 'running', 'completed', 'failed', 'cancelled']),
     stage: z.string(),
     progress: z.unknown().nullable(),
+    activities: z
+      .array(
+        z.object({
+          activityType: z.string(),
+          state: z.string(),
+          attempt: z.number().int(),
+          summary: z.string().meta({ example: 'retrying after heartbeat timeout, attempt 2' }),
+          lastCheckpoint: z.unknown(),
+          lastHeartbeatAt: z.string().nullable(),
+          lastFailure: z.object({ message: z.string(), timeout: z.string().optional() }).nullable(),
+          nextAttemptAt: z.string().nullable(),
+        }),
+      )
+      .nullable()
+      .describe("The running request's pending activities as Temporal records them (attempt, last checkpoint)"),
     dueOn: z.string().nullable(),
     receivedAt: z.string(),
     completedAt: z.string().nullable(),
@@ -124,10 +141,28 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'post',
     path: '/v1/subprocessors',
-    summary: 'Register or update a subprocessor (admin)',
+    summary: 'Register or update a subprocessor (admin); a new one, or a new URL or secret, waits for a second admin',
+    description:
+      'The URL must be https (plain http only with SUBPROCESSOR_ALLOW_HTTP outside production) and resolve to public ' +
+      'addresses only (loopback, private, link-local and metadata addresses are refused unless listed in ' +
+      'SUBPROCESSOR_ALLOWED_HOSTS). Creating a subprocessor or changing its URL or secret answers 202 with a change ' +
+      'request that another admin approves at `/v1/change-requests/{id}/approve`; a change of name, categories or ' +
+      'active flag applies at once (200).',
     request: { body: { content: { 'application/json': { schema: SubprocessorInput } } } },
-    responses: { 201: { description: 'Registered' }, 200: { description: 'Updated' }, 400: problem('Invalid input') },
+    responses: {
+      200: { description: 'Updated (name, categories or active flag)' },
+      202: {
+        description: 'Waits for a second admin (Location: the change request)',
+        content: { 'application/json': { schema: PendingChangeAnswer } },
+      },
+      400: problem(
+        'Invalid input; `errors` names each field and rule (body.baseUrl: https_required, not_public_address, ' +
+          'metadata_address, unresolvable, credentials_in_url)',
+      ),
+      409: problem('A change of this subprocessor is already pending'),
+    },
   });
+  registerChangeRequestsOpenApi(registry);
   registerAuditOpenApi(registry);
   registerAccessRequestsOpenApi(registry, problem);
   registerCorrectionRequestsOpenApi(registry, problem);

@@ -27,6 +27,11 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/requests/:requestId/approve': 'requests:decide',
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
+  // Four eyes on irreversible or trust-changing changes; deciding one also needs the change's own permission.
+  'GET /v1/change-requests': 'changes:read',
+  'GET /v1/change-requests/:changeId': 'changes:read',
+  'POST /v1/change-requests/:changeId/approve': 'changes:decide',
+  'POST /v1/change-requests/:changeId/reject': 'changes:decide',
   'POST /v1/customers/:id/access-requests': 'requests:create',
   'POST /v1/customers/:id/correction-requests': 'requests:create',
   'POST /v1/requests/:requestId/receipts/:subprocessorId/waive': 'requests:decide',

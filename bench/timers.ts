@@ -323,7 +323,10 @@ async function main(): Promise<void> {
       activities: createActivities({
         db,
         mailer,
-        subprocessorClient: createSubprocessorClient({ timeoutMs: config.subprocessors.timeoutMs }),
+        subprocessorClient: createSubprocessorClient({
+          timeoutMs: config.subprocessors.timeoutMs,
+          outbound: config.subprocessors.outbound,
+        }),
         config,
       }),
       // As the service's worker runs it (TEMPORAL_MAX_CACHED_WORKFLOWS).

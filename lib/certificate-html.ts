@@ -7,7 +7,7 @@ import type { CertificateContent, CertificateVerification, SignedCertificate } f
 import { dataTable, e, facts as factTable, pageDocument, type Brand, type Html } from './page-layout';
 
 function table(caption: string, headers: string[], rows: unknown[][], empty: string, numeric: number[] = []): Html {
-  return dataTable({ caption, headers, rows, empty: empty || 'None.', numeric });
+  return dataTable({ caption, headers, rows, empty: empty || 'None.', numeric, hideCaption: true });
 }
 
 function facts(pairs: Array<[string, unknown]>): Html {

@@ -26,6 +26,7 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { allowedHostEntryProblem, outboundPolicy, type OutboundPolicy } from './outbound-destinations';
 import { parseFaultPoints } from './fault-points';
 import {
   CertificateKeyError,
@@ -170,6 +171,28 @@ const envSchema = z.object({
     .optional(),
   BRAND_SUPPORT_EMAIL: z.email().optional(),
   SUBPROCESSOR_TIMEOUT_MS: positiveMs.default(10_000),
+  // Outbound destinations (lib/outbound-destinations.ts, README "Security"): https to public addresses unless set here.
+  SUBPROCESSOR_ALLOW_HTTP: z.enum(['true', 'false'], 'must be "true" or "false"').default('false'),
+  SUBPROCESSOR_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      const problems = entries.map(allowedHostEntryProblem).filter((p) => p !== undefined);
+      if (problems.length === 0) return entries;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be comma-separated IP addresses, CIDR ranges or host names; ${problems.join('; ')}`,
+      });
+      return z.NEVER;
+    }),
+  // Four eyes on irreversible or trust-changing changes (README "Approvals"): how long a change waits for a decision.
+  CHANGE_APPROVAL_TIMEOUT: exactDuration('P7D'),
+  // Staff tokens (README "Security"): how long a new token works.
+  STAFF_TOKEN_TTL: exactDuration('P90D'),
   DEFAULT_PRIVACY_REGIME: z.enum(['gdpr', 'uk_gdpr', 'ccpa']).default('gdpr'),
   // Deadline engine calendars (lib/deadlines.ts, README "Deadlines").
   DEADLINE_HOLIDAYS_GDPR: holidayList,
@@ -209,6 +232,10 @@ const envSchema = z.object({
   LINK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
   // Erasure, legal holds and statutory retention (workflows/erasure.ts, lib/statutory-retention.ts).
   ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
+  // Batches grow from ERASURE_BATCH_SIZE toward a time budget, up to this many rows (db/erasure-engine.ts).
+  ERASURE_BATCH_MAX_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(200_000),
+  // Steps on independent tables (no foreign key between them) erased side by side, each on its own connection.
+  ERASURE_PARALLEL_STEPS: z.coerce.number().int().min(1).max(8).default(2),
   ERASURE_CONFIRMATION_TIMEOUT: exactDuration('P7D'),
   LEGAL_HOLD_RECHECK_INTERVAL: exactDuration('PT1H'),
   STATUTORY_RETENTION_ORDERS: statutoryPeriod('P10Y'),
@@ -290,7 +317,15 @@ export interface AppConfig {
    */
   metrics: { host: string; apiPort: number; workerPort: number };
   smtp: { url: string; from: string };
-  subprocessors: { timeoutMs: number };
+  subprocessors: {
+    timeoutMs: number;
+    /** Where calls may go: https to public addresses unless SUBPROCESSOR_ALLOW_HTTP / SUBPROCESSOR_ALLOWED_HOSTS. */
+    outbound: OutboundPolicy;
+  };
+  /** Changes that need a second person's approval (api/use-cases/change-requests.ts): how long one stays pending. */
+  changeRequests: { approvalTimeoutMs: number };
+  /** Staff bearer tokens: how long a new one works (STAFF_TOKEN_TTL). */
+  staffTokens: { ttlMs: number };
   defaultPrivacyRegime: 'gdpr' | 'uk_gdpr' | 'ccpa';
   /** Calendars of the deadline engine per regime: `calendarFor(regime, config.deadlines)` (lib/deadlines.ts). */
   deadlines: {
@@ -350,7 +385,15 @@ export interface AppConfig {
   /** What the customer pages show (lib/page-layout.ts): BRAND_NAME, BRAND_LOGO_URL, BRAND_SUPPORT_EMAIL. */
   brand: Brand;
   /** Erasure (workflows/erasure.ts): rows per batch transaction, subprocessor confirmation deadline, hold re-check. */
-  erasure: { batchSize: number; confirmationTimeoutMs: number; holdRecheckIntervalMs: number };
+  erasure: {
+    batchSize: number;
+    /** Largest batch the adaptive sizing may reach (ERASURE_BATCH_MAX_SIZE; at least `batchSize`). */
+    maxBatchSize: number;
+    /** Steps erased side by side (ERASURE_PARALLEL_STEPS). */
+    parallelSteps: number;
+    confirmationTimeoutMs: number;
+    holdRecheckIntervalMs: number;
+  };
   /** Statutory retention periods (lib/statutory-retention.ts): ISO 8601 durations, null where no obligation applies. */
   statutoryRetention: StatutoryRetentionPeriods;
   /** Retention (lib/retention.ts, workflows/retention*.ts): which policies apply and how the timers behave. */
@@ -420,6 +463,8 @@ const EXAMPLES: Record<string, string> = {
   EXPORT_BATCH_ROWS: '250000',
   EXPORT_PARALLEL_TABLES: '2',
   ERASURE_BATCH_SIZE: '5000',
+  ERASURE_BATCH_MAX_SIZE: '200000',
+  ERASURE_PARALLEL_STEPS: '2',
   RETENTION_SWEEP_BATCH_SIZE: '5000',
   RETENTION_SWEEP_INTERVAL: 'PT1H',
   RETENTION_JITTER_MAX: 'PT0S',
@@ -427,6 +472,10 @@ const EXAMPLES: Record<string, string> = {
   ACCESS_VERIFICATION_TIMEOUT: 'P14D',
   ACCESS_REMINDER_OFFSETS: 'P7D,P2D',
   EXPORT_LINK_LIFETIME: 'P7D',
+  SUBPROCESSOR_ALLOW_HTTP: 'false',
+  SUBPROCESSOR_ALLOWED_HOSTS: 'crm.internal.example,10.20.0.0/16',
+  CHANGE_APPROVAL_TIMEOUT: 'P7D',
+  STAFF_TOKEN_TTL: 'P90D',
   FAULT_POINTS: 'email.after-accept=kill@2',
   BRAND_LOGO_URL: 'https://www.example.com/logo.svg',
   BRAND_SUPPORT_EMAIL: 'privacy@example.com',
@@ -501,13 +550,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },
     smtp: { url: e.SMTP_URL, from: e.MAIL_FROM },
+    subprocessors: {
+      timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS,
+      outbound: outboundPolicy({
+        allowHttp: e.SUBPROCESSOR_ALLOW_HTTP === 'true',
+        allowedEntries: e.SUBPROCESSOR_ALLOWED_HOSTS,
+      }),
+    },
+    changeRequests: { approvalTimeoutMs: exactDurationMs(e.CHANGE_APPROVAL_TIMEOUT) },
+    staffTokens: { ttlMs: exactDurationMs(e.STAFF_TOKEN_TTL) },
     brand: {
       name: e.BRAND_NAME,
       logoUrl: e.BRAND_LOGO_URL,
       // The sender's address answers questions unless a support address is configured.
       supportEmail: e.BRAND_SUPPORT_EMAIL ?? (/<([^<>\s]+@[^<>\s]+)>/.exec(e.MAIL_FROM)?.[1] ?? e.MAIL_FROM).trim(),
     },
-    subprocessors: { timeoutMs: e.SUBPROCESSOR_TIMEOUT_MS },
     defaultPrivacyRegime: e.DEFAULT_PRIVACY_REGIME,
     deadlines: {
       holidays: {
@@ -534,6 +591,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     erasure: {
       batchSize: e.ERASURE_BATCH_SIZE,
+      maxBatchSize: Math.max(e.ERASURE_BATCH_SIZE, e.ERASURE_BATCH_MAX_SIZE),
+      parallelSteps: e.ERASURE_PARALLEL_STEPS,
       confirmationTimeoutMs: exactDurationMs(e.ERASURE_CONFIRMATION_TIMEOUT),
       holdRecheckIntervalMs: exactDurationMs(e.LEGAL_HOLD_RECHECK_INTERVAL),
     },
@@ -618,6 +677,12 @@ function isOrigin(value: string): boolean {
 function securitySettings(e: z.infer<typeof envSchema>) {
   const issues: string[] = [];
   const problem = (variable: string, message: string) => issues.push(`  ${variable}: ${message}`);
+  if (e.NODE_ENV === 'production' && e.SUBPROCESSOR_ALLOW_HTTP === 'true') {
+    problem(
+      'SUBPROCESSOR_ALLOW_HTTP',
+      'must be "false" when NODE_ENV=production: calls carrying customer data go over https only',
+    );
+  }
   // A fault point kills or stops the process on purpose: never armed where real customers are served.
   if (e.NODE_ENV === 'production' && e.FAULT_POINTS !== undefined && e.FAULT_POINTS.trim() !== '') {
     problem('FAULT_POINTS', 'must not be set when NODE_ENV=production: fault points are for the fault suite only');

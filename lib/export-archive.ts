@@ -1,9 +1,10 @@
 /**
  * The export archive on disk and on the wire.
  *
- * On disk an archive is a directory `<EXPORT_DIR>/<archiveId>/` holding one CSV file per table and `manifest.json`
- * (activities/export.ts writes it; a directory, not a single file, so that an interrupted export resumes by appending
- * to the table it was writing). On the wire (`GET /exports/{token}`) the directory is streamed as a gzip-compressed
+ * On disk an archive is a directory `<EXPORT_DIR>/<archiveId>/`; the delivered archive inside it,
+ * `<manifestSha256>/`, holds one CSV file per table and `manifest.json` (db/export-engine.ts writes it; files, not a
+ * single file, so that an interrupted export resumes from the table it was writing). Each export attempt works in
+ * `attempts/<n>-<token>/` of its own, so a stale attempt never writes into what another delivered. On the wire (`GET /exports/{token}`) the directory is streamed as a gzip-compressed
  * POSIX tar, built on the fly from the files: constant memory, no second copy on disk, and an open format that every
  * operating system unpacks. The manifest's SHA-256 per file lets the recipient check what arrived.
  */
@@ -23,6 +24,34 @@ const BLOCK = 512;
 export function archiveDirectory(exportDir: string, archiveId: string): string {
   if (!UUID.test(archiveId)) throw new Error('archive id must be a lower-case UUID');
   return path.join(exportDir, archiveId);
+}
+
+/** Sub-directory of an archive directory holding each export attempt's own working files (`attempts/<n>-<token>/`). */
+export const ATTEMPTS_DIR = 'attempts';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The delivered archive: `<EXPORT_DIR>/<archiveId>/<manifestSha256>/`, immutable and content-addressed (the export
+ * assembles it elsewhere and renames it into place; nothing is ever appended to it or rewritten). An archive delivered
+ * before content addressing (its files directly in the archive directory) is served from there.
+ */
+export function deliveredArchiveDirectory(exportDir: string, archiveId: string, manifestSha256: string): string {
+  if (!SHA256_HEX.test(manifestSha256)) throw new Error('manifest hash must be 64 lower-case hex digits');
+  return path.join(archiveDirectory(exportDir, archiveId), manifestSha256);
+}
+
+/** Where the files of a delivered archive are: its content-addressed directory, or the archive directory (legacy). */
+export async function servedArchiveDirectory(
+  exportDir: string,
+  archiveId: string,
+  manifestSha256: string,
+): Promise<string> {
+  const addressed = deliveredArchiveDirectory(exportDir, archiveId, manifestSha256);
+  return stat(path.join(addressed, MANIFEST_FILE)).then(
+    () => addressed,
+    () => archiveDirectory(exportDir, archiveId),
+  );
 }
 
 /** Writes `value` as a NUL-terminated octal field, or in base-256 when it does not fit (GNU tar, sizes >= 8 GiB). */

@@ -26,7 +26,12 @@ export interface Brand {
 export type Html = string & { readonly __html?: true };
 
 /** Escapes any value for HTML text and attribute values. */
-export const e = (value: unknown): Html => escapeHtml(String(value ?? ''));
+export function e(value: unknown): Html {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return escapeHtml(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return escapeHtml(JSON.stringify(value) ?? '');
+}
 
 /** The page tone: sets the colour of the notice at the top. */
 export type Tone = 'info' | 'ok' | 'warn' | 'bad';
@@ -73,6 +78,8 @@ a:focus-visible, .button:focus-visible, textarea:focus-visible, [tabindex]:focus
 .notice.warn > strong { color: var(--warn); }
 .notice.bad > strong { color: var(--bad); }
 .muted { color: var(--muted); }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 label { display: block; font-weight: 600; margin: 1rem 0 0.25rem; }
 textarea { width: 100%; min-height: 12rem; font: 0.9rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace;
   padding: 0.5rem; border: 1px solid var(--muted); border-radius: 0.3rem; }
@@ -171,6 +178,8 @@ export function dataTable(p: {
   numeric?: number[];
   mono?: number[];
   empty: string;
+  /** Keeps the caption for screen readers only (when a heading right above says the same). */
+  hideCaption?: boolean;
 }): Html {
   if (p.rows.length === 0) return `<p class="muted">${e(p.empty)}</p>`;
   const cls = (i: number) => {
@@ -183,7 +192,7 @@ export function dataTable(p: {
   const body = p.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${e(c ?? '')}</td>`).join('')}</tr>`).join('\n');
   return (
     `<div class="scroll" role="region" aria-label="${e(p.caption)}" tabindex="0">` +
-    `<table><caption class="muted">${e(p.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n` +
+    `<table><caption class="${p.hideCaption ? 'visually-hidden' : 'muted'}">${e(p.caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n` +
     `</tbody></table></div>`
   );
 }

@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'audit:read',
   'subprocessors:read',
   'subprocessors:manage',
+  'changes:read',
+  'changes:decide',
   'codec:use',
   // Who am I and what may I do: every role (the staff console shows only the actions the role may take).
   'session:read',
@@ -57,6 +59,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'subprocessors:read',
     // Deletion certificates: the officer approves the erasure they certify.
     'certificates:read',
+    // Four eyes: another officer's contract or retention change (README "Approvals").
+    'changes:read',
+    'changes:decide',
     'codec:use',
     'session:read',
   ],
@@ -68,11 +73,13 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'legal-holds:read',
     'retention-policies:read',
     'subprocessors:read',
+    'changes:read',
     'codec:use',
     'session:read',
   ],
   // Runs the service: tokens (CLI) and the subprocessor registry.
-  admin: ['subprocessors:read', 'subprocessors:manage', 'codec:use', 'session:read'],
+  // Four eyes: another admin's new subprocessor, or its new URL or secret (README "Approvals").
+  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide', 'codec:use', 'session:read'],
 };
 
 /** Whether `role` holds `permission`. */

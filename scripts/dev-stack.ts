@@ -130,6 +130,10 @@ async function main(): Promise<void> {
   process.env.CODEC_AUTH ??= 'none';
   // Retention timers without the production spread of up to 6 hours, so that a demo's expiry happens when it says.
   process.env.RETENTION_JITTER_MAX ??= 'PT0S';
+  // The demo subprocessors are simulated on http://127.0.0.1: allowed here, explicitly, and nowhere by default
+  // (lib/outbound-destinations.ts; production refuses SUBPROCESSOR_ALLOW_HTTP=true).
+  process.env.SUBPROCESSOR_ALLOW_HTTP ??= 'true';
+  process.env.SUBPROCESSOR_ALLOWED_HOSTS ??= '127.0.0.1,localhost';
   const ports = devStackPorts(process.env, loadConfig());
   // Before anything starts: a port in use stops start-up with the variable that moves it. The embedded database's port
   // matters only when no server is configured or answering.
@@ -211,6 +215,7 @@ async function main(): Promise<void> {
       mailer,
       subprocessorClient: createSubprocessorClient({
         timeoutMs: config.subprocessors.timeoutMs,
+        outbound: config.subprocessors.outbound,
         onFailure: subprocessorFailureCounter(),
       }),
       config,

@@ -92,7 +92,7 @@ describe('identity never confirmed', () => {
     const page = await stack.http('GET', `/verify/${token}`, undefined, { Accept: 'text/html' }, null);
     expect([page.status, page.headers.get('content-type')]).toEqual([410, expect.stringContaining('text/html')]);
     expect(page.body).toContain('This link has expired');
-    expect((await confirmVerification(stack.http, token)).status).toBe(410);
+    expect((await confirmVerification(stack, token)).status).toBe(410);
     // Still unused: the expiry refused it before anything was counted.
     const link = await stack.db('public_links').where({ request_id: requestId }).first();
     expect(link.use_count).toBe(0);
@@ -103,11 +103,11 @@ describe('identity never confirmed', () => {
       linkId: link.id,
       expiresAtMs: Date.now() + 60_000,
     });
-    expect((await confirmVerification(stack.http, exportToken)).status).toBe(404);
+    expect((await confirmVerification(stack, exportToken)).status).toBe(404);
     // A far-future expiry cannot be forged without the key: the signature no longer matches.
     const [payload, signature] = token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     const forged = `${Buffer.from(JSON.stringify({ ...claims, e: Date.now() + 3_600_000 })).toString('base64url')}.${signature}`;
-    expect((await confirmVerification(stack.http, forged)).status).toBe(404);
+    expect((await confirmVerification(stack, forged)).status).toBe(404);
   });
 });

@@ -12,6 +12,7 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { EXPORT_TABLES } from '../activities/export';
 import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDueDate } from '../lib/pure/deadlines';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
 import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
@@ -89,7 +90,7 @@ describe('an access request from a registered contact', () => {
     expect(status.body).toMatchObject({ type: 'access', status: 'running', dueOn: res.body.dueOn });
     expect((await requestRow(requestId)).payload).toMatchObject({ scope: 'all' });
 
-    const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
+    const verified = await confirmVerification(stack, linkToken(verification.text, 'verify'));
     expect(verified.status).toBe(200);
     expect(verified.body).toMatchObject({ status: 'verified', requestId, dueOn: res.body.dueOn });
 
@@ -216,12 +217,9 @@ describe('an access request from a registered contact', () => {
     const mail = await mailAbout(requestId, email, /^Confirm your data access request/);
     const token = linkToken(mail.text, 'verify');
 
-    const [a, b] = await Promise.all([
-      confirmVerification(stack.http, token),
-      confirmVerification(stack.http, token),
-    ]);
+    const [a, b] = await Promise.all([confirmVerification(stack, token), confirmVerification(stack, token)]);
     expect([a.status, b.status].sort()).toEqual([200, 410]);
-    const third = await confirmVerification(stack.http, token);
+    const third = await confirmVerification(stack, token);
     expect(third.status).toBe(410);
     expect(third.body.detail).toContain('used already');
     const link = await stack.db('public_links').where({ request_id: requestId, purpose: 'verify' }).first();
@@ -230,8 +228,8 @@ describe('an access request from a registered contact', () => {
 
     // A token that is not ours, or ours with its signature broken, is simply not found.
     const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
-    expect((await confirmVerification(stack.http, tampered)).status).toBe(404);
-    expect((await confirmVerification(stack.http, 'not-a-token')).status).toBe(404);
+    expect((await confirmVerification(stack, tampered)).status).toBe(404);
+    expect((await confirmVerification(stack, 'not-a-token')).status).toBe(404);
     expect((await stack.http('GET', `/verify/${tampered}`, undefined, {}, null)).status).toBe(404);
     await mailAbout(requestId, email, /^Your data export for .* is ready/);
   });
@@ -447,7 +445,7 @@ describe('the deadline clock', () => {
     expect(early.body.rule).toBe('clock_not_started');
     expect((await requestRow(requestId)).due_on).toBeNull();
 
-    const verified = await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
+    const verified = await confirmVerification(stack, linkToken(mail.text, 'verify'));
     const calendar = calendarFor('uk_gdpr');
     const expected = responseDueDate('uk_gdpr', dateInZone(Date.now(), calendar.timeZone), calendar);
     expect(verified.body.dueOn).toBe(expected);
@@ -470,16 +468,18 @@ describe('the archive on disk', () => {
     const { customerId, email } = await seededCustomer(20);
     const res = await requestAccess(customerId, { requesterEmail: email, scope: 'service_records' });
     const mail = await mailAbout(res.body.requestId, email, /^Confirm your data access request/);
-    await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
+    await confirmVerification(stack, linkToken(mail.text, 'verify'));
     await mailAbout(res.body.requestId, email, /^Your data export for .* is ready/);
     const archive = await stack.db('export_archives').where({ request_id: res.body.requestId }).first();
-    const manifest = JSON.parse(await readFile(path.join(exportDir, archive.id, 'manifest.json'), 'utf8'));
+    // The delivered archive is content-addressed: its directory is named after the manifest's hash.
+    const delivered = deliveredArchiveDirectory(exportDir, archive.id, archive.manifest_sha256);
+    const manifest = JSON.parse(await readFile(path.join(delivered, 'manifest.json'), 'utf8'));
     expect(manifest.categories).toEqual(SCOPE_CATEGORIES.service_records);
     expect(manifest.tables.map((t: { table: string }) => t.table)).not.toContain('contacts');
     expect(manifest.tables.map((t: { table: string }) => t.table)).toContain('seller_accounts');
     expect(archive.manifest_sha256).toBe(
       createHash('sha256')
-        .update(await readFile(path.join(exportDir, archive.id, 'manifest.json')))
+        .update(await readFile(path.join(delivered, 'manifest.json')))
         .digest('hex'),
     );
   });

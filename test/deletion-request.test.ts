@@ -72,7 +72,7 @@ async function requestAndConfirm(customerId: string, email: string, parts: unkno
   expect(res.status).toBe(202);
   const requestId = res.body.requestId as string;
   const verification = await mailTo(email, requestId, /^Confirm your data deletion request/);
-  const verified = await confirmVerification(stack.http, linkToken(verification.text, 'verify'));
+  const verified = await confirmVerification(stack, linkToken(verification.text, 'verify'));
   expect(verified.status).toBe(200);
   expect(verified.body.message).toMatch(/deletion request/);
   return { requestId, started: res.body };

@@ -27,7 +27,14 @@ const hookCalls: { customerId: string; attempt: number; batchesThisAttempt: numb
 beforeAll(async () => {
   stack = await startTestStack({
     name: 'erasure',
-    env: { ERASURE_BATCH_SIZE: '50', STAFF_NOTIFICATION_EMAIL: STAFF, LEGAL_HOLD_RECHECK_INTERVAL: 'PT1H' },
+    env: {
+      ERASURE_BATCH_SIZE: '50',
+      // Fixed batches, one step at a time: the tests count batches and follow the plan's order.
+      ERASURE_BATCH_MAX_SIZE: '50',
+      ERASURE_PARALLEL_STEPS: '1',
+      STAFF_NOTIFICATION_EMAIL: STAFF,
+      LEGAL_HOLD_RECHECK_INTERVAL: 'PT1H',
+    },
     activityHooks: {
       erasureTestHooks: {
         afterBatch: (info) => {

@@ -20,7 +20,7 @@ import { createDb, type Db } from '../db/connection';
 import { exportArchives } from '../db/repositories/export-archives';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import type { ExportProgress } from '../lib/pure/access-request-messages';
-import { archiveDirectory } from '../lib/export-archive';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { expectedTableCsv } from './support/access-export';
 import { testDataConverter } from './support/workflow-env';
@@ -96,6 +96,8 @@ describe('the export activity', () => {
       rowsDone: expect.any(Number),
       rowsTotal: expect.any(Number),
       estimated: expect.any(Boolean),
+      // The attempt reports who is exporting: after a retry, the status query says which attempt runs.
+      attempt: 1,
     });
     const saved = await exportArchives.findById(db, input.archiveId);
     expect(saved).toMatchObject({ status: 'running', checkpoint: expect.any(Object) });
@@ -113,7 +115,7 @@ describe('the export activity', () => {
     expect(second.heartbeats.at(-1)).toMatchObject({ rowsDone: summary.rows, rowsTotal: summary.rows });
 
     const categories = SCOPE_CATEGORIES.service_records;
-    const dir = archiveDirectory(exportDir, input.archiveId);
+    const dir = deliveredArchiveDirectory(exportDir, input.archiveId, summary.manifestSha256);
     for (const entry of summary.tables) {
       const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
       const file = await readFile(path.join(dir, `${entry.table}.csv`));

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { EXPORT_TABLES, runExport, type ExportCheckpoint } from '../activities/export';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
+import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { confirmVerification, eventually, expectedTableCsv, linkToken } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
@@ -75,7 +76,7 @@ describe('an export failed mid-way', () => {
     const verification = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.startsWith('Confirm your data access request'),
     );
-    expect((await confirmVerification(stack.http, linkToken(verification.text, 'verify'))).status).toBe(200);
+    expect((await confirmVerification(stack, linkToken(verification.text, 'verify'))).status).toBe(200);
     const delivery = await stack.smtp.waitFor(
       (m) => m.to.includes(primary.email) && m.subject.includes('is ready') && m.text.includes(requestId),
     );
@@ -90,7 +91,11 @@ describe('an export failed mid-way', () => {
     expect(mine[1]!.resumedRows).toBeGreaterThanOrEqual(failure.rowsDone);
 
     const archive = await stack.db('export_archives').where({ request_id: requestId }).first();
-    const manifest = await expectExact(path.join(exportDir, archive.id), seed.customerId, 'all');
+    const manifest = await expectExact(
+      deliveredArchiveDirectory(exportDir, archive.id, archive.manifest_sha256),
+      seed.customerId,
+      'all',
+    );
     expect(manifest.totals.rows).toBe(600 + 100 + 5 + 1 + 3 + 3 + 1);
     expect(mine[1]!.resumedRows).toBeLessThan(manifest.totals.rows);
     expect(delivery.text).toContain(archive.manifest_sha256);
@@ -145,12 +150,13 @@ describe('runExport', () => {
     const [table, state] = Object.entries(checkpoint!.current)[0]!;
     expect(state.rows).toBeGreaterThan(0);
     // A crash after writing a batch but before checkpointing it: the file holds more than the checkpoint says.
-    const file = path.join(exportDir, interrupted, `${table}.csv`);
+    const file = path.join(exportDir, interrupted, checkpoint!.files[table]!);
     await appendFile(file, '999999,half a row that the checkpoint never saw\n');
     const resumed = await runExport({ ...common, archiveId: interrupted, checkpoint });
 
     expect(resumed.manifestSha256).toBe(straight.manifestSha256);
     expect(resumed.manifest.tables).toEqual(straight.manifest.tables);
-    await expectExact(path.join(exportDir, interrupted), seed.customerId, 'service_records');
+    expect(resumed.directory).toBe(deliveredArchiveDirectory(exportDir, interrupted, straight.manifestSha256));
+    await expectExact(resumed.directory, seed.customerId, 'service_records');
   });
 });

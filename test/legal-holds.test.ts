@@ -23,7 +23,13 @@ let holdAfterFirstBatch: { customerId: string; category: DataCategory; holdId?: 
 beforeAll(async () => {
   stack = await startTestStack({
     name: 'legal-holds',
-    env: { ERASURE_BATCH_SIZE: '50', LEGAL_HOLD_RECHECK_INTERVAL: 'PT1H' },
+    env: {
+      ERASURE_BATCH_SIZE: '50',
+      // Fixed batches, one step at a time: the hold lands after the first batch of a known step.
+      ERASURE_BATCH_MAX_SIZE: '50',
+      ERASURE_PARALLEL_STEPS: '1',
+      LEGAL_HOLD_RECHECK_INTERVAL: 'PT1H',
+    },
     activityHooks: {
       erasureTestHooks: {
         afterBatch: async (info) => {

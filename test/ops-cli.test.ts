@@ -5,8 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { auditEvents } from '../db/repositories/audit-events';
+import { staffTokens } from '../db/repositories/staff-tokens';
 import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import { onboardingBody } from './support/fixtures';
 import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS, type TestStack } from './support/test-stack';
@@ -148,5 +151,97 @@ describe('the ops CLI', () => {
     const listed = JSON.parse((await cli('token', 'list', '--json')).stdout) as { id: string; name: string }[];
     expect(listed.find((t) => t.id === token.id)).toMatchObject({ name, revoked: null });
     expect(JSON.stringify(listed)).not.toContain(token.token);
+  });
+});
+
+describe('review procedures', () => {
+  const DAY = 24 * 3600_000;
+  const ago = (ms: number) => new Date(Date.now() - ms);
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  it('refuses an expired token with 401, and records when a token was last used', async () => {
+    const fresh = await staffTokens.create(stack.db, { name: `fresh ${randomUUID().slice(0, 8)}`, role: 'auditor' });
+    expect(fresh.expiresAt.getTime() - Date.now()).toBeGreaterThan(89 * DAY);
+    expect((await stack.http('GET', '/v1/audit/verify', undefined, bearer(fresh.token))).status).toBe(200);
+    let row = await stack.db('staff_tokens').where({ id: fresh.id }).first();
+    for (let i = 0; i < 50 && !row.last_used_at; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = await stack.db('staff_tokens').where({ id: fresh.id }).first();
+    }
+    expect(row.last_used_at).toBeInstanceOf(Date);
+
+    const short = await staffTokens.create(stack.db, { name: 'short-lived', role: 'auditor', ttlMs: 1000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const refused = await stack.http('GET', '/v1/audit/verify', undefined, bearer(short.token));
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('access-review lists tokens by role, age and last use, flags stale, never used and expired ones, audited', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const make = async (name: string, times: { created: Date; lastUsed: Date | null; expires: Date }) => {
+      const t = await staffTokens.create(stack.db, { name: `${name} ${tag}`, role: 'support' });
+      await stack
+        .db('staff_tokens')
+        .where({ id: t.id })
+        .update({ created_at: times.created, last_used_at: times.lastUsed, expires_at: times.expires });
+      return t.id;
+    };
+    const active = await make('active', { created: ago(10 * DAY), lastUsed: ago(DAY), expires: ago(-80 * DAY) });
+    const stale = await make('stale', { created: ago(80 * DAY), lastUsed: ago(45 * DAY), expires: ago(-10 * DAY) });
+    const unused = await make('unused', { created: ago(40 * DAY), lastUsed: null, expires: ago(-50 * DAY) });
+    const expired = await make('expired', { created: ago(100 * DAY), lastUsed: ago(20 * DAY), expires: ago(DAY) });
+
+    const review = await cli('--actor', 'alice.reviewer', 'access-review', '--json');
+    // Flagged tokens make the review fail, for a scheduled job to notice.
+    expect(review.code).toBe(2);
+    const { summary, tokens } = JSON.parse(review.stdout) as {
+      summary: Record<string, unknown>;
+      tokens: { id: string; role: string; ageDays: number; daysSinceLastUse: number | null; flags: string[] }[];
+    };
+    const byId = new Map(tokens.map((t) => [t.id, t]));
+    expect(byId.get(active)).toMatchObject({ role: 'support', ageDays: 10, daysSinceLastUse: 1, flags: [] });
+    expect(byId.get(stale)).toMatchObject({ ageDays: 80, daysSinceLastUse: 45, flags: ['expiring_soon', 'stale'] });
+    expect(byId.get(unused)).toMatchObject({ daysSinceLastUse: null, flags: ['never_used'] });
+    expect(byId.get(expired)).toMatchObject({ flags: ['expired'] });
+    expect(summary).toMatchObject({ reviewedBy: 'cli:alice.reviewer', staleAfterDays: 30 });
+    // Grouped by role: every support token before the first auditor token.
+    const roles = tokens.map((t) => t.role);
+    expect(roles.lastIndexOf('support')).toBeLessThan(
+      roles.indexOf('auditor') === -1 ? Infinity : roles.indexOf('auditor'),
+    );
+
+    const [event] = (await auditEvents.list(stack.db, { action: 'staff_tokens.reviewed' })).filter((e) =>
+      (e.details.flagged as string[]).includes(stale),
+    );
+    expect(event!.actor).toBe('cli:alice.reviewer');
+    expect(event!.details.flagged).toEqual(expect.arrayContaining([stale, unused, expired]));
+
+    const human = await cli('access-review', '--stale-after', 'P60D');
+    expect(human.stdout).toContain('support (');
+    expect(human.stdout).toContain(`stale ${tag}`);
+    expect(human.stdout).toMatch(/active tokens; \d+ expired, \d+ stale/);
+  });
+
+  it('audits CLI changes with the operator: --actor, else the operating-system user; never cli:unknown', async () => {
+    const created = await cli('token', 'create', '--role', 'support', '--name', 'rotated', '--ttl', 'P7D', '--json');
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.stdout) as { id: string; expiresAt: string };
+    expect(Date.parse(token.expiresAt) - Date.now()).toBeGreaterThan(6.9 * DAY);
+    expect(Date.parse(token.expiresAt) - Date.now()).toBeLessThan(7.1 * DAY);
+    expect((await cli('token', 'revoke', token.id, '--actor', 'bob@example.com')).code).toBe(0);
+    const actions = (await auditEvents.list(stack.db, {}))
+      .filter((e) => e.subjectId === token.id)
+      .map((e) => [e.action, e.actor]);
+    expect(actions).toEqual([
+      ['staff_token.created', `cli:${os.userInfo().username}`],
+      ['staff_token.revoked', 'cli:bob@example.com'],
+    ]);
+
+    const bad = await cli('--actor', 'rm -rf /', 'token', 'list');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--actor must be a name');
+    const badTtl = await cli('token', 'create', '--role', 'support', '--name', 'x', '--ttl', 'forever');
+    expect(badTtl.stderr).toContain('--ttl must be a positive ISO 8601 duration');
   });
 });

@@ -9,6 +9,7 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { retentionWorkflowId } from '../lib/pure/temporal-ids';
 import { contractEndedSignal, retentionStatusQuery, type RetentionStatus } from '../workflows/retention';
 import { onboardingBody } from './support/fixtures';
+import { approvedBySecond } from './support/approvals';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -23,12 +24,16 @@ beforeAll(async () => {
     ['orders', 'PT2S'],
     ['listings', 'PT8S'],
   ] as const) {
-    const res = await stack.http(
-      'PUT',
-      `/v1/retention-policies/${category}`,
-      { period, clockStart: 'contract_end', legalBasis: 'Test: seconds after the contract ends.' },
-      {},
-      'privacy_officer',
+    // Shortening waits for a second privacy officer (README "Approvals"): approved here by a colleague.
+    const res = await approvedBySecond(
+      stack,
+      await stack.http(
+        'PUT',
+        `/v1/retention-policies/${category}`,
+        { period, clockStart: 'contract_end', legalBasis: 'Test: seconds after the contract ends.' },
+        {},
+        'privacy_officer',
+      ),
     );
     expect(res.body).toMatchObject({ version: 2, period });
   }
@@ -134,12 +139,16 @@ describe('the per-customer retention lifecycle', () => {
     await status(customerId);
 
     const endedAt = new Date().toISOString();
-    const changed = await stack.http(
-      'PUT',
-      `/v1/customers/${customerId}/contract`,
-      { endsOn: endedAt.slice(0, 10), endedAt },
-      {},
-      'privacy_officer',
+    // Ending the contract brings the erasure forward: it waits for a second privacy officer, approved here.
+    const changed = await approvedBySecond(
+      stack,
+      await stack.http(
+        'PUT',
+        `/v1/customers/${customerId}/contract`,
+        { endsOn: endedAt.slice(0, 10), endedAt },
+        {},
+        'privacy_officer',
+      ),
     );
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({
@@ -224,12 +233,15 @@ describe('the per-customer retention lifecycle', () => {
     const customerId = await onboard();
     expect((await status(customerId)).categories.workflow_records).toMatchObject({ period: 'P90D', policyVersion: 1 });
 
-    const res = await stack.http(
-      'PUT',
-      '/v1/retention-policies/workflow_records',
-      { period: 'P1D', clockStart: 'contract_end', legalBasis: 'Test: automation rules kept a day.' },
-      {},
-      'privacy_officer',
+    const res = await approvedBySecond(
+      stack,
+      await stack.http(
+        'PUT',
+        '/v1/retention-policies/workflow_records',
+        { period: 'P1D', clockStart: 'contract_end', legalBasis: 'Test: automation rules kept a day.' },
+        {},
+        'privacy_officer',
+      ),
     );
     expect(res.body).toMatchObject({ version: 2, changed: true, retentionWorkflowsNotified: true });
     const s = await status(customerId, (x) => x.categories.workflow_records?.policyVersion === 2);

@@ -150,9 +150,10 @@ describe('retention policies', () => {
 
   it('changes a policy as a new version, keeps the history, audits the new version and answers it as ETag', async () => {
     const body = {
-      period: 'P30D',
+      // Longer than the P90D default: applies at once (a shorter one waits for a second officer, see below).
+      period: 'P180D',
       clockStart: 'record_creation',
-      legalBasis: 'Abuse detection needs 30 days of access logs.',
+      legalBasis: 'Abuse detection needs 180 days of access logs.',
     };
     const res = await stack.http(
       'PUT',
@@ -162,7 +163,7 @@ describe('retention policies', () => {
       'privacy_officer',
     );
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ category: 'api_access_logs', period: 'P30D', version: 2, changed: true });
+    expect(res.body).toMatchObject({ category: 'api_access_logs', period: 'P180D', version: 2, changed: true });
     expect(res.headers.get('etag')).toBe('"2"');
     const actor = res.body.changedBy;
     expect(actor).toMatch(/^staff:/);
@@ -170,7 +171,7 @@ describe('retention policies', () => {
     const one = await stack.http('GET', '/v1/retention-policies/api_access_logs', undefined, {}, 'auditor');
     expect(one.headers.get('etag')).toBe('"2"');
     expect(one.body.history.map((h: any) => [h.version, h.period])).toEqual([
-      [2, 'P30D'],
+      [2, 'P180D'],
       [1, 'P90D'],
     ]);
     expect((await versionsOf('api_access_logs')).map((v: any) => v.version)).toEqual([1, 2]);
@@ -185,7 +186,7 @@ describe('retention policies', () => {
         category: 'api_access_logs',
         version: 2,
         previousVersion: 1,
-        period: { from: 'P90D', to: 'P30D' },
+        period: { from: 'P90D', to: 'P180D' },
       },
     });
 

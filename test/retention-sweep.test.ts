@@ -13,6 +13,7 @@ import type { DataCategory } from '../lib/pure/data-categories';
 import { contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
 import type { retentionSweepWorkflow } from '../workflows/retention-sweep';
+import { approvedBySecond } from './support/approvals';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -25,12 +26,16 @@ beforeAll(async () => {
     env: { RETENTION_POLICY_SET: policySet, RETENTION_SWEEP_BATCH_SIZE: '4' },
   });
   for (const category of ['authentication_logs', 'api_access_logs', 'communication_records'] as const) {
-    const res = await stack.http(
-      'PUT',
-      `/v1/retention-policies/${category}`,
-      { period: 'PT1H', clockStart: 'record_creation', legalBasis: 'Test: one hour of rolling records.' },
-      {},
-      'privacy_officer',
+    // Shortening waits for a second privacy officer (README "Approvals"): approved here by a colleague.
+    const res = await approvedBySecond(
+      stack,
+      await stack.http(
+        'PUT',
+        `/v1/retention-policies/${category}`,
+        { period: 'PT1H', clockStart: 'record_creation', legalBasis: 'Test: one hour of rolling records.' },
+        {},
+        'privacy_officer',
+      ),
     );
     expect(res.body).toMatchObject({ version: 2, period: 'PT1H' });
   }

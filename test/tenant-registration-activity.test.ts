@@ -12,6 +12,7 @@ import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { createMailer } from '../lib/mailer';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from './fakes/subprocessor-simulator';
+import { TEST_OUTBOUND_POLICY } from './support/test-outbound';
 
 let db: Db;
 let sim: SubprocessorSimulator;
@@ -31,7 +32,7 @@ const activities = () =>
     db,
     // Registration sends no mail; the mailer is never used here (nothing listens on this port).
     mailer: createMailer({ url: 'smtp://127.0.0.1:9', from: 'Privacy Team <privacy@example.com>' }),
-    subprocessorClient: createSubprocessorClient({ timeoutMs: 2000 }),
+    subprocessorClient: createSubprocessorClient({ timeoutMs: 2000, outbound: TEST_OUTBOUND_POLICY }),
     config: { defaultPrivacyRegime: 'gdpr' },
   });
 

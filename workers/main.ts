@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       mailer,
       subprocessorClient: createSubprocessorClient({
         timeoutMs: config.subprocessors.timeoutMs,
+        outbound: config.subprocessors.outbound,
         onFailure: subprocessorFailureCounter(),
       }),
       config,

@@ -28,7 +28,7 @@ import { publicLinks } from '../../db/repositories/public-links';
 import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
 import { maskEmail } from '../../lib/page-layout';
 import { confirmIdentityUpdate } from '../../workflows/deadline-clock';
-import { archiveDirectory, MANIFEST_FILE, tarGzStream } from '../../lib/export-archive';
+import { MANIFEST_FILE, servedArchiveDirectory, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { verifyLinkToken } from '../../lib/signed-links';
 import type { AppDeps } from '../deps';
@@ -180,11 +180,15 @@ export function publicLinksRouter(deps: AppDeps): Router {
           subject: { type: 'export_archive', id: found.id },
         },
       );
-      return { link: used.link, archive: { id: found.id, tables: found.tables } };
+      return {
+        link: used.link,
+        archive: { id: found.id, tables: found.tables, manifestSha256: found.manifestSha256! },
+      };
     });
     const name = `access-export-${link.requestId}`;
+    // The content-addressed directory of the manifest the database recorded: exactly what was delivered.
     const stream = tarGzStream(
-      archiveDirectory(deps.config.exports.dir, archive.id),
+      await servedArchiveDirectory(deps.config.exports.dir, archive.id, archive.manifestSha256),
       [...archive.tables.map((t) => t.file), MANIFEST_FILE],
       name,
     );

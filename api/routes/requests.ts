@@ -7,7 +7,8 @@ import { erasureStatusQuery } from '../../workflows/erasure';
 import { requestStatusQuery } from '../../workflows/request-status';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
-import { queryRequest } from '../workflow-calls';
+import { pendingActivities, type PendingActivityStatus } from '../pending-activities';
+import { QUERY_DEADLINE_MS, queryRequest } from '../workflow-calls';
 
 export function requestsRouter(deps: AppDeps): Router {
   const router = Router();
@@ -19,6 +20,7 @@ export function requestsRouter(deps: AppDeps): Router {
 
     // A running workflow knows more than the database (e.g. per-subprocessor progress); an ended one is recorded.
     let live: RequestStatusView | null = null;
+    let activities: PendingActivityStatus[] | null = null;
     if (!isTerminal(request.status)) {
       try {
         live = await queryRequest(deps.temporal, request.workflowId, requestStatusQuery);
@@ -40,6 +42,18 @@ export function requestsRouter(deps: AppDeps): Router {
           deps.log.warn('erasure status query failed', { requestId, err: (err as Error).message });
         }
       }
+      // Temporal's own record of the running activities (the erasure child's while erasing): after a crash it says
+      // "retrying after heartbeat timeout, attempt N" with the last checkpoint, where the workflow cannot know yet.
+      try {
+        activities = [
+          ...(await pendingActivities(deps.temporal, request.workflowId, QUERY_DEADLINE_MS)),
+          ...(typeof erasureWorkflowId === 'string'
+            ? await pendingActivities(deps.temporal, erasureWorkflowId, QUERY_DEADLINE_MS)
+            : []),
+        ];
+      } catch (err) {
+        deps.log.warn('describing the running activities failed', { requestId, err: (err as Error).message });
+      }
     }
     res.json({
       id: request.id,
@@ -48,6 +62,7 @@ export function requestsRouter(deps: AppDeps): Router {
       status: request.status,
       stage: live?.stage ?? request.stage,
       progress: live,
+      activities,
       dueOn: request.dueOn,
       receivedAt: request.receivedAt,
       completedAt: request.completedAt,

@@ -3,7 +3,6 @@
  * Every change is a new version, audited with the new version number; the running retention workflows of this
  * deployment are told to re-read their policies (and re-read them on their own at least every recheck interval).
  */
-import { randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
@@ -18,8 +17,10 @@ import {
   RetentionPolicyView,
   RetentionPolicyWithHistory,
 } from '../../lib/schemas/retention-policies';
+import { PendingChangeAnswer } from '../../lib/schemas/change-requests';
 import type { AppDeps } from '../deps';
 import { HttpProblem, parseOr400, ValidationProblem } from '../problem';
+import { notifyRetentionWorkflows, proposeRetentionChangeIfShortening } from '../use-cases/change-retention-policy';
 
 function view(p: StoredRetentionPolicy) {
   return {
@@ -37,26 +38,6 @@ function view(p: StoredRetentionPolicy) {
 
 function etag(res: Response, p: StoredRetentionPolicy): void {
   res.set('ETag', `"${p.version}"`);
-}
-
-/**
- * Asks every running retention workflow on this deployment's task queue to re-read its policies, with one batch
- * signal operation (the server fans it out). Best effort: a workflow that misses it re-reads at its next recheck.
- */
-async function notifyRetentionWorkflows(deps: AppDeps, actor: string, reason: string): Promise<boolean> {
-  try {
-    await deps.temporal.workflowService.startBatchOperation({
-      namespace: deps.temporal.options.namespace,
-      jobId: randomUUID(),
-      reason,
-      visibilityQuery: `WorkflowType = 'retentionWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${deps.taskQueue.replace(/'/g, "''")}'`,
-      signalOperation: { signal: 'policiesChanged', identity: actor },
-    });
-    return true;
-  } catch (err) {
-    deps.log.warn('could not signal retention workflows about a policy change', { err: (err as Error).message });
-    return false;
-  }
 }
 
 export function retentionPoliciesRouter(deps: AppDeps): Router {
@@ -99,10 +80,14 @@ export function retentionPoliciesRouter(deps: AppDeps): Router {
 
     const actor = res.locals.actor as string;
     await retentionPolicies.ensureSet(deps.db, policySet);
-    const result = await retentionPolicies.update(deps.db, policySet, category, input, {
-      actor,
-      expectedVersion: ifMatch === undefined ? undefined : Number(ifMatch.replace(/^W\//, '').replace(/"/g, '')),
-    });
+    const expectedVersion = ifMatch === undefined ? undefined : Number(ifMatch.replace(/^W\//, '').replace(/"/g, ''));
+    // Shortening (or moving the clock) waits for a second privacy officer: api/use-cases/change-retention-policy.ts.
+    const pending = await proposeRetentionChangeIfShortening(deps, { category, input, actor, expectedVersion });
+    if (pending) {
+      res.status(202).location(pending.changeRequest.links.self).json(pending);
+      return;
+    }
+    const result = await retentionPolicies.update(deps.db, policySet, category, input, { actor, expectedVersion });
     if (!result) throw new HttpProblem(404, 'Retention policy not found', `no policy for ${category}`);
     if (result.outcome === 'version_mismatch') {
       throw new HttpProblem(412, 'Precondition Failed', `the policy is at version ${result.policy.version} now`, {
@@ -152,7 +137,9 @@ export function registerRetentionPoliciesOpenApi(registry: OpenAPIRegistry): voi
       'Replaces period, clock and legal basis. A change creates version n+1, keeps version n in the history, writes ' +
       'a `retention_policy.changed` audit event naming the new version, and asks running retention workflows to ' +
       're-read their policies. Sending the policy as it stands changes nothing (`changed: false`). With ' +
-      '`If-Match: "<version>"` the change applies only if the policy is still at that version.',
+      '`If-Match: "<version>"` the change applies only if the policy is still at that version. Shortening the period ' +
+      'or changing the clock is not applied: it answers 202 with a change request that a second privacy officer ' +
+      'approves at `/v1/change-requests/{id}/approve` (applied then, if the policy is still at this version).',
     request: {
       params: RetentionCategoryParam,
       headers: z.object({ 'If-Match': z.string().optional() }),
@@ -167,9 +154,14 @@ export function registerRetentionPoliciesOpenApi(registry: OpenAPIRegistry): voi
           },
         },
       },
+      202: {
+        description: 'A shortening change: it waits for a second privacy officer (Location: the change request)',
+        content: { 'application/json': { schema: PendingChangeAnswer } },
+      },
       400: problem(
         'Invalid body; `errors` names each field and rule (clock_not_allowed for a clock the category lacks)',
       ),
+      409: problem('A change of this policy is already pending'),
       412: problem('If-Match names another version than the current one; nothing was changed'),
     },
   });

@@ -1,38 +1,30 @@
-/** `/v1/subprocessors`: the registry of recipients (GDPR Art. 19 requires being able to list them). */
+/**
+ * `/v1/subprocessors`: the registry of recipients (GDPR Art. 19 requires being able to list them). Creating one, or
+ * changing its URL or secret, waits for a second admin (202 with the change request); the rules, including which
+ * URLs the service may call, are in api/use-cases/register-subprocessor.ts.
+ */
 import { Router } from 'express';
-import { auditEvents } from '../../db/repositories/audit-events';
-import { subprocessors, type Subprocessor } from '../../db/repositories/subprocessors';
+import { subprocessors } from '../../db/repositories/subprocessors';
 import { SubprocessorInput } from '../../lib/schemas/subprocessors';
 import type { AppDeps } from '../deps';
 import { parseOr400 } from '../problem';
-
-/** Everything but the signing secret. */
-function publicView(s: Subprocessor) {
-  return { id: s.id, name: s.name, baseUrl: s.baseUrl, categories: s.categories, active: s.active };
-}
+import { registerSubprocessor, subprocessorView } from '../use-cases/register-subprocessor';
 
 export function subprocessorsRouter(deps: AppDeps): Router {
   const router = Router();
 
   router.get('/v1/subprocessors', async (_req, res) => {
-    res.json({ items: (await subprocessors.list(deps.db)).map(publicView) });
+    res.json({ items: (await subprocessors.list(deps.db)).map(subprocessorView) });
   });
 
   router.post('/v1/subprocessors', async (req, res) => {
     const input = parseOr400(SubprocessorInput, req.body, 'body');
-    const existed = (await subprocessors.findById(deps.db, input.id)) !== undefined;
-    await deps.db.transaction(async (trx) => {
-      await subprocessors.upsert(trx, input);
-      await auditEvents.append(trx, {
-        actor: res.locals.actor as string,
-        action: existed ? 'subprocessor.updated' : 'subprocessor.registered',
-        subjectType: 'subprocessor',
-        subjectId: input.id,
-        details: { categories: input.categories, active: input.active, baseUrl: input.baseUrl },
-      });
-    });
-    const saved = await subprocessors.findById(deps.db, input.id);
-    res.status(existed ? 200 : 201).json(publicView(saved!));
+    const result = await registerSubprocessor(deps, input, res.locals.actor as string);
+    if ('pending' in result) {
+      res.status(202).location(result.pending.changeRequest.links.self).json(result.pending);
+      return;
+    }
+    res.status(200).json(result.applied);
   });
 
   return router;

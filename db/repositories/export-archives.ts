@@ -105,13 +105,13 @@ export const exportArchives = {
       .update({ checkpoint: JSON.stringify(checkpoint), rows_done: rowsDone, rows_total: rowsTotal });
   },
 
-  /** Marks the archive complete with its per-table results and the manifest's hash. */
+  /** Marks a running archive complete with its per-table results and the manifest's hash; false when not running. */
   async complete(
     db: Db,
     id: string,
     r: { tables: ArchiveTable[]; rows: number; bytes: number; manifestSha256: string },
-  ): Promise<void> {
-    await db('export_archives')
+  ): Promise<boolean> {
+    const n = await db('export_archives')
       .where({ id, status: 'running' })
       .update({
         status: 'complete',
@@ -123,6 +123,7 @@ export const exportArchives = {
         checkpoint: null,
         completed_at: db.fn.now(),
       });
+    return n > 0;
   },
 
   /** Marks the archive's files as deleted; false when it was already marked. */

@@ -128,9 +128,9 @@ export const publicLinks = {
     id: string,
     purpose: LinkPurpose,
   ): Promise<{ ok: true; link: PublicLink } | { ok: false; reason: LinkUseRefusal }> {
-    const row = await db<PublicLinkRow & { expired: boolean }>('public_links')
+    const row = await db('public_links')
       .where({ id })
-      .first('*', db.raw('expires_at <= now() as expired'));
+      .first<(PublicLinkRow & { expired: boolean }) | undefined>('*', db.raw('expires_at <= now() as expired'));
     if (!row) return { ok: false, reason: 'erased' };
     const link = toLink(row);
     if (link.purpose !== purpose) return { ok: false, reason: 'unknown' };

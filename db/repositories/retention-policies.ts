@@ -132,7 +132,12 @@ export const retentionPolicies = {
     policySet: string,
     category: DataCategory,
     change: PolicyChange,
-    opts: { actor: string; expectedVersion?: number },
+    opts: {
+      actor: string;
+      expectedVersion?: number;
+      /** For a change that waited for a second person: its change request and who approved it (audited). */
+      approval?: { changeRequestId: string; approvedBy: string };
+    },
   ): Promise<PolicyUpdateResult | undefined> {
     return db.transaction(async (trx) => {
       const current = await trx<PolicyRow>('retention_policies')
@@ -178,6 +183,7 @@ export const retentionPolicies = {
           period: { from: current.period, to: change.period },
           clockStart: { from: current.clock_start, to: change.clockStart },
           legalBasisSha256: sha256(change.legalBasis),
+          ...opts.approval,
         },
       });
       return { outcome: 'changed', policy: toPolicy(updated!), previousVersion: current.version };

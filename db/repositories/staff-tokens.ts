@@ -11,8 +11,11 @@ export interface StaffIdentity {
 
 export interface StaffTokenRecord extends StaffIdentity {
   createdAt: Date;
+  /** Last successful authentication, to the minute (written at most once a minute per token). */
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** The token is refused from this instant on (STAFF_TOKEN_TTL after creation). */
+  expiresAt: Date;
 }
 
 interface StaffTokenRow {
@@ -23,7 +26,11 @@ interface StaffTokenRow {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  expires_at: Date;
 }
+
+/** How long a token works when its creator names no lifetime: the default of STAFF_TOKEN_TTL (P90D). */
+export const DEFAULT_TOKEN_TTL_MS = 90 * 24 * 3600_000;
 
 /** Prefix that makes leaked tokens recognisable to secret scanners. */
 const TOKEN_PREFIX = 'dlo_';
@@ -35,19 +42,34 @@ export function hashToken(token: string): string {
 
 /** Store for `staff_tokens`. */
 export const staffTokens = {
-  /** Creates a token; returns it in the clear exactly once. */
-  async create(db: Knex, opts: { name: string; role: Role }): Promise<{ id: string; token: string }> {
+  /**
+   * Creates a token that works for `ttlMs` (default {@link DEFAULT_TOKEN_TTL_MS}; pass `config.staffTokens.ttlMs`);
+   * returns it in the clear exactly once.
+   */
+  async create(
+    db: Knex,
+    opts: { name: string; role: Role; ttlMs?: number },
+  ): Promise<{ id: string; token: string; expiresAt: Date }> {
     const id = randomUUID();
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-    await db('staff_tokens').insert({ id, name: opts.name, role: opts.role, token_hash: hashToken(token) });
-    return { id, token };
+    const [row] = await db('staff_tokens')
+      .insert({
+        id,
+        name: opts.name,
+        role: opts.role,
+        token_hash: hashToken(token),
+        expires_at: db.raw(`now() + make_interval(secs => ?)`, [(opts.ttlMs ?? DEFAULT_TOKEN_TTL_MS) / 1000]),
+      })
+      .returning<{ expires_at: Date }[]>('expires_at');
+    return { id, token, expiresAt: row!.expires_at };
   },
 
-  /** The identity behind a bearer token, or undefined when unknown or revoked. */
+  /** The identity behind a bearer token, or undefined when unknown, revoked or expired. */
   async authenticate(db: Knex, token: string): Promise<StaffIdentity | undefined> {
     const row = await db<StaffTokenRow>('staff_tokens')
       .where({ token_hash: hashToken(token) })
       .whereNull('revoked_at')
+      .where('expires_at', '>', db.fn.now())
       .first('id', 'name', 'role');
     if (!row) return undefined;
     // At most one write a minute per token: enough for "last used" without a write per request.
@@ -68,6 +90,7 @@ export const staffTokens = {
       createdAt: r.created_at,
       lastUsedAt: r.last_used_at,
       revokedAt: r.revoked_at,
+      expiresAt: r.expires_at,
     }));
   },
 

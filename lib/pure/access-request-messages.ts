@@ -47,6 +47,11 @@ export interface ExportProgress {
   /** Rows in scope: the planner's estimate for the tables not yet finished, exact once `estimated` is false. */
   rowsTotal: number;
   estimated: boolean;
+  /**
+   * The activity attempt reporting (from 2 on: a retry, e.g. after a heartbeat timeout, resumed from the checkpoint);
+   * absent in reports of older versions.
+   */
+  attempt?: number;
 }
 
 export type AccessRequestStage =

@@ -61,6 +61,22 @@ export class DuplicateCustomerError extends DomainError {
   }
 }
 
+/**
+ * An activity attempt found that a newer attempt of the same work took over (it was paused past its heartbeat timeout
+ * and Temporal retried it elsewhere): it stops at once and has written nothing since the takeover (the write that
+ * found out was refused in its own transaction). Deliberately not in {@link NON_RETRYABLE_ERROR_TYPES}: Temporal
+ * discards a stale attempt's failure anyway, and if it were ever raised by the current attempt, a retry claims the
+ * lease afresh. See docs/reliability.md.
+ */
+export class StaleAttemptError extends DomainError {
+  constructor(
+    readonly fenceKey: string,
+    detail = 'a newer attempt holds the lease',
+  ) {
+    super(`stale activity attempt on ${fenceKey}: ${detail}`);
+  }
+}
+
 /** Failure types that activities must not retry. */
 export const NON_RETRYABLE_ERROR_TYPES = [
   SubprocessorRejectedError.name,

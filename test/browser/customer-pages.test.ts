@@ -157,9 +157,11 @@ describe('verification page', () => {
     expect(facts).toContain(archive.manifest_sha256);
     const rows = (archive.tables as { file: string; rows: number; categories: string[] }[]).map((t) => t.rows);
     expect(facts).toContain(rows.reduce((a, b) => a + b, 0).toLocaleString('en-US'));
-    const fileRows = await desk.locator('table:not(.facts) tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => Array.from((tr as any).cells as ArrayLike<{ textContent: string }>, (c) => c.textContent)),
-    );
+    const fileRows = await desk
+      .locator('table:not(.facts) tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => Array.from((tr as any).cells as ArrayLike<{ textContent: string }>, (c) => c.textContent)),
+      );
     expect(fileRows).toEqual(
       (archive.tables as { file: string; rows: number; categories: string[] }[]).map((t) => [
         t.file,
@@ -182,7 +184,7 @@ describe('verification page', () => {
       desk.getByRole('link', { name: /Download the archive/ }).click(),
     ]);
     expect(download.suggestedFilename()).toBe(`access-export-${requestId}.tar.gz`);
-    const files = readTarGz(await readFile((await download.path())!));
+    const files = readTarGz(await readFile((await download.path())));
     const manifest = files.get(`access-export-${requestId}/manifest.json`)!;
     expect(createHash('sha256').update(manifest).digest('hex')).toBe(archive.manifest_sha256);
     expect(JSON.parse(manifest.toString('utf8'))).toMatchObject({ requestId, customerId });
@@ -275,5 +277,105 @@ describe('verification page', () => {
     expect(await heading(again)).toBe('This link is not valid');
     // Nothing above used the link a second time.
     expect((await stack.db('public_links').where({ id: linkRow.id }).first()).use_count).toBe(1);
+  });
+});
+
+describe('termination return and deletion certificate', () => {
+  it('the contact acknowledges the returned data on its page; the certificate is then viewed and checked', async () => {
+    const { customerId, email } = await seededCustomer();
+    const started = await stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'contract ended' });
+    expect(started.body).toMatchObject({ disposition: 'return_then_delete' });
+    const requestId = started.body.requestId as string;
+    const mail = await stack.smtp.waitFor((m) => m.to.includes(email) && /termination/.test(m.subject));
+    const ackLink = /(http\S+\/acknowledge\/\S+)/.exec(mail.text)![1]!;
+    expect(mail.text).toMatch(/\/download\//);
+    const ackState = async () => ({
+      link: (await stack.db('public_links').where({ request_id: requestId, purpose: 'acknowledge' }).first())
+        .use_count as number,
+      audit: (await auditEvents.list(stack.db, { requestId })).map((e) => e.action),
+    });
+    await eventually(
+      () => stack.http('GET', `/v1/requests/${requestId}`, undefined, {}, 'auditor'),
+      (r) => r.body.stage === 'awaiting-acknowledgement',
+    );
+    const before = await ackState();
+
+    const page = await browser.newPage({ baseURL: stack.api.url, viewport: 'phone' });
+    expect(await open(page, ackLink)).toBe(200);
+    expect(await heading(page)).toBe('Acknowledge receipt of your data');
+    const main = (await page.locator('main').textContent())!;
+    expect(main).toContain('Nordwind Crossborder Trading GmbH (Demo)');
+    const archive = await stack.db('export_archives').where({ request_id: requestId }).first();
+    expect(main).toContain(archive.manifest_sha256);
+    expect(main).not.toContain(email);
+    await expectAccessible(page);
+    await browser.screenshot(page, 'acknowledgement-page');
+    expect(await ackState()).toEqual(before);
+
+    await page.getByRole('button', { name: /acknowledge/i }).click();
+    await page.waitForURL(`${stack.api.url}/acknowledge`);
+    expect(await heading(page)).toBe('Thank you: receipt acknowledged');
+    await expectAccessible(page);
+    const after = await ackState();
+    expect(after.link).toBe(1);
+    expect(after.audit.filter((a) => a === 'termination.return_acknowledged')).toHaveLength(1);
+
+    // A privacy officer approves the erasure; the termination ends with a signed certificate.
+    await eventually(
+      () => stack.http('GET', `/v1/requests/${requestId}`, undefined, {}, 'auditor'),
+      (r) => r.body.stage === 'awaiting-approval',
+      90_000,
+    );
+    expect((await stack.http('POST', `/v1/requests/${requestId}/approve`, {}, {}, 'privacy_officer')).status).toBe(200);
+    const ended = await eventually(
+      () => stack.http('GET', `/v1/requests/${requestId}`, undefined, {}, 'auditor'),
+      (r) => ['completed', 'failed', 'cancelled'].includes(r.body.status),
+      120_000,
+    );
+    expect(ended.body).toMatchObject({ status: 'completed', outcome: { result: 'terminated' } });
+    const certificateId = ended.body.outcome.certificateId as string;
+    const signed = (await stack.http('GET', `/v1/certificates/${certificateId}`, undefined, {}, 'auditor')).body;
+
+    // Staff view: the HTML rendering in the same layout, with the verification of the stored copy on top.
+    const staff = await browser.newPage({ baseURL: stack.api.url });
+    await staff.context().setExtraHTTPHeaders({ Authorization: `Bearer ${stack.tokens.auditor}` });
+    expect(await open(staff, `/v1/certificates/${certificateId}`)).toBe(200);
+    expect(await heading(staff)).toBe('Certificate of deletion on contract termination');
+    expect(await staff.locator('.notice').textContent()).toContain('Signature verified');
+    expect(await staff.locator('main').textContent()).toContain(signed.digest.value);
+    expect(await staff.locator('main').textContent()).toContain('acknowledged');
+    await expectAccessible(staff);
+    await browser.screenshot(staff, 'certificate-page');
+
+    // The customer checks the copy they hold on the public page: as issued, then altered, then not JSON.
+    const check = await browser.newPage({ baseURL: stack.api.url, viewport: 'phone' });
+    expect(await open(check, '/certificates/verify')).toBe(200);
+    await expectAccessible(check);
+    await check.getByLabel(/Certificate/).fill(JSON.stringify(signed, null, 2));
+    await check.getByRole('button', { name: 'Check the certificate' }).click();
+    await check.waitForURL(`${stack.api.url}/certificates/verify`);
+    expect(await heading(check)).toBe('Certificate of deletion on contract termination');
+    expect(await check.locator('.notice').textContent()).toContain('Signature verified');
+    await expectAccessible(check);
+
+    const altered = { ...signed, certificate: { ...signed.certificate, categories: ['orders'] } };
+    await check.goto('/certificates/verify');
+    await check.getByLabel(/Certificate/).fill(JSON.stringify(altered));
+    await check.getByRole('button', { name: 'Check the certificate' }).click();
+    await check.waitForURL(`${stack.api.url}/certificates/verify`);
+    const notice = (await check.locator('.notice').textContent())!;
+    expect(notice).toContain('Not verified');
+    expect(notice).toContain('digest');
+    await expectAccessible(check);
+    await browser.screenshot(check, 'certificate-check-failed');
+
+    await check.goto('/certificates/verify');
+    await check.getByLabel(/Certificate/).fill('{ not json');
+    const answer = check.waitForResponse((r) => r.request().method() === 'POST');
+    await check.getByRole('button', { name: 'Check the certificate' }).click();
+    expect((await answer).status()).toBe(400);
+    expect(await check.getByLabel(/Certificate/).getAttribute('aria-invalid')).toBe('true');
+    expect(await check.getByLabel(/Certificate/).inputValue()).toBe('{ not json');
+    await expectAccessible(check);
   });
 });

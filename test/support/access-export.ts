@@ -82,8 +82,8 @@ type Http = (
  * Confirms a verification link as its page's button does (POST /verify with the token in the body), asking for the
  * JSON answer: `{ status: 'verified', requestId, dueOn }`, or a problem (404, 410, 503).
  */
-export function confirmVerification(http: Http, token: string) {
-  return http('POST', '/verify', { token }, { Accept: 'application/json' }, null);
+export function confirmVerification(stack: { http: Http }, token: string) {
+  return stack.http('POST', '/verify', { token }, { Accept: 'application/json' }, null);
 }
 
 /** Polls `read` until `done` holds (or fails after `timeoutMs`), returning the last value. */

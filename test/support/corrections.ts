@@ -45,7 +45,7 @@ export function mailAbout(stack: TestStack, requestId: string, to: string, subje
 /** Uses the verification link the registered contact received for `requestId`. */
 export async function verifyAs(stack: TestStack, requestId: string, contactEmail: string): Promise<void> {
   const mail = await mailAbout(stack, requestId, contactEmail, /^Confirm your correction request/);
-  const res = await confirmVerification(stack.http, linkToken(mail.text, 'verify'));
+  const res = await confirmVerification(stack, linkToken(mail.text, 'verify'));
   if (res.status !== 200) throw new Error(`verification refused: ${JSON.stringify(res.body)}`);
 }
 

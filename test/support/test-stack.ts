@@ -29,6 +29,7 @@ import { startSmtpSink, type SmtpSink } from '../fakes/smtp-sink';
 import { startSubprocessorSimulator, type SubprocessorSimulator } from '../fakes/subprocessor-simulator';
 import { RECORD_HISTORIES_ENV, saveTaskQueueHistories } from './histories';
 import { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS } from './test-payload-keys';
+import { TEST_OUTBOUND_ENV } from './test-outbound';
 
 export interface TestStack {
   db: Db;
@@ -121,6 +122,8 @@ export async function startTestStack(opts: {
     TEMPORAL_TASK_QUEUE: taskQueue,
     PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
+    // The fake subprocessors run on http://127.0.0.1: allowed here, explicitly (off by default everywhere else).
+    ...TEST_OUTBOUND_ENV,
     ...opts.env,
   });
   const dataConverter = createDataConverter(config.payloadEncryption.keyring);
@@ -140,7 +143,7 @@ export async function startTestStack(opts: {
     deps: {
       db,
       mailer,
-      subprocessorClient: createSubprocessorClient({ timeoutMs: 2000 }),
+      subprocessorClient: createSubprocessorClient({ timeoutMs: 2000, outbound: config.subprocessors.outbound }),
       config,
       ...opts.activityHooks,
     },

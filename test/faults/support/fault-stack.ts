@@ -23,6 +23,7 @@ import { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS } from '../../support/tes
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 import { ROOT, freePort, spawnService, stopGracefully, waitUntil, type ServiceProcess } from './processes';
 import { startFaultTemporalServer, type FaultTemporalServer } from './temporal-dev-server';
+import { TEST_OUTBOUND_ENV } from '../../support/test-outbound';
 
 /** Options of {@link startFaultStack}. */
 export interface FaultStackOptions {
@@ -155,6 +156,8 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
       EXPORT_DIR: path.join(dir, 'exports'),
       SUBPROCESSOR_TIMEOUT_MS: '5000',
+      // The simulator listens on plain http on 127.0.0.1, which the service refuses by default.
+      ...TEST_OUTBOUND_ENV,
       HOST: '127.0.0.1',
       ...opts.env,
     };
