@@ -162,6 +162,8 @@ const envSchema = z.object({
     .optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.optional(),
+  // Base URL of the Temporal Web UI, for links to a request's workflow (staff console); default: the dev server's UI.
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -337,6 +339,8 @@ export interface AppConfig {
     address?: string;
     port: number;
     uiPort: number;
+    /** Base URL of the Web UI (TEMPORAL_UI_URL, default `http://127.0.0.1:<uiPort>`): the console links workflows there. */
+    uiUrl: string;
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
@@ -503,6 +507,7 @@ const EXAMPLES: Record<string, string> = {
   PORT: '8080',
   TEMPORAL_PORT: '7233',
   TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_UI_URL: 'https://temporal-ui.example.com',
   METRICS_PORT: '9464',
   WORKER_METRICS_PORT: '9465',
   HOST: '127.0.0.1',
@@ -602,6 +607,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(
+        /\/+$/,
+        '',
+      ),
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
