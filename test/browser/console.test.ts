@@ -81,7 +81,7 @@ async function waitForText(page: Page, pattern: RegExp, timeoutMs = 60_000): Pro
 
 async function confirmByLink(requestId: string, email: string, subject: RegExp): Promise<void> {
   const mail = await mailAbout(stack, requestId, email, subject);
-  const res = await confirmVerification((...args) => stack.http(...args), linkToken(mail.text, 'verify'));
+  const res = await confirmVerification(stack, linkToken(mail.text, 'verify'));
   expect(res.status).toBe(200);
 }
 
