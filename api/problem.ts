@@ -2,8 +2,9 @@
  * RFC 9457 problem details. Every error the API answers is `application/problem+json`; validation problems list each
  * invalid field with the rule it broke, so a client can fix all of them in one go.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { redactTokens } from '../lib/log-redaction';
 import type { Logger } from '../lib/logger';
 import { isDatabaseUnavailable, isTemporalUnavailable, RETRY_AFTER_SECONDS } from './unavailable';
 
@@ -51,7 +52,14 @@ export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
         message: 'is not a known field',
       }));
     }
-    const rule = issue.code === 'invalid_format' ? `invalid_format:${issue.format}` : issue.code;
+    // A custom rule names itself (`params.rule`, e.g. `date_range` in lib/schemas/dates.ts).
+    const custom = issue.code === 'custom' ? (issue.params as { rule?: unknown } | undefined)?.rule : undefined;
+    const rule =
+      typeof custom === 'string'
+        ? custom
+        : issue.code === 'invalid_format'
+          ? `invalid_format:${issue.format}`
+          : issue.code;
     return [{ field: fieldName(location, issue.path), rule, message: issue.message }];
   });
 }
@@ -67,10 +75,20 @@ export function parseOr400<S extends z.ZodType>(
   return result.data;
 }
 
+/**
+ * What an answer may say about the request's URL: the link token of `/verify/{token}` (and the other public links)
+ * and anything shaped like a token masked, so an error never echoes a credential back (or into a proxy's log).
+ */
+export function instanceOf(req: Request): string {
+  return redactTokens(req.originalUrl);
+}
+
 function send(res: Parameters<RequestHandler>[1], status: number, body: Record<string, unknown>): void {
+  const safe = { ...body };
+  if (typeof safe.detail === 'string') safe.detail = redactTokens(safe.detail);
   // Every 503 says when to come back: the server the API needs is down or busy, not the request wrong.
   if (status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+  res.status(status).type('application/problem+json').send(JSON.stringify(safe));
 }
 
 /** 404 for routes that do not exist. */
@@ -80,7 +98,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
     title: 'Not Found',
     status: 404,
     detail: `no route for ${req.method} ${req.path}`,
-    instance: req.originalUrl,
+    instance: instanceOf(req),
   });
 };
 
@@ -96,7 +114,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
         title: err.title,
         status: err.status,
         detail: err.detail,
-        instance: req.originalUrl,
+        instance: instanceOf(req),
         ...err.extra,
       });
       return;
@@ -112,7 +130,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
           : type === 'entity.too.large'
             ? 'body is too large'
             : (err as Error).message;
-      send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: req.originalUrl });
+      send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: instanceOf(req) });
       return;
     }
     const database = isDatabaseUnavailable(err);
@@ -133,6 +151,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       path: req.path,
       method: req.method,
     });
-    send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: req.originalUrl });
+    send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: instanceOf(req) });
   };
 }

@@ -40,6 +40,7 @@ const DEFAULT_TEST_FILES = [
 
   'test/contract-end.test.ts', // contract-end check: nothing due, terminations started
   'test/accepted-starts.test.ts', // start reconciler: accepted requests started
+  'test/audit-integrity.test.ts', // audit verification: intact (checkpoint written), broken (alerted)
 ];
 
 function main(): number {

@@ -146,8 +146,10 @@ describe('while Temporal is down', () => {
     expect(extend.headers.get('retry-after')).toMatch(/^\d+$/);
 
     // Temporal is back (the stack's own client): the reconciler starts the onboarding with its recorded input.
-    await until('the request to be older than twice the start timeout', async () =>
-      Date.now() - new Date(row.received_at).getTime() > 2 * stack.config.temporal.startTimeoutMs ? true : undefined,
+    await until('the request to be older than twice the start timeout', () =>
+      Promise.resolve(
+        Date.now() - new Date(row.received_at).getTime() > 2 * stack.config.temporal.startTimeoutMs ? true : undefined,
+      ),
     );
     expect(await reconcile([requestId])).toEqual({ started: [requestId], closed: [], failed: [] });
     const result = await stack.client.workflow.getHandle(workflowId).result();
@@ -194,7 +196,12 @@ describe('a failure between the commit and the workflow start', () => {
         return row.workflow_started_at ? row : undefined;
       });
     } finally {
-      for (const id of [scheduleId, `retention-sweep-${stack.taskQueue}`, `contract-end-check-${stack.taskQueue}`]) {
+      for (const id of [
+        scheduleId,
+        `retention-sweep-${stack.taskQueue}`,
+        `contract-end-check-${stack.taskQueue}`,
+        `audit-verify-${stack.taskQueue}`,
+      ]) {
         await stack.client.schedule.getHandle(id).delete();
       }
     }

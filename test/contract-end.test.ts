@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import {
+  auditVerifyScheduleId,
   contractEndCheckScheduleId,
   requestStartReconcilerScheduleId,
   retentionSweepScheduleId,
@@ -147,6 +148,7 @@ describe('the automatic start of a termination at contract end', () => {
       await stack.client.schedule.getHandle(checkScheduleId).delete();
       await stack.client.schedule.getHandle(retentionSweepScheduleId(stack.taskQueue)).delete();
       await stack.client.schedule.getHandle(requestStartReconcilerScheduleId(stack.taskQueue)).delete();
+      await stack.client.schedule.getHandle(auditVerifyScheduleId(stack.taskQueue)).delete();
     }
   });
 

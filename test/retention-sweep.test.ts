@@ -11,6 +11,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { auditEvents } from '../db/repositories/audit-events';
 import type { DataCategory } from '../lib/pure/data-categories';
 import {
+  auditVerifyScheduleId,
   contractEndCheckScheduleId,
   requestStartReconcilerScheduleId,
   retentionSweepScheduleId,
@@ -226,16 +227,19 @@ describe('the rolling retention sweep', () => {
     };
     const checkScheduleId = contractEndCheckScheduleId(stack.taskQueue);
     const reconcilerScheduleId = requestStartReconcilerScheduleId(stack.taskQueue);
+    const auditScheduleId = auditVerifyScheduleId(stack.taskQueue);
     try {
       expect(await ensureSchedules(stack.client, stack.config, opts)).toEqual({
         retentionSweep: { scheduleId, created: true },
         contractEndCheck: { scheduleId: checkScheduleId, created: true },
         startReconciler: { scheduleId: reconcilerScheduleId, created: true },
+        auditVerify: { scheduleId: auditScheduleId, created: true },
       });
       expect(await ensureSchedules(stack.client, stack.config, opts)).toEqual({
         retentionSweep: { scheduleId, created: false },
         contractEndCheck: { scheduleId: checkScheduleId, created: false },
         startReconciler: { scheduleId: reconcilerScheduleId, created: false },
+        auditVerify: { scheduleId: auditScheduleId, created: false },
       });
       const described = await stack.client.schedule.getHandle(scheduleId).describe();
       expect(described.policies).toMatchObject({
@@ -256,6 +260,7 @@ describe('the rolling retention sweep', () => {
       await stack.client.schedule.getHandle(scheduleId).delete();
       await stack.client.schedule.getHandle(checkScheduleId).delete();
       await stack.client.schedule.getHandle(reconcilerScheduleId).delete();
+      await stack.client.schedule.getHandle(auditScheduleId).delete();
     }
   });
 });

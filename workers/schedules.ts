@@ -2,7 +2,9 @@
  * The Temporal Schedules the service runs, created idempotently when the worker starts, on the worker's task queue:
  * - the rolling retention sweep (workflows/retention-sweep.ts), every RETENTION_SWEEP_INTERVAL;
  * - the contract-end check (workflows/contract-end-check.ts), every CONTRACT_END_CHECK_INTERVAL: it starts the
- *   termination of customers whose contract end date has passed, with nobody calling the API.
+ *   termination of customers whose contract end date has passed, with nobody calling the API;
+ * - the audit verification (workflows/audit-verify.ts), every AUDIT_VERIFY_INTERVAL: verifies the audit chain against
+ *   its keys and the signed checkpoints, signs a checkpoint of its head, and alerts staff on a break;
  * - the start reconciler (workflows/request-start-reconciler.ts), every REQUEST_START_RECONCILE_INTERVAL: it starts
  *   the workflows of requests the API accepted but could not start (Temporal down, the API stopped mid-way).
  * Starting a second worker, or the same one again, finds each schedule and brings it to the current configuration
@@ -17,10 +19,12 @@ import {
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
 import {
+  auditVerifyScheduleId,
   contractEndCheckScheduleId,
   requestStartReconcilerScheduleId,
   retentionSweepScheduleId,
 } from '../lib/pure/temporal-ids';
+import type { auditVerifyWorkflow } from '../workflows/audit-verify';
 import type { ContractEndCheckInput, contractEndCheckWorkflow } from '../workflows/contract-end-check';
 import type {
   RequestStartReconcilerInput,
@@ -41,6 +45,8 @@ export interface EnsureSchedulesOptions {
   startReconciler?: RequestStartReconcilerInput;
   /** Overrides REQUEST_START_RECONCILE_INTERVAL (milliseconds). */
   startReconcileIntervalMs?: number;
+  /** Overrides AUDIT_VERIFY_INTERVAL (milliseconds). */
+  auditVerifyIntervalMs?: number;
 }
 
 /** What {@link ensureSchedules} did. */
@@ -48,6 +54,7 @@ export interface EnsuredSchedules {
   retentionSweep: { scheduleId: string; created: boolean };
   contractEndCheck: { scheduleId: string; created: boolean };
   startReconciler: { scheduleId: string; created: boolean };
+  auditVerify: { scheduleId: string; created: boolean };
 }
 
 /**
@@ -86,6 +93,15 @@ export async function ensureSchedules(
     args: [opts.startReconciler ?? {}],
   };
   const reconcileEveryMs = opts.startReconcileIntervalMs ?? config.temporal.startReconcileIntervalMs;
+  const auditId = auditVerifyScheduleId(taskQueue);
+  const auditAction: ScheduleOptionsStartWorkflowAction<typeof auditVerifyWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'auditVerifyWorkflow',
+    workflowId: auditId,
+    taskQueue,
+    args: [],
+  };
+  const auditEveryMs = opts.auditVerifyIntervalMs ?? config.audit.verifyIntervalMs;
   return {
     retentionSweep: await ensureSchedule(client, {
       scheduleId: sweepId,
@@ -110,6 +126,14 @@ export async function ensureSchedules(
       action: reconcilerAction,
       catchupWindowMs: Math.max(reconcileEveryMs, 60_000),
       note: 'Starts accepted requests left unstarted (workers/schedules.ts); interval REQUEST_START_RECONCILE_INTERVAL',
+    }),
+    // A missed verification needs no catch-up: the next one checks the whole chain.
+    auditVerify: await ensureSchedule(client, {
+      scheduleId: auditId,
+      everyMs: auditEveryMs,
+      action: auditAction,
+      catchupWindowMs: Math.max(auditEveryMs, 60_000),
+      note: 'Verifies the audit chain and signs checkpoints (workers/schedules.ts); interval from AUDIT_VERIFY_INTERVAL',
     }),
   };
 }

@@ -7,5 +7,6 @@ export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
 export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
+export { auditVerifyWorkflow } from './audit-verify';
 export { contractEndCheckWorkflow } from './contract-end-check';
 export { requestStartReconcilerWorkflow } from './request-start-reconciler';
