@@ -2,6 +2,7 @@
  * Configuration, read once from the environment and validated at boot. A bad value stops the process with a message
  * that names the variable and the rule, instead of failing later in some activity.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -17,6 +18,7 @@ import { isIsoDuration } from './statutory-retention';
 import type { StatutoryRetentionPeriods } from './pure/statutory-rules';
 import { exactDurationMs } from './pure/deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
+import { deriveArchiveKeyring, type ArchiveKeyring } from './export-encryption';
 import type { Brand } from './page-layout';
 import {
   DEFAULT_HOLIDAYS,
@@ -36,6 +38,15 @@ import {
   parseCertificateSigningKey,
   type CertificateSigningKey,
 } from './certificate-keys';
+
+/**
+ * Workflows a worker keeps in memory between their tasks unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise. The
+ * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap, ~0.5 MB each: a worker with 10,000
+ * sleeping retention workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and
+ * one that is not cached replays its (short) history at its next task, so a few hundred cover the workflows that are
+ * busy at any moment (onboardings, exports, erasures) at a bounded memory cost (docs/benchmarks.md "timers").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
 /** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
 const port = z
@@ -151,6 +162,8 @@ const envSchema = z.object({
     .optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.optional(),
+  // Base URL of the Temporal Web UI, for links to a request's workflow (staff console); default: the dev server's UI.
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -158,7 +171,7 @@ const envSchema = z.object({
     .number()
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
-    .optional(),
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: port.default(9464),
@@ -218,6 +231,13 @@ const envSchema = z.object({
   TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   DATABASE_SSL_CA_PATH: z.string().min(1).optional(),
+  // Plain HTTP in production only when a proxy in front terminates TLS (README "Security").
+  TLS_TERMINATED_UPSTREAM: z.enum(['true', 'false'], 'must be "true" or "false"').default('false'),
+  // Which proxies' X-Forwarded-For the API believes (Express "trust proxy"): the login guard's per-address limits.
+  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  // Export archives at rest (lib/export-encryption.ts): keyId:base64key[,...]; required in production.
+  EXPORT_ENCRYPTION_KEYS: z.string().optional(),
+  EXPORT_ENCRYPTION_ACTIVE_KEY_ID: z.string().optional(),
   // Access requests and exports (README "Access requests"); durations are ISO 8601 (weeks, days, hours, minutes, seconds).
   ACCESS_VERIFICATION_TIMEOUT: exactDuration('P14D'),
   ACCESS_REMINDER_OFFSETS: exactDurationList('P7D,P2D'),
@@ -302,6 +322,8 @@ export interface AppConfig {
     publicBaseUrl: string;
     /** PEM files to serve HTTPS with (TLS 1.2+); undefined serves plain HTTP (behind a TLS-terminating proxy). */
     tls?: { certPath: string; keyPath: string };
+    /** Express's `trust proxy` (TRUST_PROXY): false, true, a hop count, or addresses/subnets of trusted proxies. */
+    trustProxy: boolean | number | string;
   };
   database: {
     /** The service's connection (a role that may read and write rows, not change the schema or the audit log). */
@@ -317,14 +339,16 @@ export interface AppConfig {
     address?: string;
     port: number;
     uiPort: number;
+    /** Base URL of the Web UI (TEMPORAL_UI_URL, default `http://127.0.0.1:<uiPort>`): the console links workflows there. */
+    uiUrl: string;
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
     /**
-     * Workflows the worker keeps in its sticky cache (0: none); undefined leaves the SDK's default, which grows with
-     * the V8 heap limit (~2,300 with a 4 GB heap). See docs/benchmarks.md "timers".
+     * Workflows the worker keeps in its sticky cache (0: none), default {@link DEFAULT_MAX_CACHED_WORKFLOWS}. See
+     * docs/benchmarks.md "timers".
      */
-    maxCachedWorkflows?: number;
+    maxCachedWorkflows: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
@@ -394,6 +418,8 @@ export interface AppConfig {
     parallelTables: number;
     /** How long the download link works; the archive is deleted when it ends. */
     linkLifetimeMs: number;
+    /** Keys the archive files are encrypted with at rest (lib/export-encryption.ts). */
+    encryption: ArchiveKeyring;
     /** Least time between two progress reports of a running export to its workflow. */
     progressIntervalMs: number;
   };
@@ -473,6 +499,7 @@ const SECRET_VARIABLES = new Set([
   'AUDIT_HMAC_KEYS',
   'AUDIT_CHECKPOINT_SIGNING_KEY',
   'CERTIFICATE_SIGNING_KEY',
+  'EXPORT_ENCRYPTION_KEYS',
 ]);
 
 /** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
@@ -480,6 +507,7 @@ const EXAMPLES: Record<string, string> = {
   PORT: '8080',
   TEMPORAL_PORT: '7233',
   TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_UI_URL: 'https://temporal-ui.example.com',
   METRICS_PORT: '9464',
   WORKER_METRICS_PORT: '9465',
   HOST: '127.0.0.1',
@@ -567,6 +595,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       port: e.PORT,
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `${security.httpTls ? 'https' : 'http'}://localhost:${e.PORT}`,
       tls: security.httpTls,
+      trustProxy: e.TRUST_PROXY,
     },
     database: {
       url: e.DATABASE_URL,
@@ -578,6 +607,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(
+        /\/+$/,
+        '',
+      ),
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
@@ -684,6 +717,7 @@ function accessRequestSettings(
       parallelTables: e.EXPORT_PARALLEL_TABLES,
       linkLifetimeMs: exactDurationMs(e.EXPORT_LINK_LIFETIME),
       progressIntervalMs: exactDurationMs(e.EXPORT_PROGRESS_INTERVAL),
+      encryption: exportKeyring(e, payloadKeyring),
     },
     // An explicit key wins; otherwise one link key per payload key, so link keys rotate with the payload keys.
     links: {
@@ -769,6 +803,18 @@ function securitySettings(e: z.infer<typeof envSchema>) {
     if (key && !cert) problem(certVar, `is required when ${keyVar} is set (both or neither)`);
   };
   pair('TLS_CERT_PATH', e.TLS_CERT_PATH, 'TLS_KEY_PATH', e.TLS_KEY_PATH);
+  // Staff tokens, link tokens and customer data cross this port: production speaks HTTPS itself, or says who does.
+  if (e.NODE_ENV === 'production' && !(e.TLS_CERT_PATH && e.TLS_KEY_PATH) && e.TLS_TERMINATED_UPSTREAM !== 'true')
+    problem(
+      'TLS_TERMINATED_UPSTREAM',
+      'must be "true" when NODE_ENV=production without TLS_CERT_PATH/TLS_KEY_PATH: the API refuses to serve plain HTTP ' +
+        'unless a proxy in front of it terminates TLS',
+    );
+  if (e.NODE_ENV === 'production' && !e.EXPORT_ENCRYPTION_KEYS?.trim())
+    problem(
+      'EXPORT_ENCRYPTION_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
   pair('TEMPORAL_TLS_CERT_PATH', e.TEMPORAL_TLS_CERT_PATH, 'TEMPORAL_TLS_KEY_PATH', e.TEMPORAL_TLS_KEY_PATH);
 
   // Certificates are evidence for customers and auditors: production signs with a configured key only.
@@ -838,6 +884,51 @@ function securitySettings(e: z.infer<typeof envSchema>) {
         }
       : undefined,
   };
+}
+
+/**
+ * The keys of export archives at rest: EXPORT_ENCRYPTION_KEYS, else (outside production, checked in
+ * securitySettings) keys derived from the payload keys.
+ * @throws ConfigError naming the variable at fault.
+ */
+function exportKeyring(e: z.infer<typeof envSchema>, payloadKeyring: PayloadKeyring): ArchiveKeyring {
+  if (!e.EXPORT_ENCRYPTION_KEYS?.trim()) return deriveArchiveKeyring(payloadKeyring);
+  try {
+    return parsePayloadKeys(e.EXPORT_ENCRYPTION_KEYS, e.EXPORT_ENCRYPTION_ACTIVE_KEY_ID, {
+      keys: 'EXPORT_ENCRYPTION_KEYS',
+      active: 'EXPORT_ENCRYPTION_ACTIVE_KEY_ID',
+    });
+  } catch (err) {
+    if (!(err instanceof PayloadKeyError)) throw err;
+    throw new ConfigError(`Invalid configuration:\n  ${err.variable}: ${err.message}`);
+  }
+}
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` value: unset or `false` trusts no proxy (req.ip is the peer), `true` any
+ * (only when every request comes through a proxy that overwrites X-Forwarded-For), a number the hops to trust, and
+ * otherwise a comma-separated list of addresses, subnets (`10.0.0.0/8`) or `loopback`, `linklocal`, `uniquelocal`.
+ */
+function parseTrustProxy(value: string | undefined, ctx: z.RefinementCtx): boolean | number | string {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d{1,2}$/.test(text)) return Number(text);
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const entries = text.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => {
+    if (named.has(entry)) return false;
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    return bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (bad.length === 0) return entries.join(',');
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be true, false, a hop count, or comma-separated addresses/subnets (or loopback, linklocal, uniquelocal); not one: ${bad.join(', ')}`,
+  });
+  return z.NEVER;
 }
 
 /** The address to connect to: the configured one, or the local dev server's. */

@@ -4,10 +4,12 @@
  * is an error that names it.
  */
 import { z } from 'zod';
+import { isoInstant } from './dates';
 
-const instant = z.iso
-  .datetime({ offset: true })
-  .meta({ description: 'ISO 8601 instant with a zone, e.g. 2026-01-31T12:00:00Z', example: '2026-01-31T12:00:00Z' });
+const instant = isoInstant().meta({
+  description: 'ISO 8601 instant with a zone, e.g. 2026-01-31T12:00:00Z',
+  example: '2026-01-31T12:00:00Z',
+});
 
 /** A bigint id as a decimal string (ids outgrow JavaScript numbers). */
 const eventId = z

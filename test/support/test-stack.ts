@@ -174,7 +174,12 @@ export async function startTestStack(opts: {
       log,
       config,
       // Every test client shares 127.0.0.1: per-address limits would make test files throttle each other.
-      limits: { apiPerMinute: 100_000, authFailuresPer15Minutes: 100_000, ...opts.limits },
+      limits: {
+        apiPerMinute: 100_000,
+        authFailuresPer15Minutes: 100_000,
+        authFailuresPerTokenPrefix: 100_000,
+        ...opts.limits,
+      },
       codec: { codec: new AesGcmPayloadCodec(config.payloadEncryption.keyring), corsOrigins: config.codec.corsOrigins },
     }),
     0,
