@@ -39,6 +39,15 @@ import {
   type CertificateSigningKey,
 } from './certificate-keys';
 
+/**
+ * Workflows a worker keeps in memory between their tasks unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise. The
+ * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap, ~0.5 MB each: a worker with 10,000
+ * sleeping retention workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and
+ * one that is not cached replays its (short) history at its next task, so a few hundred cover the workflows that are
+ * busy at any moment (onboardings, exports, erasures) at a bounded memory cost (docs/benchmarks.md "timers").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+
 /** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
 const port = z
   .string()
@@ -153,6 +162,8 @@ const envSchema = z.object({
     .optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.optional(),
+  // Base URL of the Temporal Web UI, for links to a request's workflow (staff console); default: the dev server's UI.
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -160,7 +171,7 @@ const envSchema = z.object({
     .number()
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
-    .optional(),
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: port.default(9464),
@@ -328,14 +339,16 @@ export interface AppConfig {
     address?: string;
     port: number;
     uiPort: number;
+    /** Base URL of the Web UI (TEMPORAL_UI_URL, default `http://127.0.0.1:<uiPort>`): the console links workflows there. */
+    uiUrl: string;
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
     /**
-     * Workflows the worker keeps in its sticky cache (0: none); undefined leaves the SDK's default, which grows with
-     * the V8 heap limit (~2,300 with a 4 GB heap). See docs/benchmarks.md "timers".
+     * Workflows the worker keeps in its sticky cache (0: none), default {@link DEFAULT_MAX_CACHED_WORKFLOWS}. See
+     * docs/benchmarks.md "timers".
      */
-    maxCachedWorkflows?: number;
+    maxCachedWorkflows: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
@@ -494,6 +507,7 @@ const EXAMPLES: Record<string, string> = {
   PORT: '8080',
   TEMPORAL_PORT: '7233',
   TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_UI_URL: 'https://temporal-ui.example.com',
   METRICS_PORT: '9464',
   WORKER_METRICS_PORT: '9465',
   HOST: '127.0.0.1',
@@ -593,6 +607,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(
+        /\/+$/,
+        '',
+      ),
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,

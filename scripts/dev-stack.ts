@@ -335,6 +335,7 @@ async function main(): Promise<void> {
       'Data lifecycle service is up:',
       `  API             ${api.url}`,
       `  API docs        ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
+      `  Staff console   ${api.url}/console/   (sign in with a staff token below)`,
       temporal
         ? `  Temporal UI     ${ui}   (gRPC ${temporalAddress(config)})`
         : `  Temporal        ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
