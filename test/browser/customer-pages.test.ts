@@ -126,6 +126,10 @@ describe('verification page', () => {
     // The token is in the form body, not in the form's address.
     expect(await page.locator('form').getAttribute('action')).toBe('/verify');
     expect(await page.locator('form').getAttribute('method')).toBe('post');
+    // The layout's stylesheet applied under the page's strict CSP (which allows it by its hash).
+    expect(await page.evaluate("getComputedStyle(document.querySelector('button')).backgroundColor")).toBe(
+      'rgb(11, 87, 208)',
+    );
     await expectAccessible(page);
     await browser.screenshot(page, 'verification-page');
     // Opening the page changed nothing.
@@ -184,7 +188,7 @@ describe('verification page', () => {
       desk.getByRole('link', { name: /Download the archive/ }).click(),
     ]);
     expect(download.suggestedFilename()).toBe(`access-export-${requestId}.tar.gz`);
-    const files = readTarGz(await readFile((await download.path())));
+    const files = readTarGz(await readFile(await download.path()));
     const manifest = files.get(`access-export-${requestId}/manifest.json`)!;
     expect(createHash('sha256').update(manifest).digest('hex')).toBe(archive.manifest_sha256);
     expect(JSON.parse(manifest.toString('utf8'))).toMatchObject({ requestId, customerId });
