@@ -45,11 +45,13 @@ describe('page layout', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("form-action 'self'");
     expect(csp).not.toContain('script-src');
-    expect(csp).toContain("img-src 'self';");
+    expect(csp).toContain("img-src 'self' data:;");
     expect(pageContentSecurityPolicy({ name: 'Acme', logoUrl: 'https://cdn.acme.example/brand/logo.svg' })).toContain(
-      "img-src 'self' https://cdn.acme.example;",
+      "img-src 'self' data: https://cdn.acme.example;",
     );
-    expect(pageContentSecurityPolicy({ name: 'Acme', logoUrl: '/static/logo.png' })).toContain("img-src 'self';");
+    expect(pageContentSecurityPolicy({ name: 'Acme', logoUrl: '/static/logo.png' })).toContain("img-src 'self' data:;");
+    // No request for /favicon.ico (the API would refuse it as unauthenticated and log it as a failed sign-in).
+    expect(html).toContain('<link rel="icon" href="data:,">');
     // A page opened from a mail attachment loads nothing, not even the logo.
     const offline = pageDocument({ brand: { name: 'A', logoUrl: '/l.png' }, title: 'T', body: '', offline: true });
     expect(offline).not.toContain('<img');
