@@ -498,6 +498,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
             tables: step.erasure.tables,
             subprocessors: step.erasure.subprocessorDeletions.length,
             publicKeyUrl: config.certificates.publicKeyUrl,
+            checkUrl: `${config.http.publicBaseUrl}/certificates/verify`,
             signedJson: JSON.stringify(issued.signed, null, 2),
           }),
           action: 'deletion.certificate_sent',

@@ -12,6 +12,7 @@ import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
 import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter } from './routes/codec';
+import { consoleRouter } from './routes/console';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
 import { changeRequestsRouter } from './routes/change-requests';
@@ -23,8 +24,10 @@ import { deletionRequestsRouter } from './routes/deletion-requests';
 import { healthRouter } from './routes/health';
 import { legalHoldsRouter } from './routes/legal-holds';
 import { publicLinksRouter } from './routes/public-links';
+import { requestQueueRouter } from './routes/request-queue';
 import { requestsRouter } from './routes/requests';
 import { retentionPoliciesRouter } from './routes/retention-policies';
+import { sessionRouter } from './routes/session';
 import {
   SUBPROCESSOR_CALLBACK_PATH,
   subprocessorCallbackBody,
@@ -95,12 +98,15 @@ export function createApp(deps: AppDeps): Express {
   });
   // Swagger UI needs inline scripts; its own CSP replaces helmet's strict default on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
+  app.use(consoleRouter());
 
   app.use(healthRouter(deps));
   app.use(customersRouter(deps));
   app.use(contractsRouter(deps));
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
+  app.use(requestQueueRouter(deps));
+  app.use(sessionRouter(deps));
   app.use(accessRequestsRouter(deps));
   app.use(correctionRequestsRouter(deps));
   app.use(deletionRequestsRouter(deps));

@@ -11,7 +11,9 @@ import { registerContractsOpenApi } from './routes/contracts';
 import { registerCorrectionRequestsOpenApi } from './routes/correction-requests';
 import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
+import { registerRequestQueueOpenApi } from './routes/request-queue';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
+import { registerSessionOpenApi } from './routes/session';
 import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
 import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
@@ -180,6 +182,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerLegalHoldPaths(registry, problem);
   registerCertificatesOpenApi(registry, problem);
   registerTerminationOpenApi(registry, problem);
+  registerRequestQueueOpenApi(registry, problem);
+  registerSessionOpenApi(registry);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {

@@ -21,7 +21,9 @@ export const ROUTE_PERMISSIONS = {
   'GET /v1/retention-policies': 'retention-policies:read',
   'GET /v1/retention-policies/:category': 'retention-policies:read',
   'PUT /v1/retention-policies/:category': 'retention-policies:manage',
+  'GET /v1/requests': 'requests:read',
   'GET /v1/requests/:requestId': 'requests:read',
+  'GET /v1/requests/:requestId/history': 'requests:read',
   'POST /v1/requests/:requestId/approve': 'requests:decide',
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
@@ -45,9 +47,11 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/customers/:id/termination': 'terminations:manage',
   'DELETE /v1/customers/:id/termination': 'terminations:manage',
   'POST /v1/customers/:id/termination/acknowledgement': 'terminations:manage',
+  'GET /v1/customers/:id/certificates': 'certificates:read',
   'GET /v1/certificates/:id': 'certificates:read',
   'GET /v1/certificates/:id/verify': 'certificates:read',
   'POST /v1/certificates/verify': 'certificates:read',
+  'GET /v1/session': 'session:read',
   'POST /codec/encode': 'codec:use',
   'POST /codec/decode': 'codec:use',
 } as const satisfies Record<string, Permission>;
@@ -60,6 +64,9 @@ export const PUBLIC_ROUTES = [
   'GET /readyz',
   'GET /openapi.json',
   'GET /docs{/*rest}',
+  // The staff console's static files (HTML, ES modules, CSS): no data in them; every call they make carries the token.
+  'GET /console',
+  'GET /console/{*rest}',
   // The page of a verification link changes nothing; the confirmation is the POST with the token in the body.
   'GET /verify/:token',
   'POST /verify',

@@ -28,6 +28,8 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { AuditKeyError, deriveDevelopmentAuditKeys, parseAuditKeys, type AuditKeyring } from './audit-keys';
+import type { CheckpointStore } from './audit-checkpoints';
 import { allowedHostEntryProblem, outboundPolicy, type OutboundPolicy } from './outbound-destinations';
 import { parseFaultPoints } from './fault-points';
 import {
@@ -36,6 +38,15 @@ import {
   parseCertificateSigningKey,
   type CertificateSigningKey,
 } from './certificate-keys';
+
+/**
+ * Workflows a worker keeps in memory between their tasks unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise. The
+ * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap, ~0.5 MB each: a worker with 10,000
+ * sleeping retention workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and
+ * one that is not cached replays its (short) history at its next task, so a few hundred cover the workflows that are
+ * busy at any moment (onboardings, exports, erasures) at a bounded memory cost (docs/benchmarks.md "timers").
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
 /** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
 const port = z
@@ -140,12 +151,19 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/data_lifecycle'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  // The owner role's URL for migrations (README "Security"); the service itself connects with DATABASE_URL.
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
     .optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.optional(),
+  // Base URL of the Temporal Web UI, for links to a request's workflow (staff console); default: the dev server's UI.
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -153,7 +171,7 @@ const envSchema = z.object({
     .number()
     .int()
     .refine((n) => n === 0 || (n >= 2 && n <= 1_000_000), 'must be 0 (no cache) or 2 to 1000000')
-    .optional(),
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
   // Prometheus metrics (README "Metrics"): the API's /metrics and the worker's SDK metrics, each on its own port.
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_PORT: port.default(9464),
@@ -264,6 +282,17 @@ const envSchema = z.object({
     'must be a duration: the namespace retention of closed workflow histories',
   ),
   CODE_VERSION: z.string().min(1).optional(),
+  // The audit log's keys, checkpoints, scheduled verification and retention floor (README "Security").
+  AUDIT_HMAC_KEYS: z.string().optional(),
+  AUDIT_HMAC_ACTIVE_KEY_ID: z.string().optional(),
+  AUDIT_CHECKPOINT_PATH: z.string().min(1).default('.data/audit-checkpoints.jsonl'),
+  AUDIT_CHECKPOINT_SIGNING_KEY: z.string().optional(),
+  AUDIT_VERIFY_INTERVAL: retentionDurationMs('PT1H'),
+  AUDIT_ALERT_EMAIL: z.email().optional(),
+  AUDIT_RETENTION_FLOOR: statutoryPeriod('P6Y').refine(
+    (v) => v !== null,
+    'must be a duration (the least time audit events are kept), e.g. P6Y',
+  ),
   // Contract termination (workflows/termination.ts).
   TERMINATION_RETURN_GRACE_PERIOD: exactDuration('P30D'),
   TERMINATION_RETURN_REMINDER_OFFSETS: exactDurationList('P14D,P3D'),
@@ -297,7 +326,10 @@ export interface AppConfig {
     trustProxy: boolean | number | string;
   };
   database: {
+    /** The service's connection (a role that may read and write rows, not change the schema or the audit log). */
     url: string;
+    /** The owner role's connection for migrations (MIGRATION_DATABASE_URL, else DATABASE_URL). */
+    migrationUrl: string;
     poolMax: number;
     /** CA bundle (PEM) the PostgreSQL server certificate must chain to; see README "Security". */
     sslCaPath?: string;
@@ -307,14 +339,16 @@ export interface AppConfig {
     address?: string;
     port: number;
     uiPort: number;
+    /** Base URL of the Web UI (TEMPORAL_UI_URL, default `http://127.0.0.1:<uiPort>`): the console links workflows there. */
+    uiUrl: string;
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
     /**
-     * Workflows the worker keeps in its sticky cache (0: none); undefined leaves the SDK's default, which grows with
-     * the V8 heap limit (~2,300 with a 4 GB heap). See docs/benchmarks.md "timers".
+     * Workflows the worker keeps in its sticky cache (0: none), default {@link DEFAULT_MAX_CACHED_WORKFLOWS}. See
+     * docs/benchmarks.md "timers".
      */
-    maxCachedWorkflows?: number;
+    maxCachedWorkflows: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
@@ -432,6 +466,19 @@ export interface AppConfig {
     /** Retention of closed workflow histories in the Temporal namespace (must match the namespace's setting). */
     temporalNamespaceRetention: string;
   };
+  /** The audit log's protection against insiders (README "Security"). */
+  audit: {
+    /** HMAC keys of the chain links (AUDIT_HMAC_KEYS, else derived development keys). */
+    keyring: AuditKeyring;
+    /** The signed checkpoint file (AUDIT_CHECKPOINT_PATH) and its Ed25519 key. */
+    checkpoints: CheckpointStore;
+    /** How often the Temporal Schedule verifies the chain and writes a checkpoint (AUDIT_VERIFY_INTERVAL). */
+    verifyIntervalMs: number;
+    /** Where a break of the chain is reported (AUDIT_ALERT_EMAIL, else STAFF_NOTIFICATION_EMAIL). */
+    alertEmail: string;
+    /** No audit_log retention policy may be shorter than this ISO 8601 duration (AUDIT_RETENTION_FLOOR). */
+    retentionFloor: string;
+  };
   /** Contract termination (workflows/termination.ts). */
   termination: {
     /** How long a returned export waits for the customer's acknowledgement before the deletion goes on. */
@@ -446,13 +493,21 @@ export interface AppConfig {
 }
 
 /** Variables whose values are secrets: a configuration error names them but never shows their value. */
-const SECRET_VARIABLES = new Set(['PAYLOAD_KEYS', 'LINK_SIGNING_KEY', 'EXPORT_ENCRYPTION_KEYS']);
+const SECRET_VARIABLES = new Set([
+  'PAYLOAD_KEYS',
+  'LINK_SIGNING_KEY',
+  'AUDIT_HMAC_KEYS',
+  'AUDIT_CHECKPOINT_SIGNING_KEY',
+  'CERTIFICATE_SIGNING_KEY',
+  'EXPORT_ENCRYPTION_KEYS',
+]);
 
 /** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
 const EXAMPLES: Record<string, string> = {
   PORT: '8080',
   TEMPORAL_PORT: '7233',
   TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_UI_URL: 'https://temporal-ui.example.com',
   METRICS_PORT: '9464',
   WORKER_METRICS_PORT: '9465',
   HOST: '127.0.0.1',
@@ -542,11 +597,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tls: security.httpTls,
       trustProxy: e.TRUST_PROXY,
     },
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, sslCaPath: e.DATABASE_SSL_CA_PATH },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      sslCaPath: e.DATABASE_SSL_CA_PATH,
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(
+        /\/+$/,
+        '',
+      ),
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
@@ -616,6 +680,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       codeVersion: e.CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
       backupRetention: e.BACKUP_RETENTION,
       temporalNamespaceRetention: e.TEMPORAL_NAMESPACE_RETENTION,
+    },
+    audit: {
+      keyring: security.auditKeyring,
+      checkpoints: { path: path.resolve(e.AUDIT_CHECKPOINT_PATH), signer: security.checkpointSigningKey },
+      verifyIntervalMs: e.AUDIT_VERIFY_INTERVAL,
+      alertEmail: e.AUDIT_ALERT_EMAIL ?? e.STAFF_NOTIFICATION_EMAIL,
+      retentionFloor: e.AUDIT_RETENTION_FLOOR,
     },
     termination: {
       returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),
@@ -765,12 +836,43 @@ function securitySettings(e: z.infer<typeof envSchema>) {
     certificateSigningKey = deriveDevelopmentSigningKey(keyring.keys.get(keyring.activeKeyId)!);
   }
 
+  // The audit chain's HMAC keys: never in the database; production must configure its own.
+  let auditKeyring: AuditKeyring | undefined;
+  if (e.AUDIT_HMAC_KEYS !== undefined && e.AUDIT_HMAC_KEYS.trim() !== '') {
+    try {
+      auditKeyring = parseAuditKeys(e.AUDIT_HMAC_KEYS, e.AUDIT_HMAC_ACTIVE_KEY_ID);
+    } catch (err) {
+      if (!(err instanceof AuditKeyError)) throw err;
+      problem(err.variable, err.message);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    problem(
+      'AUDIT_HMAC_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
+  } else if (e.AUDIT_HMAC_ACTIVE_KEY_ID) {
+    problem('AUDIT_HMAC_ACTIVE_KEY_ID', 'is set but AUDIT_HMAC_KEYS is not');
+  } else {
+    auditKeyring = deriveDevelopmentAuditKeys(keyring);
+  }
+  let checkpointSigningKey = certificateSigningKey;
+  if (e.AUDIT_CHECKPOINT_SIGNING_KEY !== undefined && e.AUDIT_CHECKPOINT_SIGNING_KEY.trim() !== '') {
+    try {
+      checkpointSigningKey = parseCertificateSigningKey(e.AUDIT_CHECKPOINT_SIGNING_KEY);
+    } catch (err) {
+      if (!(err instanceof CertificateKeyError)) throw err;
+      problem('AUDIT_CHECKPOINT_SIGNING_KEY', err.message);
+    }
+  }
+
   if (issues.length > 0) throw new ConfigError(`Invalid configuration:\n${issues.join('\n')}`);
   const temporalTlsSet =
     e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_KEY_PATH || e.TEMPORAL_TLS_SERVER_NAME;
   return {
     payloadEncryption: { keyring, insecureDevKey: !keysSet },
     certificateSigningKey: certificateSigningKey!,
+    auditKeyring: auditKeyring!,
+    checkpointSigningKey: checkpointSigningKey!,
     corsOrigins,
     httpTls: e.TLS_CERT_PATH && e.TLS_KEY_PATH ? { certPath: e.TLS_CERT_PATH, keyPath: e.TLS_KEY_PATH } : undefined,
     temporalTls: temporalTlsSet

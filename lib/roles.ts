@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'changes:read',
   'changes:decide',
   'codec:use',
+  // Who am I and what may I do: every role (the staff console shows only the actions the role may take).
+  'session:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -40,6 +42,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'terminations:manage',
     // Operates the workflows it starts: the Web UI shows their decrypted inputs through the codec endpoint.
     'codec:use',
+    'session:read',
   ],
   // Decides: approvals, extensions, legal holds, retention policies.
   privacy_officer: [
@@ -62,6 +65,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'changes:decide',
     // Operates the workflows it decides on (Web UI, through the codec endpoint).
     'codec:use',
+    'session:read',
   ],
   // Reads the evidence, changes nothing. No `codec:use`: the codec decrypts any workflow payload, and the evidence is
   // the audit log and the certificates, not the workflows' data.
@@ -73,10 +77,11 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'retention-policies:read',
     'subprocessors:read',
     'changes:read',
+    'session:read',
   ],
   // Runs the service: tokens (CLI) and the subprocessor registry. It operates no workflow, so no `codec:use`.
   // Four eyes: another admin's new subprocessor, or its new URL or secret (README "Approvals").
-  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide'],
+  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide', 'session:read'],
 };
 
 /** Whether `role` holds `permission`. */

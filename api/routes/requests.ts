@@ -28,8 +28,11 @@ export function requestsRouter(deps: AppDeps): Router {
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
       }
-      // A termination that is erasing shows its erasure child's per-table progress too.
-      const erasureWorkflowId = live?.stage === 'erasing' ? live.erasureWorkflowId : undefined;
+      // A termination or deletion request that is erasing shows its erasure child's per-table progress too.
+      const erasureWorkflowId =
+        live?.stage === 'erasing'
+          ? (live.erasureWorkflowId ?? (live.erasure as { workflowId?: unknown } | null | undefined)?.workflowId)
+          : undefined;
       if (live && typeof erasureWorkflowId === 'string') {
         try {
           live = {
