@@ -184,7 +184,7 @@ describe('verification page', () => {
       desk.getByRole('link', { name: /Download the archive/ }).click(),
     ]);
     expect(download.suggestedFilename()).toBe(`access-export-${requestId}.tar.gz`);
-    const files = readTarGz(await readFile((await download.path())));
+    const files = readTarGz(await readFile(await download.path()));
     const manifest = files.get(`access-export-${requestId}/manifest.json`)!;
     expect(createHash('sha256').update(manifest).digest('hex')).toBe(archive.manifest_sha256);
     expect(JSON.parse(manifest.toString('utf8'))).toMatchObject({ requestId, customerId });
