@@ -227,6 +227,7 @@ describe('the rolling retention sweep', () => {
     };
     const checkScheduleId = contractEndCheckScheduleId(stack.taskQueue);
     const reconcilerScheduleId = requestStartReconcilerScheduleId(stack.taskQueue);
+    // The audit chain verification schedule comes along too (workers/schedules.ts).
     const auditScheduleId = auditVerifyScheduleId(stack.taskQueue);
     try {
       expect(await ensureSchedules(stack.client, stack.config, opts)).toEqual({
