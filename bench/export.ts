@@ -37,6 +37,8 @@ import { runExport, tablesInScope } from '../db/export-engine';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../db/connection';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { loadConfig } from '../lib/config';
+import { deriveArchiveKeyring } from '../lib/export-encryption';
+import { INSECURE_DEV_KEYRING } from '../lib/payload-codec';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 
 const TARGET = 0.8;
@@ -82,6 +84,7 @@ async function child(task: ChildTask): Promise<void> {
       scope: SCOPE,
       batchRows: task.batchRows,
       parallelTables: task.parallelTables,
+      encryption: deriveArchiveKeyring(INSECURE_DEV_KEYRING),
     });
   await exportOnce(task.warmUpCustomerId);
   await copyBaseline(db, task.warmUpCustomerId);

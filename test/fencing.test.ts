@@ -33,6 +33,10 @@ import { activityLeases } from '../db/repositories/activity-leases';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { loadConfig } from '../lib/config';
+import { readEncryptedFile } from '../lib/export-encryption';
+
+/** Keys of the archive files at rest (the development keys: derived from the payload keys). */
+const ARCHIVE_KEYS = loadConfig({}).exports.encryption;
 import { archiveDirectory, deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import type { DataCategory } from '../lib/pure/data-categories';
@@ -119,7 +123,15 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
     };
     const activities = createExportActivities({
       db,
-      config: { exports: { dir: exportDir, batchRows: 30, parallelTables: 1, progressIntervalMs: 60_000 } },
+      config: {
+        exports: {
+          dir: exportDir,
+          batchRows: 30,
+          parallelTables: 1,
+          progressIntervalMs: 60_000,
+          encryption: ARCHIVE_KEYS,
+        },
+      },
       exportHooks: hooks,
     });
 
@@ -159,15 +171,13 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
     expect(await activityLeases.holder(db, `export:${input.archiveId}`)).toMatchObject({ attempt: 2 });
 
     // And the delivered files are exactly the database's rows, with the hashes the manifest records.
-    const manifest = JSON.parse(await readFile(path.join(delivered, 'manifest.json'), 'utf8'));
-    expect(
-      createHash('sha256')
-        .update(await readFile(path.join(delivered, 'manifest.json')))
-        .digest('hex'),
-    ).toBe(summary.manifestSha256);
+    // Encrypted at rest (lib/export-encryption.ts): read through the archive keys.
+    const manifestBytes = await readEncryptedFile(path.join(delivered, 'manifest.json'), ARCHIVE_KEYS);
+    const manifest = JSON.parse(manifestBytes.toString('utf8'));
+    expect(createHash('sha256').update(manifestBytes).digest('hex')).toBe(summary.manifestSha256);
     for (const entry of manifest.tables) {
       const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
-      const file = await readFile(path.join(delivered, entry.file));
+      const file = await readEncryptedFile(path.join(delivered, entry.file), ARCHIVE_KEYS);
       const expected = await expectedTableCsv(db, spec, seed.customerId, SCOPE_CATEGORIES.service_records);
       expect([entry.table, file.equals(expected)]).toEqual([entry.table, true]);
       expect(entry.sha256).toBe(createHash('sha256').update(file).digest('hex'));
