@@ -81,7 +81,7 @@ async function waitForText(page: Page, pattern: RegExp, timeoutMs = 60_000): Pro
 
 async function confirmByLink(requestId: string, email: string, subject: RegExp): Promise<void> {
   const mail = await mailAbout(stack, requestId, email, subject);
-  const res = await confirmVerification((...args) => stack.http(...args), linkToken(mail.text, 'verify'));
+  const res = await confirmVerification(stack, linkToken(mail.text, 'verify'));
   expect(res.status).toBe(200);
 }
 
@@ -267,11 +267,6 @@ describe('the staff console', () => {
     const onboarded = await stack.http('POST', '/v1/customers', body);
     await stack.client.workflow.getHandle(onboarded.body.workflowId).result();
     const customerId = onboarded.body.customerId as string;
-    // The contract change starts the customer's retention lifecycle (what expires when, on the customer page).
-    expect(
-      (await stack.http('PUT', `/v1/customers/${customerId}/contract`, { endsOn: '2027-12-31' }, {}, 'privacy_officer'))
-        .status,
-    ).toBe(200);
 
     const officer = await signedIn(stack.tokens.privacy_officer);
     await officer.goto(`/console/#/customers/${customerId}`);
@@ -322,5 +317,40 @@ describe('the staff console', () => {
     const [certificate] = await stack.db('certificates').where({ request_id: requestId });
     expect(certificate).toBeDefined();
     expect(await second.locator(`tr[data-certificate="${certificate.id}"]`).count()).toBe(1);
+  });
+  it('shows a contract change that waits for a second officer: no approve button for its proposer, approved by the other', async () => {
+    const onboarded = await stack.http('POST', '/v1/customers', onboardingBody([]));
+    await stack.client.workflow.getHandle(onboarded.body.workflowId).result();
+    const customerId = onboarded.body.customerId as string;
+    // Bringing the contract's end forward brings erasure forward: it waits for a second privacy officer.
+    const proposed = await stack.http(
+      'PUT',
+      `/v1/customers/${customerId}/contract`,
+      { endsOn: '2027-06-30' },
+      {},
+      'privacy_officer',
+    );
+    expect(proposed.status).toBe(202);
+    const changeId = proposed.body.changeRequest.id as string;
+
+    const proposer = await signedIn(stack.tokens.privacy_officer);
+    await proposer.getByRole('link', { name: 'Pending changes' }).click();
+    const mine = proposer.locator(`section[data-change="${changeId}"]`);
+    await mine.getByText(/You proposed this change/).waitFor();
+    expect(await mine.getByRole('button', { name: 'Approve change' }).count()).toBe(0);
+    await expectAccessible(proposer);
+
+    const second = await signedIn(secondOfficer);
+    await second.goto('/console/#/changes');
+    const theirs = second.locator(`section[data-change="${changeId}"]`);
+    await theirs.getByRole('button', { name: 'Approve change' }).click();
+    await eventually(
+      () => stack.http('GET', `/v1/change-requests/${changeId}`, undefined, {}, 'auditor'),
+      (r) => r.body.status === 'applied',
+    );
+    await second.locator(`section[data-change="${changeId}"]`).waitFor({ state: 'detached' }); // no longer pending
+    const contract = await stack.db('contracts').where({ customer_id: customerId }).first();
+    expect(contract.ends_on).toBe('2027-06-30');
+    expect(browser.pageErrors(second)).toEqual([]);
   });
 });
