@@ -353,4 +353,49 @@ describe('the staff console', () => {
     expect(contract.ends_on).toBe('2027-06-30');
     expect(browser.pageErrors(second)).toEqual([]);
   });
+  it('onboards a customer and starts a deletion request through the forms, each refusal shown at its field', async () => {
+    const page = await signedIn(stack.tokens.support);
+    await page.goto('/console/#/start/onboarding');
+    await page.getByRole('heading', { level: 1, name: 'Start: Onboarding' }).waitFor();
+    const tag = randomUUID().slice(0, 6);
+    await page.getByLabel('Legal name').fill(`Formular Handel ${tag} GmbH`);
+    await page.getByLabel('Registration number').fill(`HRB F${tag}`);
+    await page.getByLabel('Country (ISO code)').fill('Germany');
+    await page.getByLabel(/^Name/).fill('Frieda Form');
+    await page.getByLabel(/^Email/).fill('frieda-at-example');
+    await page.getByLabel('Starts on').fill('2026-02-01');
+    await page.getByLabel('At termination').selectOption('delete');
+    await page.getByRole('button', { name: 'Onboard customer' }).click();
+    await page.locator('.error-summary ul').waitFor();
+    expect(await page.getByLabel('Country (ISO code)').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel(/^Email/).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.error-summary').innerText()).toMatch(/company\.country: .*ISO 3166-1/);
+    await expectAccessible(page);
+
+    await page.getByLabel('Country (ISO code)').fill('DE');
+    const email = `frieda.${tag}@formular.example`;
+    await page.getByLabel(/^Email/).fill(email);
+    await page.getByRole('button', { name: 'Onboard customer' }).click();
+    await page.waitForURL(/#\/requests\/[0-9a-f-]{36}$/);
+    await waitForText(page, /stage: completed/);
+    const customer = await stack
+      .db('customers')
+      .where({ registration_number: `HRB F${tag}` })
+      .first();
+    expect(customer.status).toBe('active');
+
+    await page.goto(`/console/#/start/deletion?customer=${customer.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Start: Deletion request' }).waitFor();
+    await page.getByLabel('Requester email').fill(email);
+    await page.getByRole('button', { name: 'Start deletion request' }).click();
+    await page.locator('fieldset[aria-invalid="true"]').waitFor(); // no part ticked: the parts are refused
+    expect(await page.locator('.field-error').innerText()).toMatch(/^parts: /);
+    await page.getByRole('checkbox', { name: 'All orders' }).check();
+    await page.getByRole('button', { name: 'Start deletion request' }).click();
+    await page.waitForURL(/#\/requests\/[0-9a-f-]{36}$/);
+    await waitForText(page, /Deletion request/);
+    const [request] = await stack.db('lifecycle_requests').where({ customer_id: customer.id, type: 'deletion' });
+    expect(page.url()).toContain(request.id);
+    expect(browser.pageErrors(page)).toEqual([]);
+  });
 });
