@@ -71,6 +71,16 @@ const RequestStatus = z
     completedAt: z.string().nullable(),
     outcome: z.record(z.string(), z.unknown()).nullable(),
     failureReason: z.string().nullable(),
+    reasons: z
+      .array(
+        z.object({
+          kind: z.enum(['extension_reason', 'waiver_reason']),
+          text: z.string(),
+          actor: z.string(),
+          givenAt: z.string(),
+        }),
+      )
+      .meta({ description: 'Reasons staff gave for decisions (kept in the database; workflows carry only their id)' }),
     workflowId: z.string(),
   })
   .meta({ id: 'RequestStatus' });

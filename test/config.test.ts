@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, temporalAddress } from '../lib/config';
+import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, loadConfig, temporalAddress } from '../lib/config';
 
 describe('configuration', () => {
   it('boots on defaults that point at the local stack', () => {
@@ -36,8 +36,9 @@ describe('configuration', () => {
     expect(message).toContain('TEMPORAL_MAX_CACHED_WORKFLOWS: must be 0 (no cache) or 2 to 1000000');
   });
 
-  it("leaves the worker's sticky cache to the SDK unless TEMPORAL_MAX_CACHED_WORKFLOWS sets it (0 turns it off)", () => {
-    expect(loadConfig({}).temporal.maxCachedWorkflows).toBeUndefined();
+  it("bounds the worker's sticky cache to a few hundred workflows unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise (0 turns it off)", () => {
+    expect(loadConfig({}).temporal.maxCachedWorkflows).toBe(DEFAULT_MAX_CACHED_WORKFLOWS);
+    expect(DEFAULT_MAX_CACHED_WORKFLOWS).toBeLessThanOrEqual(500);
     expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '500' }).temporal.maxCachedWorkflows).toBe(500);
     expect(loadConfig({ TEMPORAL_MAX_CACHED_WORKFLOWS: '0' }).temporal.maxCachedWorkflows).toBe(0);
   });

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions as SdkWorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface WorkerOptions {
@@ -24,6 +24,8 @@ export interface WorkerOptions {
    * workflow bundle must have been built with the same failure converter (scripts/bundle-workflows.ts does).
    */
   dataConverter?: DataConverter;
+  /** Sinks that workflow interceptors bundled with the code call (bench/timers.ts counts settled workflows so). */
+  sinks?: SdkWorkerOptions['sinks'];
 }
 
 /** Where the workflow sources start. */
@@ -40,7 +42,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
+    // Bounded (TEMPORAL_MAX_CACHED_WORKFLOWS, default 200) rather than the SDK's heap-sized default: see lib/config.ts.
     maxCachedWorkflows: opts.deps.config.temporal.maxCachedWorkflows,
     dataConverter: opts.dataConverter,
+    sinks: opts.sinks,
   });
 }

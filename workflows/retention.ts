@@ -10,7 +10,7 @@
  * which outlives the contracts row a business_contact erasure removes; the lifecycle deletes that record when the last
  * contract-end category is erased.
  *
- * Policies and the contract are read through an activity whenever a timer is set: at start, on a signal, at every
+ * Policies and the contract are read through a local activity whenever a timer is set: at start, on a signal, at every
  * wake-up (so each erasure applies the policy version current at that moment) and at least every recheck interval
  * (so a policy change reaches every customer even if its `policiesChanged` signal was lost). The workflow continues
  * as new after each erasure and whenever its history grows, so years of waiting keep the history small.
@@ -26,6 +26,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -123,10 +124,29 @@ export const policiesChangedSignal = defineSignal<[]>('policiesChanged');
 /** Patch id: the lifecycle deletes the customer's lifecycle dates when it completes (histories before it did not). */
 const FORGET_LIFECYCLE_DATES_PATCH = 'retention-forgets-lifecycle-dates';
 
+/**
+ * Patch id: the context is read by a local activity, inside the workflow task that needs it, instead of a scheduled
+ * activity. A start (and every re-plan) then takes one workflow task instead of two plus an activity task, which made
+ * a retention start cost 2.2-2.4 no-op starts (docs/benchmarks.md "timers"). Histories before it schedule the activity.
+ */
+const LOCAL_CONTEXT_PATCH = 'retention-context-local-activity';
+
 /** History length after which the workflow continues as new even if the server does not suggest it yet. */
 const MAX_HISTORY_EVENTS = 2000;
 
 const acts = proxyActivities<RetentionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});
+
+/** The context read: a short read-only query, so a local activity (retried the same way; attempts after the first
+ * minute wait on a timer between them). */
+const local = proxyLocalActivities<Pick<RetentionActivities, 'loadRetentionContext'>>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -181,7 +201,9 @@ export async function retentionWorkflow(input: RetentionWorkflowInput): Promise<
     }
     if (stale || !ctx) {
       stale = false;
-      ctx = await acts.loadRetentionContext({ customerId });
+      ctx = patched(LOCAL_CONTEXT_PATCH)
+        ? await local.loadRetentionContext({ customerId })
+        : await acts.loadRetentionContext({ customerId });
       status.lastCheckedAt = new Date().toISOString();
     }
     if (!ctx.customerExists || ctx.customerStatus === 'terminated') {

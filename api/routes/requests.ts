@@ -2,6 +2,7 @@
 import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
+import { requestTexts } from '../../db/repositories/request-texts';
 import type { RequestStatusView } from '../../lib/pure/request-messages';
 import { erasureStatusQuery } from '../../workflows/erasure';
 import { requestStatusQuery } from '../../workflows/request-status';
@@ -68,6 +69,13 @@ export function requestsRouter(deps: AppDeps): Router {
       completedAt: request.completedAt,
       outcome: request.outcome,
       failureReason: request.failureReason,
+      // Staff reasons live in the database only (workflows carry their ids): shown from there.
+      reasons: (await requestTexts.list(deps.db, request.id)).map((t) => ({
+        kind: t.kind,
+        text: t.text,
+        actor: t.actor,
+        givenAt: t.createdAt.toISOString(),
+      })),
       workflowId: request.workflowId,
     });
   });

@@ -33,7 +33,6 @@ test('PostgreSQL stopped for 25 s mid-batch: every onboarding completes, one wel
   // Stop as the SMTP server accepts the 3rd welcome email (before it answers, so the worker cannot have recorded it
   // yet): the other customers are at every step from recording to activation.
   let stoppedAt = 0;
-  let welcomesAtStop = 0;
   const welcomes = () => stack.smtp.messages().filter((m) => m.subject.startsWith('Welcome: ')).length;
   await stack.smtp.waitFor(
     (m) => {
@@ -44,7 +43,7 @@ test('PostgreSQL stopped for 25 s mid-batch: every onboarding completes, one wel
     },
     { timeoutMs: 300_000 },
   );
-  welcomesAtStop = welcomes();
+  const welcomesAtStop = welcomes();
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   stack.postgres.start();
   const downSeconds = secondsSince(stoppedAt);

@@ -79,7 +79,7 @@ test('a Temporal dev server killed and restarted mid-way: every workflow complet
   const unverifiedRequestId: string = unverified.body.requestId;
   const timerDueAt = Date.now() + VERIFICATION_TIMEOUT_S * 1000;
 
-  expect((await stack.http('GET', `/verify/${linkToken(verification.text, 'verify')}`)).status).toBe(200);
+  expect((await stack.http('POST', '/verify', { token: linkToken(verification.text, 'verify') })).status).toBe(200);
   const onboardings = await submitOnboardings(stack, ONBOARDINGS);
 
   // Kill while the export is part-way (rows written, not finished).

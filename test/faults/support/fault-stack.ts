@@ -33,6 +33,10 @@ export interface FaultStackOptions {
   env?: Record<string, string>;
   /** Start the API process as well (default false: scenarios that start workflows with the client need none). */
   api?: boolean;
+  /** The workflow bundle the workers load (default: the fault suite's, FAULTS_WORKFLOW_BUNDLE; benchmarks pass theirs). */
+  workflowBundle?: string;
+  /** Where the stack keeps its state and logs (default `.data/faults/<name>`). */
+  dir?: string;
 }
 
 /** Options of {@link FaultStack.startWorker}. */
@@ -77,8 +81,8 @@ export interface FaultStack {
 }
 
 /** The workflow bundle of the run (jest.faults global setup); each worker loads it instead of bundling. */
-function workflowBundle(): string {
-  const bundle = process.env.FAULTS_WORKFLOW_BUNDLE;
+function workflowBundle(given?: string): string {
+  const bundle = given ?? process.env.FAULTS_WORKFLOW_BUNDLE;
   if (!bundle || !fs.existsSync(bundle))
     throw new Error('FAULTS_WORKFLOW_BUNDLE is not set: run the fault suite with `npm run test:faults`');
   return bundle;
@@ -102,7 +106,7 @@ async function polling(connection: Connection, namespace: string, taskQueue: str
 
 /** Starts the stack of one scenario (no worker yet: the scenario starts them with its fault points). */
 export async function startFaultStack(opts: FaultStackOptions): Promise<FaultStack> {
-  const dir = path.join(ROOT, '.data', 'faults', opts.name);
+  const dir = opts.dir ?? path.join(ROOT, '.data', 'faults', opts.name);
   fs.rmSync(dir, { recursive: true, force: true });
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
@@ -150,7 +154,7 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       TEMPORAL_ADDRESS: temporalServer.address,
       TEMPORAL_NAMESPACE: namespace,
       TEMPORAL_TASK_QUEUE: taskQueue,
-      WORKFLOW_BUNDLE_PATH: workflowBundle(),
+      WORKFLOW_BUNDLE_PATH: workflowBundle(opts.workflowBundle),
       SMTP_URL: smtp.url,
       PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
       PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
