@@ -12,6 +12,7 @@ import { renderQueue } from './views/queue.js';
 import { renderRequest } from './views/request.js';
 import { renderCustomer } from './views/customer.js';
 import { renderCustomers } from './views/customers.js';
+import { renderChanges } from './views/changes.js';
 import { renderStart, START_KINDS } from './views/start.js';
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -32,6 +33,7 @@ const ROUTES = [
   [/^\/customers$/, renderCustomers, 'customers'],
   [/^\/customers\/(?<id>[0-9a-f-]{36})$/, renderCustomer, 'customers'],
   [/^\/start\/(?<kind>[a-z]+)$/, renderStart, 'start'],
+  [/^\/changes$/, renderChanges, 'changes'],
 ];
 
 function navigate(/** @type {string} */ hash) {
@@ -56,6 +58,7 @@ function renderNav(/** @type {string} */ active) {
       may('GET /v1/requests') ? link('#/queue', 'queue', 'Queue') : null,
       may('GET /v1/customers') ? link('#/customers', 'customers', 'Customers') : null,
       startKind ? link(`#/start/${startKind.kind}`, 'start', 'Start a request') : null,
+      may('GET /v1/change-requests') ? link('#/changes', 'changes', 'Pending changes') : null,
       h('li', { class: 'who' }, `${s.staff.name} (${s.staff.role.replace('_', ' ')})`),
       h(
         'li',

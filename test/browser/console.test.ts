@@ -267,11 +267,6 @@ describe('the staff console', () => {
     const onboarded = await stack.http('POST', '/v1/customers', body);
     await stack.client.workflow.getHandle(onboarded.body.workflowId).result();
     const customerId = onboarded.body.customerId as string;
-    // The contract change starts the customer's retention lifecycle (what expires when, on the customer page).
-    expect(
-      (await stack.http('PUT', `/v1/customers/${customerId}/contract`, { endsOn: '2027-12-31' }, {}, 'privacy_officer'))
-        .status,
-    ).toBe(200);
 
     const officer = await signedIn(stack.tokens.privacy_officer);
     await officer.goto(`/console/#/customers/${customerId}`);
@@ -322,5 +317,85 @@ describe('the staff console', () => {
     const [certificate] = await stack.db('certificates').where({ request_id: requestId });
     expect(certificate).toBeDefined();
     expect(await second.locator(`tr[data-certificate="${certificate.id}"]`).count()).toBe(1);
+  });
+  it('shows a contract change that waits for a second officer: no approve button for its proposer, approved by the other', async () => {
+    const onboarded = await stack.http('POST', '/v1/customers', onboardingBody([]));
+    await stack.client.workflow.getHandle(onboarded.body.workflowId).result();
+    const customerId = onboarded.body.customerId as string;
+    // Bringing the contract's end forward brings erasure forward: it waits for a second privacy officer.
+    const proposed = await stack.http(
+      'PUT',
+      `/v1/customers/${customerId}/contract`,
+      { endsOn: '2027-06-30' },
+      {},
+      'privacy_officer',
+    );
+    expect(proposed.status).toBe(202);
+    const changeId = proposed.body.changeRequest.id as string;
+
+    const proposer = await signedIn(stack.tokens.privacy_officer);
+    await proposer.getByRole('link', { name: 'Pending changes' }).click();
+    const mine = proposer.locator(`section[data-change="${changeId}"]`);
+    await mine.getByText(/You proposed this change/).waitFor();
+    expect(await mine.getByRole('button', { name: 'Approve change' }).count()).toBe(0);
+    await expectAccessible(proposer);
+
+    const second = await signedIn(secondOfficer);
+    await second.goto('/console/#/changes');
+    const theirs = second.locator(`section[data-change="${changeId}"]`);
+    await theirs.getByRole('button', { name: 'Approve change' }).click();
+    await eventually(
+      () => stack.http('GET', `/v1/change-requests/${changeId}`, undefined, {}, 'auditor'),
+      (r) => r.body.status === 'applied',
+    );
+    await second.locator(`section[data-change="${changeId}"]`).waitFor({ state: 'detached' }); // no longer pending
+    const contract = await stack.db('contracts').where({ customer_id: customerId }).first();
+    expect(contract.ends_on).toBe('2027-06-30');
+    expect(browser.pageErrors(second)).toEqual([]);
+  });
+  it('onboards a customer and starts a deletion request through the forms, each refusal shown at its field', async () => {
+    const page = await signedIn(stack.tokens.support);
+    await page.goto('/console/#/start/onboarding');
+    await page.getByRole('heading', { level: 1, name: 'Start: Onboarding' }).waitFor();
+    const tag = randomUUID().slice(0, 6);
+    await page.getByLabel('Legal name').fill(`Formular Handel ${tag} GmbH`);
+    await page.getByLabel('Registration number').fill(`HRB F${tag}`);
+    await page.getByLabel('Country (ISO code)').fill('Germany');
+    await page.getByLabel(/^Name/).fill('Frieda Form');
+    await page.getByLabel(/^Email/).fill('frieda-at-example');
+    await page.getByLabel('Starts on').fill('2026-02-01');
+    await page.getByLabel('At termination').selectOption('delete');
+    await page.getByRole('button', { name: 'Onboard customer' }).click();
+    await page.locator('.error-summary ul').waitFor();
+    expect(await page.getByLabel('Country (ISO code)').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel(/^Email/).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.error-summary').innerText()).toMatch(/company\.country: .*ISO 3166-1/);
+    await expectAccessible(page);
+
+    await page.getByLabel('Country (ISO code)').fill('DE');
+    const email = `frieda.${tag}@formular.example`;
+    await page.getByLabel(/^Email/).fill(email);
+    await page.getByRole('button', { name: 'Onboard customer' }).click();
+    await page.waitForURL(/#\/requests\/[0-9a-f-]{36}$/);
+    await waitForText(page, /stage: completed/);
+    const customer = await stack
+      .db('customers')
+      .where({ registration_number: `HRB F${tag}` })
+      .first();
+    expect(customer.status).toBe('active');
+
+    await page.goto(`/console/#/start/deletion?customer=${customer.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Start: Deletion request' }).waitFor();
+    await page.getByLabel('Requester email').fill(email);
+    await page.getByRole('button', { name: 'Start deletion request' }).click();
+    await page.locator('fieldset[aria-invalid="true"]').waitFor(); // no part ticked: the parts are refused
+    expect(await page.locator('.field-error').innerText()).toMatch(/^parts: /);
+    await page.getByRole('checkbox', { name: 'All orders' }).check();
+    await page.getByRole('button', { name: 'Start deletion request' }).click();
+    await page.waitForURL(/#\/requests\/[0-9a-f-]{36}$/);
+    await waitForText(page, /Deletion request/);
+    const [request] = await stack.db('lifecycle_requests').where({ customer_id: customer.id, type: 'deletion' });
+    expect(page.url()).toContain(request.id);
+    expect(browser.pageErrors(page)).toEqual([]);
   });
 });
