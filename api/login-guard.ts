@@ -18,7 +18,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Knex } from 'knex';
 import { staffTokens, type StaffIdentity } from '../db/repositories/staff-tokens';
 import type { Logger } from '../lib/logger';
-import { HttpProblem, instanceOf } from './problem';
+import { HttpProblem, sendTooManyRequests } from './problem';
 
 /** Characters of a presented token that key the per-prefix limit (`dlo_` and 8 random characters). */
 export const TOKEN_PREFIX_CHARS = 12;
@@ -137,18 +137,7 @@ function failureOf(res: Response): Failure | undefined {
 }
 
 function tooManyFailures(req: Request, res: Response): void {
-  res
-    .status(429)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: 'about:blank',
-        title: 'Too Many Requests',
-        status: 429,
-        detail: 'too many failed authentications; retry after the time in the RateLimit header',
-        instance: instanceOf(req),
-      }),
-    );
+  sendTooManyRequests(req, res, 'too many failed authentications; retry after the time in the RateLimit header');
 }
 
 /**

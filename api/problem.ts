@@ -88,6 +88,11 @@ function send(res: Parameters<RequestHandler>[1], status: number, body: Record<s
   res.status(status).type('application/problem+json').send(JSON.stringify(safe));
 }
 
+/** Answers 429 problem+json (a rate or failure limit is over; the RateLimit headers say when to retry). */
+export function sendTooManyRequests(req: Request, res: Parameters<RequestHandler>[1], detail: string): void {
+  send(res, 429, { type: 'about:blank', title: 'Too Many Requests', status: 429, detail, instance: instanceOf(req) });
+}
+
 /** 404 for routes that do not exist. */
 export const notFoundHandler: RequestHandler = (req, res) => {
   send(res, 404, {

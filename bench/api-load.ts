@@ -5,8 +5,8 @@
  * On loopback, the service as deployed (bench/support/service-stack.ts: a private PostgreSQL cluster, a Temporal dev
  * server, the API process and a worker process of the production code) receives, for S seconds (default 60):
  *
- * - **measured**: R requests per second (default 8: the API's default per-address limit is 600 a minute) through the
- *   API, alternating `POST /v1/customers` (an onboarding with the three demo subprocessors) and
+ * - **measured**: R requests per second (default 8) through the API, from 16 client addresses (127.0.0.2 and up, the
+ *   API's limits being per address), alternating `POST /v1/customers` (an onboarding with the three demo subprocessors) and
  *   `POST /v1/customers/<id>/access-requests` (from an address that is not a registered contact, so the request is
  *   refused and its workflow completes without anyone acting); each call is timed from send to answer;
  * - **baseline**, at the same time and rate: `client.workflow.start` of the same workflow types, with the same search
@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { searchAttributes } from '../lib/pure/temporal-ids';
 import { onboardingBody } from '../test/support/fixtures';
@@ -35,8 +36,9 @@ const program = new Command()
   .option('--rate <n>', 'requests per second (each of API and baseline)', (v) => Number(v), 8)
   .option('--seconds <n>', 'how long the load lasts', (v) => Number(v), 60)
   .option('--completion-timeout <n>', 'seconds to wait for every accepted request to complete', (v) => Number(v), 900)
+  .option('--clients <n>', 'client addresses (127.0.0.2 and up) the API calls come from', (v) => Number(v), 16)
   .parse(process.argv);
-const opts = program.opts<{ rate: number; seconds: number; completionTimeout: number }>();
+const opts = program.opts<{ rate: number; seconds: number; completionTimeout: number; clients: number }>();
 if (!(opts.rate > 0) || !(opts.seconds > 0)) {
   console.error('--rate and --seconds must be positive numbers');
   process.exit(2);
@@ -50,16 +52,33 @@ async function main(): Promise<void> {
     const seed = await seedDemoCustomer(stack.db, { operationalRows: 10, technicalRows: 10, communicationRows: 2 });
     const baselineQueue = `bench-api-load-baseline-${randomUUID().slice(0, 8)}`;
 
+    // Concurrent clients, each from an address of its own (the API's limits are per address, as in production).
+    const clients = Array.from(
+      { length: opts.clients },
+      (_, i) => new Agent({ localAddress: `127.0.0.${2 + i}`, connections: 8 }),
+    );
+    const token = await stack.token('support');
+    const post = async (client: Agent, urlPath: string, body: unknown) => {
+      const res = await undiciFetch(`${stack.api!.url}${urlPath}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        dispatcher: client,
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as { workflowId?: string } };
+    };
     const viaApi = async (i: number) => {
+      const client = clients[i % clients.length]!;
       const t0 = performance.now();
       const res =
         i % 2 === 0
-          ? await stack.http('POST', '/v1/customers', onboardingBody(SUBPROCESSORS))
-          : await stack.http('POST', `/v1/customers/${seed.customerId}/access-requests`, {
+          ? await post(client, '/v1/customers', onboardingBody(SUBPROCESSORS))
+          : await post(client, `/v1/customers/${seed.customerId}/access-requests`, {
               requesterEmail: `someone-${randomUUID().slice(0, 8)}@elsewhere.example`,
               scope: 'all',
             });
-      return { ms: performance.now() - t0, status: res.status, body: res.body as { workflowId?: string } };
+      return { ms: performance.now() - t0, status: res.status, body: res.body };
     };
     const bare = async (i: number) => {
       const requestId = randomUUID();
@@ -135,6 +154,8 @@ async function main(): Promise<void> {
         `(${accepted.length} accepted, ${apiErrors} errors: ${JSON.stringify(countBy(api.map((r) => r.status)))}); ` +
         `bare start p50 ${bareP50.toFixed(1)} ms, p99 ${bareP99.toFixed(1)} ms (${bareErrors} errors)`,
     );
+
+    await Promise.all(clients.map((c) => c.close()));
 
     // Every accepted request's workflow completes.
     const completedAt = performance.now();

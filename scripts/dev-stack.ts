@@ -32,7 +32,7 @@ import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
-import { subprocessorFailureCounter } from '../workers/metrics';
+import { auditChainGauge, subprocessorFailureCounter } from '../workers/metrics';
 import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
 import { ensureSchedules } from '../workers/schedules';
 import { assertPortsFree, devStackPorts } from './dev-stack-ports';
@@ -280,6 +280,7 @@ async function main(): Promise<void> {
         onFailure: subprocessorFailureCounter(),
       }),
       config,
+      onAuditVerified: auditChainGauge(),
     },
   });
   const workerRun = worker.run();

@@ -562,6 +562,7 @@ describe('reading the audit log over HTTP', () => {
     const res = await get(api, '/v1/audit-events?customerId=nope&limit=0&after=abc&from=yesterday&colour=red');
     expect(res.status).toBe(400);
     expect(res.type).toContain('application/problem+json');
+    // One error per field: an unparseable date is named for its format only, not also for the sane range.
     const fields = (res.body.errors as { field: string; rule: string }[]).map((e) => e.field).sort();
     expect(fields).toEqual(['query.after', 'query.colour', 'query.customerId', 'query.from', 'query.limit']);
 

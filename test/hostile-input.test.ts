@@ -469,7 +469,11 @@ describe('the inputs the security review found answered 500 answer 400 naming th
 
   it('never echoes a link token: neither in the answer nor for a path that is not a route', async () => {
     const token = `eyJrIjoidGVzdCJ9${'A'.repeat(20)}.${'B'.repeat(43)}`;
-    const res = await send('GET', `/exports/${token}`);
+    // The page a browser gets, and the problem+json a client asking for JSON gets.
+    const page = await send('GET', `/exports/${token}`);
+    expect(page.status).toBe(404);
+    expect(page.text).not.toContain(token);
+    const res = await send('GET', `/exports/${token}`, { as: null, headers: { Accept: 'application/json' } });
     expect(res.status).toBe(404);
     expect(res.text).not.toContain(token);
     expect(res.body.instance).toBe('/exports/[redacted-token]');

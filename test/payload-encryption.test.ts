@@ -151,6 +151,7 @@ describe('payload key configuration', () => {
       // TLS or a TLS-terminating proxy (test/personal-data-at-rest.test.ts).
       EXPORT_ENCRYPTION_KEYS: `e1:${Buffer.alloc(32, 3).toString('base64')}`,
       TLS_TERMINATED_UPSTREAM: 'true',
+      AUDIT_HMAC_KEYS: `a1:${Buffer.alloc(32, 4).toString('base64')}`,
       CERTIFICATE_SIGNING_KEY: generateKeyPairSync('ed25519')
         .privateKey.export({ format: 'pem', type: 'pkcs8' })
         .toString(),

@@ -234,6 +234,7 @@ describe('production configuration', () => {
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString(),
     EXPORT_ENCRYPTION_KEYS: `e1:${Buffer.alloc(32, 2).toString('base64')}`,
+    AUDIT_HMAC_KEYS: `a1:${Buffer.alloc(32, 4).toString('base64')}`,
   };
 
   it('refuses plain HTTP unless TLS is terminated upstream or TLS files are configured', () => {

@@ -28,7 +28,7 @@ const rangeRule = {
 };
 
 /** A calendar date, `YYYY-MM-DD`, in the sane range. */
-export const calendarDate = () => z.iso.date().refine(inSaneRange, rangeRule);
+export const calendarDate = () => z.iso.date({ abort: true }).refine(inSaneRange, rangeRule);
 
 /** An ISO 8601 instant with a zone offset, in the sane range. */
-export const isoInstant = () => z.iso.datetime({ offset: true }).refine(inSaneRange, rangeRule);
+export const isoInstant = () => z.iso.datetime({ offset: true, abort: true }).refine(inSaneRange, rangeRule);
