@@ -69,6 +69,8 @@ export function createApp(deps: AppDeps): Express {
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   // One login guard for the API and the codec endpoints: failed authentications count together (api/login-guard.ts).
   const login = loginGuard({ db: deps.db, log: deps.log, limits });
+  // startServer's stop() emits `close` on the app once its server has closed.
+  app.on('close', () => login.flush());
 
   // The codec endpoints answer CORS for the Web UI themselves, so they come before the general limiter and guard and
   // check the token inside (a refusal without CORS headers would reach the browser as an opaque network error).

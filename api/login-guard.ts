@@ -144,8 +144,10 @@ function tooManyFailures(req: Request, res: Response): void {
  * The login guard: middleware that identifies the staff member behind the bearer token (then
  * {@link identifiedStaff} names them) or answers 401, or 429 once the failures of the request's address or token
  * prefix are over their limit. One guard serves the API and the codec endpoints, so they share the counts.
+ * `flush()` writes the failures of the burst in progress at once (the app calls it when its server closes, so the
+ * last burst's line is neither lost nor written after the process has moved on).
  */
-export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits }): RequestHandler[] {
+export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits }): RequestHandler[] & { flush(): void } {
   const bursts = new FailureBursts(deps.log, deps.limits.authFailureReportQuietMs);
 
   const identify: RequestHandler = async (req, res, next) => {
@@ -193,5 +195,5 @@ export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits })
     throw new HttpProblem(401, 'Unauthorized', 'a valid staff bearer token is required');
   };
 
-  return [identify, byAddress, byTokenPrefix, refuse];
+  return Object.assign([identify, byAddress, byTokenPrefix, refuse], { flush: () => bursts.flush() });
 }
