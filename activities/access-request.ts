@@ -19,6 +19,8 @@ import { accessRequests } from '../db/repositories/access-requests';
 import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
+import { contacts } from '../db/repositories/contacts';
+import { issueVerificationLink } from './verification-links';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import type { AppConfig } from '../lib/config';
@@ -76,15 +78,7 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     return parsed.success ? parsed.data.requesterEmail : undefined;
   }
 
-  async function contactOf(
-    customerId: string,
-    contactId: string,
-  ): Promise<{ email: string; name: string; companyName: string } | undefined> {
-    return db('contacts as c')
-      .join('customers as k', 'k.id', 'c.customer_id')
-      .where({ 'c.id': contactId, 'c.customer_id': customerId })
-      .first('c.email as email', 'c.name as name', 'k.company_name as companyName');
-  }
+  const contactOf = (customerId: string, contactId: string) => contacts.withCompany(db, customerId, contactId);
 
   return {
     /** Confirms receipt to the address the request came from (same wording for every request: see the emails). */
@@ -108,13 +102,8 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     async checkAccessRequester(step: AccessStep): Promise<{ registered: boolean; contactId?: string }> {
       const email = await requesterAddress(step.requestId);
       if (!email) return { registered: false };
-      const contact = await db('contacts as c')
-        .join('customers as k', 'k.id', 'c.customer_id')
-        .where('c.customer_id', step.customerId)
-        .whereRaw('c.email = lower(?)', [email])
-        .whereNot('k.status', 'terminated')
-        .first<{ id: string } | undefined>('c.id as id');
-      return contact ? { registered: true, contactId: contact.id } : { registered: false };
+      const contactId = await contacts.registeredContactId(db, step.customerId, email);
+      return contactId ? { registered: true, contactId } : { registered: false };
     },
 
     /**
@@ -126,21 +115,7 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
     ): Promise<void> {
       const contact = await contactOf(step.customerId, step.contactId);
       if (!contact) throw new RequestNotFoundError(step.requestId);
-      await publicLinks.insertIfAbsent(db, {
-        id: step.linkId,
-        purpose: 'verify',
-        requestId: step.requestId,
-        customerId: step.customerId,
-        contactId: step.contactId,
-        archiveId: null,
-        expiresAt: new Date(step.expiresAtMs),
-        maxUses: 1,
-      });
-      const token = signLinkToken(config.links.keyring, {
-        purpose: 'verify',
-        linkId: step.linkId,
-        expiresAtMs: step.expiresAtMs,
-      });
+      const link = await issueVerificationLink(db, config, step);
       await notify(step, {
         kind: 'verification',
         dedupeKey: `access-verify-${step.requestId}-${step.linkId}`,
@@ -151,7 +126,7 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
           requestId: step.requestId,
           contactName: contact.name,
           companyName: contact.companyName,
-          link: `${config.http.publicBaseUrl}/verify/${token}`,
+          link,
           expiresAtMs: step.expiresAtMs,
         }),
         action: 'access.verification_sent',

@@ -16,6 +16,8 @@ import { accessRequests } from '../db/repositories/access-requests';
 import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { corrections, type CorrectionChange } from '../db/repositories/corrections';
+import { contacts } from '../db/repositories/contacts';
+import { issueVerificationLink } from './verification-links';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import { subprocessors } from '../db/repositories/subprocessors';
@@ -36,7 +38,6 @@ import {
 } from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
 import { CorrectionRequestPayload } from '../lib/schemas/correction';
-import { signLinkToken } from '../lib/signed-links';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import {
   correctionAcknowledgementEmail,
@@ -116,15 +117,7 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
     return parsed.success ? parsed.data.requesterEmail : undefined;
   }
 
-  async function contactOf(
-    customerId: string,
-    contactId: string,
-  ): Promise<{ email: string; name: string; companyName: string } | undefined> {
-    return db('contacts as c')
-      .join('customers as k', 'k.id', 'c.customer_id')
-      .where({ 'c.id': contactId, 'c.customer_id': customerId })
-      .first('c.email as email', 'c.name as name', 'k.company_name as companyName');
-  }
+  const contactOf = (customerId: string, contactId: string) => contacts.withCompany(db, customerId, contactId);
 
   /** Records a change of state of some changes with one audit event. */
   async function moveChanges(
@@ -187,13 +180,8 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
     async checkCorrectionRequester(step: CorrectionStep): Promise<{ registered: boolean; contactId?: string }> {
       const email = await requesterAddress(step.requestId);
       if (!email) return { registered: false };
-      const contact = await db('contacts as c')
-        .join('customers as k', 'k.id', 'c.customer_id')
-        .where('c.customer_id', step.customerId)
-        .whereRaw('c.email = lower(?)', [email.trim()])
-        .whereNot('k.status', 'terminated')
-        .first<{ id: string } | undefined>('c.id as id');
-      return contact ? { registered: true, contactId: contact.id } : { registered: false };
+      const contactId = await contacts.registeredContactId(db, step.customerId, email);
+      return contactId ? { registered: true, contactId } : { registered: false };
     },
 
     /**
@@ -206,21 +194,7 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
       const contact = await contactOf(step.customerId, step.contactId);
       if (!contact) throw new RequestNotFoundError(step.requestId);
       const changes = await corrections.changes(db, step.requestId);
-      await publicLinks.insertIfAbsent(db, {
-        id: step.linkId,
-        purpose: 'verify',
-        requestId: step.requestId,
-        customerId: step.customerId,
-        contactId: step.contactId,
-        archiveId: null,
-        expiresAt: new Date(step.expiresAtMs),
-        maxUses: 1,
-      });
-      const token = signLinkToken(config.links.keyring, {
-        purpose: 'verify',
-        linkId: step.linkId,
-        expiresAtMs: step.expiresAtMs,
-      });
+      const link = await issueVerificationLink(db, config, step);
       await notify(step, {
         kind: 'verification',
         dedupeKey: `correction-verify-${step.requestId}-${step.linkId}`,
@@ -231,7 +205,7 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
           requestId: step.requestId,
           contactName: contact.name,
           companyName: contact.companyName,
-          link: `${config.http.publicBaseUrl}/verify/${token}`,
+          link,
           expiresAtMs: step.expiresAtMs,
           changes: changes.length,
         }),

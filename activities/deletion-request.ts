@@ -14,6 +14,7 @@ import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { certificates, type StoredCertificate } from '../db/repositories/certificates';
 import { deletionRequestParts } from '../db/repositories/deletion-request-parts';
+import { contacts } from '../db/repositories/contacts';
 import { isTerminal, lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import type { SubprocessorConfirmation } from '../lib/certificate';
@@ -30,7 +31,6 @@ import { RequestNotFoundError } from '../lib/pure/errors';
 import type { Mailer } from '../lib/mailer';
 import { addPeriod } from '../lib/pure/retention';
 import { DeletionRequestPayload } from '../lib/schemas/deletion-request';
-import { signLinkToken } from '../lib/signed-links';
 import { STATUTORY_RETENTION_RULES } from '../lib/pure/statutory-rules';
 import { retainUntilExpression } from '../lib/statutory-retention';
 import {
@@ -46,6 +46,7 @@ import {
   deletionExtensionEmail,
 } from './deletion-request-emails';
 import { createRequestNotices } from './request-notices';
+import { issueVerificationLink } from './verification-links';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
 
 /** What the deletion-request activities need. */
@@ -192,16 +193,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
     return parsed.success ? parsed.data.requesterEmail : undefined;
   }
 
-  async function contactOf(customerId: string, contactId: string) {
-    return db('contacts as c')
-      .join('customers as k', 'k.id', 'c.customer_id')
-      .where({ 'c.id': contactId, 'c.customer_id': customerId })
-      .first<{ email: string; name: string; companyName: string } | undefined>(
-        'c.email as email',
-        'c.name as name',
-        'k.company_name as companyName',
-      );
-  }
+  const contactOf = (customerId: string, contactId: string) => contacts.withCompany(db, customerId, contactId);
 
   /** What the decision rules look at, read now. */
   async function gatherFacts(customerId: string, parts: DeletionPart[]): Promise<DeletionFacts> {
@@ -257,13 +249,8 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
     async checkDeletionRequester(step: DeletionStep): Promise<{ registered: boolean; contactId?: string }> {
       const email = await requesterAddress(step.requestId);
       if (!email) return { registered: false };
-      const contact = await db('contacts as c')
-        .join('customers as k', 'k.id', 'c.customer_id')
-        .where('c.customer_id', step.customerId)
-        .whereRaw('c.email = lower(?)', [email])
-        .whereNot('k.status', 'terminated')
-        .first<{ id: string } | undefined>('c.id as id');
-      return contact ? { registered: true, contactId: contact.id } : { registered: false };
+      const contactId = await contacts.registeredContactId(db, step.customerId, email);
+      return contactId ? { registered: true, contactId } : { registered: false };
     },
 
     /** Records the single-use verification link and emails it to the contact's registered address. */
@@ -272,21 +259,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
     ): Promise<void> {
       const contact = await contactOf(step.customerId, step.contactId);
       if (!contact) throw new RequestNotFoundError(step.requestId);
-      await publicLinks.insertIfAbsent(db, {
-        id: step.linkId,
-        purpose: 'verify',
-        requestId: step.requestId,
-        customerId: step.customerId,
-        contactId: step.contactId,
-        archiveId: null,
-        expiresAt: new Date(step.expiresAtMs),
-        maxUses: 1,
-      });
-      const token = signLinkToken(config.links.keyring, {
-        purpose: 'verify',
-        linkId: step.linkId,
-        expiresAtMs: step.expiresAtMs,
-      });
+      const link = await issueVerificationLink(db, config, step);
       await notify(step, {
         kind: 'verification',
         dedupeKey: `deletion-verify-${step.requestId}-${step.linkId}`,
@@ -297,7 +270,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
           requestId: step.requestId,
           contactName: contact.name,
           companyName: contact.companyName,
-          link: `${config.http.publicBaseUrl}/verify/${token}`,
+          link,
           expiresAtMs: step.expiresAtMs,
           parts: step.parts,
         }),
