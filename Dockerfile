@@ -12,6 +12,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The staff console: static files served by the API under /console (api/routes/console.ts).
+COPY --from=build /app/console ./dist/console
 # Export archives are written by the worker and served by the API: a shared volume is mounted here.
 RUN mkdir -p /app/.data/exports && chown -R node:node /app/.data
 USER node

@@ -31,5 +31,38 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The staff console: plain ES modules for the browser, type-checked through JSDoc by tsc -p tsconfig.console.json
+    // (npm run lint); here the syntax rules only, with the browser's globals.
+    files: ['console/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'FormData',
+          'CSS',
+          'crypto',
+          'CustomEvent',
+          'Node',
+          'HTMLElement',
+          'HTMLFormElement',
+          'HTMLInputElement',
+          'HTMLSelectElement',
+          'Element',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   prettier,
 );

@@ -16,6 +16,7 @@ import { rm } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { accessRequests } from '../db/repositories/access-requests';
+import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
@@ -265,14 +266,17 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
      * address the request came from.
      */
     async recordDeadlineExtension(
-      step: AccessStep & {
+      input: AccessStep & {
         previousDueOn: string;
         dueOn: string;
-        reason: string;
+        reason?: string;
+        reasonId?: string;
         actor: string;
         contactId?: string;
       },
     ): Promise<void> {
+      // The reason's words come from the database by id (free text never travels in a Temporal payload).
+      const step = { ...input, reason: await reasonText(db, input.requestId, input) };
       let to: string | undefined;
       if (step.contactId) to = (await contactOf(step.customerId, step.contactId))?.email;
       to ??= await requesterAddress(step.requestId);

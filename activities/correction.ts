@@ -13,6 +13,7 @@ import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { canonicalize } from 'json-canonicalize';
 import { accessRequests } from '../db/repositories/access-requests';
+import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { corrections, type CorrectionChange } from '../db/repositories/corrections';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
@@ -328,14 +329,17 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
 
     /** Records a granted extension and tells the requester (the verified contact once known), with the reason. */
     async recordCorrectionExtension(
-      step: CorrectionStep & {
+      input: CorrectionStep & {
         previousDueOn: string;
         dueOn: string;
-        reason: string;
+        reason?: string;
+        reasonId?: string;
         actor: string;
         contactId?: string;
       },
     ): Promise<void> {
+      // The reason's words come from the database by id (free text never travels in a Temporal payload).
+      const step = { ...input, reason: await reasonText(db, input.requestId, input) };
       const contact = step.contactId ? await contactOf(step.customerId, step.contactId) : undefined;
       const to = contact?.email ?? (await requesterAddress(step.requestId));
       const record = async (trx: Knex.Transaction) => {
@@ -743,8 +747,10 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
 
     /** Records a privacy officer's waiver of a receipt not (yet) in; answers what the receipt is now. */
     async recordCorrectionReceiptWaived(
-      step: CorrectionStep & { subprocessorId: string; reason: string; actor: string },
+      input: CorrectionStep & { subprocessorId: string; reason?: string; reasonId?: string; actor: string },
     ): Promise<{ status: 'waived' | 'delivered' }> {
+      // The reason's words come from the database by id (free text never travels in a Temporal payload).
+      const step = { ...input, reason: await reasonText(db, input.requestId, input) };
       const customerId = await auditCustomer(step.customerId);
       return db.transaction(async (trx) => {
         const waived = await corrections.waive(trx, step.requestId, step.subprocessorId, step.actor, step.reason);

@@ -134,6 +134,8 @@ export function deletionCertificateEmail(p: {
   tables: Record<string, number>;
   subprocessors: number;
   publicKeyUrl: string;
+  /** The public page that checks a pasted certificate (`/certificates/verify`). */
+  checkUrl: string;
   signedJson: string;
 }): EmailContent {
   return {
@@ -146,7 +148,8 @@ export function deletionCertificateEmail(p: {
       `Subprocessors told to delete: ${p.subprocessors}.`,
       '',
       `Certificate ${p.certificateId} follows, signed with Ed25519. The public key to verify it is published at`,
-      `${p.publicKeyUrl}; any change to the document makes the verification fail.`,
+      `${p.publicKeyUrl}; any change to the document makes the verification fail. To check it, paste it on`,
+      `${p.checkUrl}`,
       '',
       p.signedJson,
       ...SIGNATURE,

@@ -10,6 +10,7 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { accessRequests } from '../db/repositories/access-requests';
+import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { certificates, type StoredCertificate } from '../db/repositories/certificates';
 import { deletionRequestParts } from '../db/repositories/deletion-request-parts';
@@ -497,6 +498,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
             tables: step.erasure.tables,
             subprocessors: step.erasure.subprocessorDeletions.length,
             publicKeyUrl: config.certificates.publicKeyUrl,
+            checkUrl: `${config.http.publicBaseUrl}/certificates/verify`,
             signedJson: JSON.stringify(issued.signed, null, 2),
           }),
           action: 'deletion.certificate_sent',
@@ -599,8 +601,17 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
      * the new due date, and the notice to the verified contact with the reason, in one transaction.
      */
     async recordDeletionExtension(
-      step: DeletionStep & { previousDueOn: string; dueOn: string; reason: string; actor: string; contactId?: string },
+      input: DeletionStep & {
+        previousDueOn: string;
+        dueOn: string;
+        reason?: string;
+        reasonId?: string;
+        actor: string;
+        contactId?: string;
+      },
     ): Promise<void> {
+      // The reason's words come from the database by id (free text never travels in a Temporal payload).
+      const step = { ...input, reason: await reasonText(db, input.requestId, input) };
       const to =
         (step.contactId ? (await contactOf(step.customerId, step.contactId))?.email : undefined) ??
         (await requesterAddress(step.requestId));

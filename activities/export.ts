@@ -19,6 +19,7 @@ import {
 import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { SCOPE_CATEGORIES, type AccessScope } from '../lib/pure/access-scope';
 import { deliveredArchiveDirectory } from '../lib/export-archive';
+import type { ArchiveKeyring } from '../lib/export-encryption';
 import { StaleAttemptError } from '../lib/pure/errors';
 import { exportProgressSignal } from '../workflows/access-request';
 import { claimForThisAttempt } from './attempt-lease';
@@ -43,7 +44,16 @@ export {
 /** What the export activity needs. */
 export interface ExportDeps {
   db: Knex;
-  config: { exports: { dir: string; batchRows: number; parallelTables: number; progressIntervalMs: number } };
+  config: {
+    exports: {
+      dir: string;
+      batchRows: number;
+      parallelTables: number;
+      progressIntervalMs: number;
+      /** Keys of the archive files at rest (lib/export-encryption.ts). */
+      encryption: ArchiveKeyring;
+    };
+  };
   /** Test-only fault injection and observation; absent in production. */
   exportHooks?: ExportHooks;
 }
@@ -123,6 +133,7 @@ export function createExportActivities(deps: ExportDeps) {
           scope: input.scope,
           batchRows: deps.config.exports.batchRows,
           parallelTables: deps.config.exports.parallelTables,
+          encryption: deps.config.exports.encryption,
           checkpoint: archive.checkpoint as ExportCheckpoint | null,
           attempt,
           hooks: deps.exportHooks,

@@ -5,6 +5,7 @@
 import type { AppConfig } from '../lib/config';
 import { createErasureActivities, type ErasureTestHooks } from './erasure';
 import { createAccessRequestActivities } from './access-request';
+import { createAuditIntegrityActivities } from './audit-integrity';
 import { createContractEndActivities } from './contract-end';
 import { createCorrectionActivities } from './correction';
 import { createDeletionRequestActivities } from './deletion-request';
@@ -24,6 +25,8 @@ export interface ActivityDeps extends OnboardingDeps {
   exportHooks?: ExportHooks;
   /** Test-only failure injection for the erasure (activities/erasure.ts); never set in production wiring. */
   erasureTestHooks?: ErasureTestHooks;
+  /** Called with each scheduled audit verification's outcome (the worker's gauge, workers/metrics.ts). */
+  onAuditVerified?: (ok: boolean) => void;
 }
 
 /** Creates the activity implementations registered on the worker. */
@@ -39,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
     createContractEndActivities(deps),
+    createAuditIntegrityActivities(deps),
   );
 }
 

@@ -16,6 +16,7 @@ import type { DataCategory } from '../lib/pure/data-categories';
 import { sweepTables } from '../lib/pure/data-map';
 import { CustomerNotFoundError } from '../lib/pure/errors';
 import type { ContractEnd, RetentionPolicy } from '../lib/pure/retention';
+import { subtractPeriod } from '../lib/pure/retention';
 import { notUnderStatutoryRetention } from '../lib/statutory-retention';
 import { TABLES_WITH_RETAIN_UNTIL } from '../lib/pure/statutory-rules';
 import { claimForThisAttempt } from './attempt-lease';
@@ -478,7 +479,9 @@ export function createRetentionActivities(deps: RetentionDeps) {
       cutoff: string;
       batchSize: number;
     }): Promise<{ purged: number; heldFrom: string | null }> {
-      const cutoff = new Date(input.cutoff);
+      // Never past the floor, whatever an older policy version says (AUDIT_RETENTION_FLOOR).
+      const floorCutoff = subtractPeriod(Date.now(), deps.config.audit.retentionFloor);
+      const cutoff = new Date(Math.min(new Date(input.cutoff).getTime(), floorCutoff));
       const lease = await claimSweep(input.sweepId);
       await openCount(input.sweepId, { category: 'audit_log', kind: 'period', ...input, cutoff });
       const held = await db('audit_events as e')

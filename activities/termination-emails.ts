@@ -87,7 +87,13 @@ export function approvalRequestEmail(p: { requestId: string; customerId: string;
 }
 
 /** To the primary contact (from the address captured before the erasure): the signed certificate. */
-export function certificateEmail(p: { requestId: string; certificateId: string; digest: string }): EmailContent {
+export function certificateEmail(p: {
+  requestId: string;
+  certificateId: string;
+  digest: string;
+  /** The public page that checks a pasted certificate (`/certificates/verify`). */
+  checkUrl: string;
+}): EmailContent {
   return {
     subject: `Deletion certificate ${p.certificateId}`,
     text: [
@@ -97,7 +103,8 @@ export function certificateEmail(p: { requestId: string; certificateId: string; 
       `(reference ${p.requestId}, certificate ${p.certificateId}, SHA-256 ${p.digest}).`,
       '',
       'The JSON attachment is the signed certificate; the HTML attachment renders it. You can verify the signature',
-      'with the public key published by the service (/.well-known/certificate-signing-key).',
+      'with the public key published by the service (/.well-known/certificate-signing-key), or paste the JSON on',
+      `this page, which checks it for you: ${p.checkUrl}`,
       '',
       'This address was kept, encrypted, only to send you this message and has now been deleted as well.',
       ...SIGNATURE,

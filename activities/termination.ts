@@ -536,6 +536,7 @@ export function createTerminationActivities(deps: TerminationDeps) {
           requestId: step.requestId,
           certificateId: stored.id,
           digest: stored.signed.digest.value,
+          checkUrl: `${config.http.publicBaseUrl}/certificates/verify`,
         }),
         extra: {
           html,

@@ -6,10 +6,13 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission } from './auth';
 import type { AppDeps } from './deps';
+import { inputGuard } from './input-guard';
+import { loginGuard } from './login-guard';
 import { buildOpenApiDocument } from './openapi';
 import { errorHandler, notFoundHandler } from './problem';
 import { accessRequestsRouter } from './routes/access-requests';
 import { codecRouter } from './routes/codec';
+import { consoleRouter } from './routes/console';
 import { auditRouter } from './routes/audit';
 import { certificatesRouter } from './routes/certificates';
 import { changeRequestsRouter } from './routes/change-requests';
@@ -21,8 +24,10 @@ import { deletionRequestsRouter } from './routes/deletion-requests';
 import { healthRouter } from './routes/health';
 import { legalHoldsRouter } from './routes/legal-holds';
 import { publicLinksRouter } from './routes/public-links';
+import { requestQueueRouter } from './routes/request-queue';
 import { requestsRouter } from './routes/requests';
 import { retentionPoliciesRouter } from './routes/retention-policies';
+import { sessionRouter } from './routes/session';
 import {
   SUBPROCESSOR_CALLBACK_PATH,
   subprocessorCallbackBody,
@@ -40,7 +45,8 @@ export type { AppDeps } from './deps';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Which proxies' X-Forwarded-For to believe for req.ip (TRUST_PROXY): the per-address limits key on it.
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.use(helmet());
   if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   // Signed subprocessor callbacks keep their raw bytes (the signature covers them); express.json then skips them.
@@ -60,23 +66,31 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
+  // One login guard for the API and the codec endpoints: failed authentications count together (api/login-guard.ts).
+  const login = loginGuard({ db: deps.db, log: deps.log, limits });
+
   // The codec endpoints answer CORS for the Web UI themselves, so they come before the general limiter and guard and
   // check the token inside (a refusal without CORS headers would reach the browser as an opaque network error).
   if (deps.codec) {
     app.use(
       codecRouter({
         ...deps.codec,
-        authenticate: deps.config.codec.requireAuth ? requirePermission(deps, 'codec:use') : undefined,
+        authenticate: deps.config.codec.requireAuth
+          ? requirePermission({ log: deps.log, login }, 'codec:use')
+          : undefined,
       }),
     );
   }
 
-  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   const limiters = rateLimiters(limits);
   app.use(['/verify', '/download', '/exports', '/acknowledge'], limiters.publicLinks);
   app.use(limiters.api);
   // Every request past this point is authenticated and authorised by the route table, unless the table says public.
-  app.use(authenticate({ db: deps.db, log: deps.log, limits }));
+  app.use(authenticate({ log: deps.log, login }));
+  // Malformed percent-escapes in path parameters, NUL and lone surrogates anywhere: 400 naming the field (after the
+  // guard, so that a caller without a token learns nothing about a route's input).
+  app.use(inputGuard());
 
   const openApi = buildOpenApiDocument();
   app.get('/openapi.json', (_req, res) => {
@@ -84,12 +98,15 @@ export function createApp(deps: AppDeps): Express {
   });
   // Swagger UI needs inline scripts; its own CSP replaces helmet's strict default on /docs only.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
+  app.use(consoleRouter());
 
   app.use(healthRouter(deps));
   app.use(customersRouter(deps));
   app.use(contractsRouter(deps));
   app.use(retentionPoliciesRouter(deps));
   app.use(requestsRouter(deps));
+  app.use(requestQueueRouter(deps));
+  app.use(sessionRouter(deps));
   app.use(accessRequestsRouter(deps));
   app.use(correctionRequestsRouter(deps));
   app.use(deletionRequestsRouter(deps));

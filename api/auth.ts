@@ -1,31 +1,30 @@
 /**
- * Staff authentication (bearer tokens), authorization from the route table, and the limits around them: a general
- * rate limit, a stricter one for the public links, and detection of repeated failed authentication, which is logged
- * as abnormal activity.
+ * Staff authentication (bearer tokens, through the login guard of api/login-guard.ts), authorization from the route
+ * table, and the limits around them: a general rate limit and a stricter one for the public links.
  */
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Knex } from 'knex';
-import { staffTokens, type StaffIdentity } from '../db/repositories/staff-tokens';
+import type { StaffIdentity } from '../db/repositories/staff-tokens';
 import type { Logger } from '../lib/logger';
 import { can, type Permission } from '../lib/roles';
-import { HttpProblem } from './problem';
+import { identifiedStaff, type LoginLimits } from './login-guard';
+import { HttpProblem, instanceOf } from './problem';
 import { isPublicRoute, permissionFor } from './route-permissions';
 
-/** Per-IP limits. Defaults suit a staff tool; tests lower them. */
-export interface RateLimits {
+/** Per-address limits, and the login guard's (api/login-guard.ts). Defaults suit a staff tool; tests lower them. */
+export interface RateLimits extends LoginLimits {
   /** Requests per minute to the API by one client address. Default 600. */
   apiPerMinute: number;
   /** Requests per minute to /verify and /exports by one client address. Default 30. */
   publicLinksPerMinute: number;
-  /** Failed authentications per 15 minutes from one address before it is blocked and reported. Default 10. */
-  authFailuresPer15Minutes: number;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   apiPerMinute: 600,
   publicLinksPerMinute: 30,
   authFailuresPer15Minutes: 10,
+  authFailuresPerTokenPrefix: 10,
+  authFailureReportQuietMs: 60_000,
 };
 
 /** The staff member behind the current request (set by {@link authenticate}). */
@@ -49,7 +48,7 @@ function tooMany(detail: string): RequestHandler {
           title: 'Too Many Requests',
           status: 429,
           detail,
-          instance: req.originalUrl,
+          instance: instanceOf(req),
         }),
       );
   };
@@ -75,25 +74,6 @@ export function rateLimiters(limits: RateLimits): { api: RequestHandler; publicL
   };
 }
 
-/** The staff member behind the request's bearer token; 401 (logged as a security event) when there is none. */
-async function identify(deps: { db: Knex; log: Logger }, req: Request, res: Response): Promise<StaffIdentity> {
-  const header = req.get('authorization');
-  const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-  const staff = token ? await staffTokens.authenticate(deps.db, token) : undefined;
-  if (!staff) {
-    deps.log.warn('authentication failed', {
-      event: 'security.auth_failed',
-      ip: req.ip,
-      method: req.method,
-      path: req.path,
-      reason: header ? 'unknown or revoked token' : 'no bearer token',
-    });
-    res.set('WWW-Authenticate', 'Bearer');
-    throw new HttpProblem(401, 'Unauthorized', 'a valid staff bearer token is required');
-  }
-  return staff;
-}
-
 /** 403 unless the staff member's role holds `permission`; on success records who acts in `res.locals`. */
 function authorize(
   deps: { log: Logger },
@@ -110,45 +90,39 @@ function authorize(
   res.locals.actor = actorOf(staff);
 }
 
-/**
- * Authentication and authorisation for one permission, for routers mounted ahead of the global guard (the codec
- * endpoints answer CORS themselves, so their refusals must come from inside them to carry CORS headers).
- */
-export function requirePermission(deps: { db: Knex; log: Logger }, permission: Permission): RequestHandler {
-  return async (req, res, next) => {
-    const staff = await identify(deps, req, res);
-    authorize(deps, staff, permission, `${req.method} ${req.path}`, res);
-    next();
-  };
+/** The staff member the login guard identified; only reached when it did (it answers 401/429 otherwise). */
+function staffFrom(res: Response): StaffIdentity {
+  const staff = identifiedStaff(res);
+  if (!staff) throw new Error('login guard did not run before authorisation');
+  return staff;
 }
 
 /**
- * Authenticates every non-public request and checks its permission against the route table.
- * Answers 401 (no or bad token), 403 (role lacks the permission), 404 (no such protected route: deny by default),
- * 429 after repeated failed authentications from one address (reported as abnormal activity).
+ * Authentication and authorisation for one permission, for routers mounted ahead of the global guard (the codec
+ * endpoints answer CORS themselves, so their refusals must come from inside them to carry CORS headers). `login` is
+ * the app's one login guard, so failures here count with the API's.
  */
-export function authenticate(deps: { db: Knex; log: Logger; limits: RateLimits }): Router {
-  const failures = rateLimit({
-    windowMs: 15 * 60_000,
-    limit: deps.limits.authFailuresPer15Minutes,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    // Only failed authentications count towards this limit.
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    skipSuccessfulRequests: true,
-    handler: (req, res, next, options) => {
-      deps.log.error('abnormal activity: repeated failed authentication', {
-        event: 'security.auth_failures_exceeded',
-        ip: req.ip,
-        limit: options.limit,
-        path: req.path,
-      });
-      tooMany('too many failed authentications from this address')(req, res, next);
+export function requirePermission(
+  deps: { log: Logger; login: RequestHandler[] },
+  permission: Permission,
+): RequestHandler[] {
+  return [
+    ...deps.login,
+    (req, res, next) => {
+      authorize(deps, staffFrom(res), permission, `${req.method} ${req.path}`, res);
+      next();
     },
-  });
+  ];
+}
 
-  const check: RequestHandler = async (req, res, next) => {
-    const staff = await identify(deps, req, res);
+/**
+ * Authenticates every non-public request through the login guard and checks its permission against the route table.
+ * Answers 401 (no or bad token), 429 (failures from this address or with this token prefix over their limit; a valid
+ * token is still served), 403 (role lacks the permission), 404 (no such protected route: deny by default).
+ */
+export function authenticate(deps: { log: Logger; login: RequestHandler[] }): Router {
+  const check: RequestHandler = (req, res, next) => {
+    const staff = staffFrom(res);
     const needed = permissionFor(req.method, req.path);
     if (!needed) throw new HttpProblem(404, 'Not Found', `no route for ${req.method} ${req.path}`);
     authorize(deps, staff, needed.permission, needed.route, res);
@@ -164,6 +138,6 @@ export function authenticate(deps: { db: Knex; log: Logger; limits: RateLimits }
     next();
   };
   const guard = Router();
-  guard.use(skipPublic, failures, check);
+  guard.use(skipPublic, ...deps.login, check);
   return guard;
 }

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Knex } from 'knex';
-import { auditEvents } from '../db/repositories/audit-events';
+import { verifyAuditIntegrity } from '../db/audit-integrity';
 
 /** Days ahead that count as "due soon" for `dlo_requests_due_within_7_days`. */
 export const DUE_SOON_DAYS = 7;
@@ -163,8 +163,7 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
   let auditInFlight: Promise<void> | undefined;
   const refreshAudit = async (): Promise<void> => {
     if (lastAudit && Date.now() - lastAudit.at < verifyEveryMs) return;
-    auditInFlight ??= auditEvents
-      .verify(db)
+    auditInFlight ??= verifyAuditIntegrity(db)
       .then((report) => {
         lastAudit = { at: Date.now(), ok: report.ok, checked: report.checked };
       })
@@ -175,7 +174,9 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
   };
   new Gauge({
     name: 'dlo_audit_chain_ok',
-    help: 'Whether the global audit chain verified at the last check (1) or is broken (0)',
+    help:
+      'Whether the global audit chain verified at the last check (1) or is broken (0): hashes, MACs under ' +
+      'AUDIT_HMAC_KEYS and the signed checkpoints of AUDIT_CHECKPOINT_PATH',
     registers: [registry],
     async collect() {
       await refreshAudit();
@@ -198,6 +199,16 @@ export function createApiMetrics(deps: ApiMetricsDeps): ApiMetrics {
     async collect() {
       await refreshAudit();
       if (lastAudit) this.set(lastAudit.at / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'dlo_audit_integrity_alerts',
+    help: 'Distinct breaks of the audit chain the scheduled verification found (each mailed to AUDIT_ALERT_EMAIL once)',
+    registers: [registry],
+    async collect() {
+      const [row] = await db('audit_integrity_alerts').count<{ count: string }[]>('* as count');
+      this.set(Number(row?.count ?? 0));
     },
   });
 

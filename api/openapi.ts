@@ -11,7 +11,9 @@ import { registerContractsOpenApi } from './routes/contracts';
 import { registerCorrectionRequestsOpenApi } from './routes/correction-requests';
 import { registerDeletionRequestsOpenApi } from './routes/deletion-requests';
 import { registerPublicLinksOpenApi } from './routes/public-links';
+import { registerRequestQueueOpenApi } from './routes/request-queue';
 import { registerRetentionPoliciesOpenApi } from './routes/retention-policies';
+import { registerSessionOpenApi } from './routes/session';
 import { registerAcknowledgeLinkOpenApi, registerTerminationOpenApi } from './routes/termination';
 import { ListCustomersQuery, OnboardingInput } from '../lib/schemas/onboarding';
 import { registerLegalHoldPaths, registerSubprocessorCallbackPath } from '../lib/schemas/legal-holds';
@@ -69,6 +71,16 @@ const RequestStatus = z
     completedAt: z.string().nullable(),
     outcome: z.record(z.string(), z.unknown()).nullable(),
     failureReason: z.string().nullable(),
+    reasons: z
+      .array(
+        z.object({
+          kind: z.enum(['extension_reason', 'waiver_reason']),
+          text: z.string(),
+          actor: z.string(),
+          givenAt: z.string(),
+        }),
+      )
+      .meta({ description: 'Reasons staff gave for decisions (kept in the database; workflows carry only their id)' }),
     workflowId: z.string(),
   })
   .meta({ id: 'RequestStatus' });
@@ -170,6 +182,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registerLegalHoldPaths(registry, problem);
   registerCertificatesOpenApi(registry, problem);
   registerTerminationOpenApi(registry, problem);
+  registerRequestQueueOpenApi(registry, problem);
+  registerSessionOpenApi(registry);
   // Every /v1 route needs a staff token; say so once for all of them.
   for (const def of registry.definitions) {
     if (def.type === 'route' && def.route.path.startsWith('/v1/')) {

@@ -2,8 +2,9 @@
  * RFC 9457 problem details. Every error the API answers is `application/problem+json`; validation problems list each
  * invalid field with the rule it broke, so a client can fix all of them in one go.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { redactTokens } from '../lib/log-redaction';
 import type { Logger } from '../lib/logger';
 
 /** One invalid field: where it is (`contacts[0].email`), which rule it broke, and a sentence. */
@@ -50,7 +51,14 @@ export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
         message: 'is not a known field',
       }));
     }
-    const rule = issue.code === 'invalid_format' ? `invalid_format:${issue.format}` : issue.code;
+    // A custom rule names itself (`params.rule`, e.g. `date_range` in lib/schemas/dates.ts).
+    const custom = issue.code === 'custom' ? (issue.params as { rule?: unknown } | undefined)?.rule : undefined;
+    const rule =
+      typeof custom === 'string'
+        ? custom
+        : issue.code === 'invalid_format'
+          ? `invalid_format:${issue.format}`
+          : issue.code;
     return [{ field: fieldName(location, issue.path), rule, message: issue.message }];
   });
 }
@@ -66,8 +74,18 @@ export function parseOr400<S extends z.ZodType>(
   return result.data;
 }
 
+/**
+ * What an answer may say about the request's URL: the link token of `/verify/{token}` (and the other public links)
+ * and anything shaped like a token masked, so an error never echoes a credential back (or into a proxy's log).
+ */
+export function instanceOf(req: Request): string {
+  return redactTokens(req.originalUrl);
+}
+
 function send(res: Parameters<RequestHandler>[1], status: number, body: Record<string, unknown>): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+  const safe = { ...body };
+  if (typeof safe.detail === 'string') safe.detail = redactTokens(safe.detail);
+  res.status(status).type('application/problem+json').send(JSON.stringify(safe));
 }
 
 /** 404 for routes that do not exist. */
@@ -77,7 +95,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
     title: 'Not Found',
     status: 404,
     detail: `no route for ${req.method} ${req.path}`,
-    instance: req.originalUrl,
+    instance: instanceOf(req),
   });
 };
 
@@ -90,7 +108,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
         title: err.title,
         status: err.status,
         detail: err.detail,
-        instance: req.originalUrl,
+        instance: instanceOf(req),
         ...err.extra,
       });
       return;
@@ -106,7 +124,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
           : type === 'entity.too.large'
             ? 'body is too large'
             : (err as Error).message;
-      send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: req.originalUrl });
+      send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: instanceOf(req) });
       return;
     }
     log.error('unhandled error', {
@@ -114,6 +132,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       path: req.path,
       method: req.method,
     });
-    send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: req.originalUrl });
+    send(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500, instance: instanceOf(req) });
   };
 }

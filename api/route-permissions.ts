@@ -21,7 +21,9 @@ export const ROUTE_PERMISSIONS = {
   'GET /v1/retention-policies': 'retention-policies:read',
   'GET /v1/retention-policies/:category': 'retention-policies:read',
   'PUT /v1/retention-policies/:category': 'retention-policies:manage',
+  'GET /v1/requests': 'requests:read',
   'GET /v1/requests/:requestId': 'requests:read',
+  'GET /v1/requests/:requestId/history': 'requests:read',
   'POST /v1/requests/:requestId/approve': 'requests:decide',
   'POST /v1/requests/:requestId/reject': 'requests:decide',
   'POST /v1/requests/:requestId/extend': 'requests:decide',
@@ -45,9 +47,11 @@ export const ROUTE_PERMISSIONS = {
   'POST /v1/customers/:id/termination': 'terminations:manage',
   'DELETE /v1/customers/:id/termination': 'terminations:manage',
   'POST /v1/customers/:id/termination/acknowledgement': 'terminations:manage',
+  'GET /v1/customers/:id/certificates': 'certificates:read',
   'GET /v1/certificates/:id': 'certificates:read',
   'GET /v1/certificates/:id/verify': 'certificates:read',
   'POST /v1/certificates/verify': 'certificates:read',
+  'GET /v1/session': 'session:read',
   'POST /codec/encode': 'codec:use',
   'POST /codec/decode': 'codec:use',
 } as const satisfies Record<string, Permission>;
@@ -60,6 +64,9 @@ export const PUBLIC_ROUTES = [
   'GET /readyz',
   'GET /openapi.json',
   'GET /docs{/*rest}',
+  // The staff console's static files (HTML, ES modules, CSS): no data in them; every call they make carries the token.
+  'GET /console',
+  'GET /console/{*rest}',
   // The page of a verification link changes nothing; the confirmation is the POST with the token in the body.
   'GET /verify/:token',
   'POST /verify',
@@ -83,13 +90,23 @@ export const PUBLIC_ROUTES = [
 interface CompiledRoute {
   key: string;
   method: string;
-  matches: (path: string) => boolean;
+  /** The route's parameters as they appear in the path (still percent-encoded), or undefined when it does not match. */
+  params: (path: string) => Record<string, string | string[]> | undefined;
 }
 
 function compile(key: string): CompiledRoute {
   const [method, pattern] = key.split(' ') as [string, string];
-  const m = match(pattern, { decode: decodeURIComponent });
-  return { key, method, matches: (path) => m(path) !== false };
+  // No decoding while matching: a malformed percent-escape (`/verify/%ff`) is the client's error, answered 400 by
+  // api/input-guard.ts naming the parameter; decodeURIComponent here used to throw a URIError, answered 500.
+  const m = match(pattern, { decode: false });
+  return {
+    key,
+    method,
+    params: (path) => {
+      const found = m(path);
+      return found === false ? undefined : (found.params as Record<string, string | string[]>);
+    },
+  };
 }
 
 const protectedRoutes = Object.keys(ROUTE_PERMISSIONS).map(compile);
@@ -98,12 +115,25 @@ const publicRoutes = PUBLIC_ROUTES.map(compile);
 function find(routes: CompiledRoute[], method: string, path: string): CompiledRoute | undefined {
   // HEAD is answered by GET handlers in Express, so it needs what GET needs.
   const m = method === 'HEAD' ? 'GET' : method;
-  return routes.find((r) => r.method === m && r.matches(path));
+  return routes.find((r) => r.method === m && r.params(path) !== undefined);
 }
 
 /** Whether a request needs no token. */
 export function isPublicRoute(method: string, path: string): boolean {
   return find(publicRoutes, method, path) !== undefined;
+}
+
+/**
+ * The route table entry (public or protected) a request matches, with its path parameters still percent-encoded;
+ * undefined when none does.
+ */
+export function routeParams(
+  method: string,
+  path: string,
+): { route: string; params: Record<string, string | string[]> } | undefined {
+  const route = find(publicRoutes, method, path) ?? find(protectedRoutes, method, path);
+  if (!route) return undefined;
+  return { route: route.key, params: route.params(path)! };
 }
 
 /** The permission a request needs, or undefined when no protected route matches it. */

@@ -9,7 +9,7 @@
  * process that:
  *
  * 0. warms up (not measured): exports the warm-up customer and COPYs its rows (JIT, connections, catalog caches);
- * 1. export: the real export code (activities/export.ts `runExport`, scope `all`, the configured batch size and
+ * 1. export: the real export code (db/export-engine.ts `runExport`, scope `all`, the configured batch size and
  *    parallelism) into a fresh archive directory, sampling its memory every 5 ms (peak RSS and heap);
  * 2. baseline: `COPY (SELECT <same columns> FROM <table> WHERE <same customer and categories>) TO STDOUT (FORMAT csv)`
  *    for every table in scope, one after the other on one connection, consumed by a stream that only counts bytes.
@@ -33,10 +33,12 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { escapeIdentifier, escapeLiteral, type PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { runExport, tablesInScope } from '../activities/export';
+import { runExport, tablesInScope } from '../db/export-engine';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../db/connection';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { loadConfig } from '../lib/config';
+import { deriveArchiveKeyring } from '../lib/export-encryption';
+import { INSECURE_DEV_KEYRING } from '../lib/payload-codec';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 
 const TARGET = 0.8;
@@ -82,6 +84,7 @@ async function child(task: ChildTask): Promise<void> {
       scope: SCOPE,
       batchRows: task.batchRows,
       parallelTables: task.parallelTables,
+      encryption: deriveArchiveKeyring(INSECURE_DEV_KEYRING),
     });
   await exportOnce(task.warmUpCustomerId);
   await copyBaseline(db, task.warmUpCustomerId);

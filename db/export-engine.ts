@@ -5,7 +5,8 @@
  *
  * How it stays fast, small and exact whatever the row count:
  * - Rows stream from PostgreSQL with `COPY (SELECT ...) TO STDOUT (FORMAT csv)` (pg-copy-streams) through a SHA-256
- *   into the file in 1 MiB writes, with back-pressure: memory holds a few stream buffers, never rows. Nothing of the
+ *   into the file in 1 MiB encrypted records (lib/export-encryption.ts: sizes, offsets and hashes are of the
+ *   plaintext), with back-pressure: memory holds a few stream buffers, never rows. Nothing of the
  *   data passes through Temporal: the workflow gets ids, counts and hashes.
  * - The big tables (bigint keys) are read in key ranges, `customer_id = $c AND id > $after AND id <= $upTo`, served by
  *   their `(customer_id, id)` index. After each range the file is flushed and a checkpoint (finished tables, current
@@ -27,10 +28,9 @@
  * same path, and nothing there is ever appended to or rewritten.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalize } from 'json-canonicalize';
 import type { Knex } from 'knex';
@@ -39,6 +39,13 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { ArchiveTable } from './repositories/export-archives';
 import type { DataCategory } from '../lib/pure/data-categories';
 import { archiveDirectory, ATTEMPTS_DIR, deliveredArchiveDirectory, MANIFEST_FILE } from '../lib/export-archive';
+import {
+  decryptingReadStream,
+  encryptingAppender,
+  plaintextSize,
+  writeEncryptedFile,
+  type ArchiveKeyring,
+} from '../lib/export-encryption';
 import { faultPoint } from '../lib/fault-points';
 import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { SCOPE_CATEGORIES, type AccessScope } from '../lib/pure/access-scope';
@@ -196,6 +203,8 @@ export interface RunExportOptions {
   hooks?: ExportHooks;
   /** Clock of the manifest's generated-at. */
   now?: () => Date;
+  /** Keys the archive files are encrypted with at rest (lib/export-encryption.ts; config `exports.encryption`). */
+  encryption: ArchiveKeyring;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -205,62 +214,13 @@ const CSV_NOTES =
 
 const fileOf = (table: string) => `${table}.csv`;
 
-/** Least size of one write into an archive file (see {@link blockAppender}). */
-const WRITE_BLOCK_BYTES = 1024 * 1024;
-
-/**
- * A stream that appends what it is given to `file`, in writes of at least WRITE_BLOCK_BYTES: one `writev` of the held
- * pieces, without copying them. COPY output arrives one socket read at a time (~9 KB); written as it comes, each piece
- * is a syscall and a trip through libuv's thread pool, which together cost the process more CPU than parsing the COPY
- * itself (measured: 1.2 s of CPU per 185 MB in 9 KB writes against 0.2 s in 1 MiB writes).
- */
-function blockAppender(file: string): Writable {
-  let handle: FileHandle | undefined;
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  const writeHeld = async (): Promise<void> => {
-    const pieces = held;
-    const bytes = heldBytes;
-    held = [];
-    heldBytes = 0;
-    if (bytes === 0) return;
-    const { bytesWritten } = await handle!.writev(pieces);
-    // A short write (a full disk) must fail the range, not leave a file shorter than its checkpoint says.
-    if (bytesWritten !== bytes) throw new Error(`short write to ${path.basename(file)}: ${bytesWritten} of ${bytes}`);
-  };
-  return new Writable({
-    construct(done) {
-      open(file, 'a').then((h) => {
-        handle = h;
-        done();
-      }, done);
-    },
-    write(chunk: Buffer, _encoding, done) {
-      held.push(chunk);
-      heldBytes += chunk.length;
-      if (heldBytes < WRITE_BLOCK_BYTES) return done();
-      writeHeld().then(() => done(), done);
-    },
-    final(done) {
-      writeHeld().then(() => done(), done);
-    },
-    destroy(err, done) {
-      const closing = handle?.close() ?? Promise.resolve();
-      handle = undefined;
-      closing.then(
-        () => done(err),
-        (closeErr: Error) => done(err ?? closeErr),
-      );
-    },
-  });
-}
-
 /**
  * Copies the first `bytes` of `source` (another attempt's file) into the new file `target`, hashing them on the way:
  * the resumed file starts exactly at the checkpoint, whatever the source holds after it (bytes an attempt wrote but
- * never checkpointed, or is still appending while paused).
+ * never checkpointed, or is still appending while paused). Both are encrypted (lib/export-encryption.ts): the prefix
+ * is decrypted, hashed as plaintext and encrypted again into the new file.
  */
-async function copyPrefix(source: string, target: string, bytes: number): Promise<Hash> {
+async function copyPrefix(source: string, target: string, bytes: number, keyring: ArchiveKeyring): Promise<Hash> {
   const hash = createHash('sha256');
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -268,11 +228,8 @@ async function copyPrefix(source: string, target: string, bytes: number): Promis
       done(null, chunk);
     },
   });
-  await pipeline(
-    createReadStream(source, { start: 0, end: bytes - 1 }),
-    tap,
-    createWriteStream(target, { flags: 'wx' }),
-  );
+  await writeEncryptedFile(target, Buffer.alloc(0), keyring, { flag: 'wx' });
+  await pipeline(decryptingReadStream(source, keyring, { end: bytes }), tap, encryptingAppender(target, keyring));
   return hash;
 }
 
@@ -284,7 +241,8 @@ async function sizeOf(file: string): Promise<number> {
 }
 
 async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
+  // Read-only is enough for fsync, and the only way into a delivered (0400) file for a service not running as root.
+  const handle = await open(file, 'r');
   try {
     await handle.sync();
   } finally {
@@ -380,11 +338,12 @@ export async function runExport(opts: RunExportOptions): Promise<ExportResult> {
     let state = checkpoint.current[spec.table] ?? fresh();
     const source = checkpoint.files[spec.table];
     let hash: Hash;
-    if (state.bytes > 0 && source !== undefined && (await sizeOf(path.join(root, source))) >= state.bytes) {
-      hash = await copyPrefix(path.join(root, source), file, state.bytes);
+    // Sizes are of the plaintext; the files hold it encrypted (lib/export-encryption.ts).
+    if (state.bytes > 0 && source !== undefined && (await plaintextSize(path.join(root, source))) >= state.bytes) {
+      hash = await copyPrefix(path.join(root, source), file, state.bytes, opts.encryption);
     } else {
       state = fresh();
-      await writeFile(file, header, { flag: 'wx' });
+      await writeEncryptedFile(file, header, opts.encryption, { flag: 'wx' });
       state.bytes = Buffer.byteLength(header);
       hash = createHash('sha256').update(header);
     }
@@ -429,7 +388,7 @@ export async function runExport(opts: RunExportOptions): Promise<ExportResult> {
         },
       });
       try {
-        await pipeline(copy, tap, blockAppender(file));
+        await pipeline(copy, tap, encryptingAppender(file, opts.encryption));
       } catch (err) {
         (conn as PoolClient & { unusable?: boolean }).unusable = true; // it may be mid-COPY
         throw err;
@@ -549,6 +508,7 @@ export async function runExport(opts: RunExportOptions): Promise<ExportResult> {
     text,
     manifestSha256,
     path.basename(workDir),
+    opts.encryption,
   );
   return { manifest, manifestSha256, directory };
 }
@@ -574,6 +534,7 @@ async function deliver(
   manifestText: string,
   manifestSha256: string,
   staging: string,
+  keyring: ArchiveKeyring,
 ): Promise<string> {
   const root = archiveDirectory(exportDir, archiveId);
   const target = deliveredArchiveDirectory(exportDir, archiveId, manifestSha256);
@@ -584,10 +545,12 @@ async function deliver(
   for (const t of checkpoint.done) {
     const file = path.join(stage, t.file);
     await link(path.join(root, checkpoint.files[t.table]!), file);
-    await chmod(file, 0o444);
+    // Read-only, and for the service's user alone: the files hold personal data (encrypted, but still).
+    await chmod(file, 0o400);
   }
   const manifestFile = path.join(stage, MANIFEST_FILE);
-  await writeFile(manifestFile, manifestText, { mode: 0o444 });
+  await writeEncryptedFile(manifestFile, manifestText, keyring, { flag: 'wx' });
+  await chmod(manifestFile, 0o400);
   await fsyncFile(manifestFile);
   await faultPoint('export.during-delivery');
   try {
@@ -629,7 +592,7 @@ async function usableCheckpoint(root: string, given: ExportCheckpoint | ExportCh
   const kept: ArchiveTable[] = [];
   for (const d of checkpoint.done) {
     const file = checkpoint.files[d.table];
-    if (file !== undefined && (await sizeOf(path.join(root, file))) === d.bytes) kept.push(d);
+    if (file !== undefined && (await plaintextSize(path.join(root, file))) === d.bytes) kept.push(d);
     else delete checkpoint.files[d.table];
   }
   if (kept.length !== checkpoint.done.length) {

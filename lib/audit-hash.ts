@@ -14,8 +14,18 @@
  * database: the id, the instant (`occurredAt`, millisecond ISO 8601 in UTC: the column holds milliseconds only),
  * actor, action, subject, the customer/request/workflow ids (null when absent), the data category and the details,
  * plus a format version `v` so that the form can evolve without making old events unverifiable.
+ *
+ * Keyed links. The hashes above are unkeyed: anyone who can write rows can recompute them. Every event written since
+ * the keyed chain (migration 20261202101000) also carries
+ *
+ *     mac = HMAC-SHA256( key[macKeyId], canonical { v, id, globalSeq, globalHash, customerSeq, customerHash } )  (hex)
+ *
+ * with a key from AUDIT_HMAC_KEYS that the database never holds (lib/audit-keys.ts). The global hash commits to the
+ * content and to every earlier event, so a MAC that verifies proves the event and the chain up to it were written by a
+ * holder of the key. Events from before the keyed chain carry no MAC and are covered by the first keyed event after
+ * them and by the signed checkpoints (lib/audit-checkpoints.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
 
 /** Version of the canonical form written into every event's content. */
@@ -89,4 +99,40 @@ export function chainLinkHash(prevHash: string, contentHash: string): string {
     throw new RangeError('chain hashes must be 64 lower-case hex characters');
   }
   return sha256Hex(prevHash + contentHash);
+}
+
+/** What an event's MAC covers: its id and its links in both chains. */
+export interface AuditMacInput {
+  id: string;
+  globalSeq: string;
+  globalHash: string;
+  customerSeq: string | null;
+  customerHash: string | null;
+}
+
+/** Version of the MAC input's canonical form. */
+export const AUDIT_MAC_VERSION = 1;
+
+/** HMAC-SHA256 (hex) of an event's links under `key`. */
+export function auditLinkMac(key: Buffer, input: AuditMacInput): string {
+  return createHmac('sha256', key)
+    .update(
+      canonicalize({
+        v: AUDIT_MAC_VERSION,
+        id: input.id,
+        globalSeq: input.globalSeq,
+        globalHash: input.globalHash,
+        customerSeq: input.customerSeq,
+        customerHash: input.customerHash,
+      }),
+      'utf8',
+    )
+    .digest('hex');
+}
+
+/** Whether `mac` is the MAC of `input` under `key` (constant time). */
+export function auditLinkMacMatches(key: Buffer, input: AuditMacInput, mac: string): boolean {
+  const expected = Buffer.from(auditLinkMac(key, input), 'hex');
+  const given = Buffer.from(HASH_PATTERN.test(mac) ? mac : '', 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

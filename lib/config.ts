@@ -2,6 +2,7 @@
  * Configuration, read once from the environment and validated at boot. A bad value stops the process with a message
  * that names the variable and the rule, instead of failing later in some activity.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -17,6 +18,7 @@ import { isIsoDuration } from './statutory-retention';
 import type { StatutoryRetentionPeriods } from './pure/statutory-rules';
 import { exactDurationMs } from './pure/deadlines';
 import { deriveLinkKeyring, explicitLinkKeyring, type LinkKeyring } from './signed-links';
+import { deriveArchiveKeyring, type ArchiveKeyring } from './export-encryption';
 import type { Brand } from './page-layout';
 import {
   DEFAULT_HOLIDAYS,
@@ -26,6 +28,8 @@ import {
   type PrivacyRegime,
 } from './pure/deadlines';
 import { durationToMillis, periodProblem } from './pure/retention';
+import { AuditKeyError, deriveDevelopmentAuditKeys, parseAuditKeys, type AuditKeyring } from './audit-keys';
+import type { CheckpointStore } from './audit-checkpoints';
 import { allowedHostEntryProblem, outboundPolicy, type OutboundPolicy } from './outbound-destinations';
 import { parseFaultPoints } from './fault-points';
 import {
@@ -147,12 +151,19 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default('postgres://postgres@127.0.0.1:5432/data_lifecycle'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  // The owner role's URL for migrations (README "Security"); the service itself connects with DATABASE_URL.
+  MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^:\s]+:\d+$/, 'must be host:port')
     .optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.optional(),
+  // Base URL of the Temporal Web UI, for links to a request's workflow (staff console); default: the dev server's UI.
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(DEFAULT_NAMESPACE),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -220,6 +231,13 @@ const envSchema = z.object({
   TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   DATABASE_SSL_CA_PATH: z.string().min(1).optional(),
+  // Plain HTTP in production only when a proxy in front terminates TLS (README "Security").
+  TLS_TERMINATED_UPSTREAM: z.enum(['true', 'false'], 'must be "true" or "false"').default('false'),
+  // Which proxies' X-Forwarded-For the API believes (Express "trust proxy"): the login guard's per-address limits.
+  TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
+  // Export archives at rest (lib/export-encryption.ts): keyId:base64key[,...]; required in production.
+  EXPORT_ENCRYPTION_KEYS: z.string().optional(),
+  EXPORT_ENCRYPTION_ACTIVE_KEY_ID: z.string().optional(),
   // Access requests and exports (README "Access requests"); durations are ISO 8601 (weeks, days, hours, minutes, seconds).
   ACCESS_VERIFICATION_TIMEOUT: exactDuration('P14D'),
   ACCESS_REMINDER_OFFSETS: exactDurationList('P7D,P2D'),
@@ -264,6 +282,17 @@ const envSchema = z.object({
     'must be a duration: the namespace retention of closed workflow histories',
   ),
   CODE_VERSION: z.string().min(1).optional(),
+  // The audit log's keys, checkpoints, scheduled verification and retention floor (README "Security").
+  AUDIT_HMAC_KEYS: z.string().optional(),
+  AUDIT_HMAC_ACTIVE_KEY_ID: z.string().optional(),
+  AUDIT_CHECKPOINT_PATH: z.string().min(1).default('.data/audit-checkpoints.jsonl'),
+  AUDIT_CHECKPOINT_SIGNING_KEY: z.string().optional(),
+  AUDIT_VERIFY_INTERVAL: retentionDurationMs('PT1H'),
+  AUDIT_ALERT_EMAIL: z.email().optional(),
+  AUDIT_RETENTION_FLOOR: statutoryPeriod('P6Y').refine(
+    (v) => v !== null,
+    'must be a duration (the least time audit events are kept), e.g. P6Y',
+  ),
   // Contract termination (workflows/termination.ts).
   TERMINATION_RETURN_GRACE_PERIOD: exactDuration('P30D'),
   TERMINATION_RETURN_REMINDER_OFFSETS: exactDurationList('P14D,P3D'),
@@ -293,9 +322,14 @@ export interface AppConfig {
     publicBaseUrl: string;
     /** PEM files to serve HTTPS with (TLS 1.2+); undefined serves plain HTTP (behind a TLS-terminating proxy). */
     tls?: { certPath: string; keyPath: string };
+    /** Express's `trust proxy` (TRUST_PROXY): false, true, a hop count, or addresses/subnets of trusted proxies. */
+    trustProxy: boolean | number | string;
   };
   database: {
+    /** The service's connection (a role that may read and write rows, not change the schema or the audit log). */
     url: string;
+    /** The owner role's connection for migrations (MIGRATION_DATABASE_URL, else DATABASE_URL). */
+    migrationUrl: string;
     poolMax: number;
     /** CA bundle (PEM) the PostgreSQL server certificate must chain to; see README "Security". */
     sslCaPath?: string;
@@ -305,6 +339,8 @@ export interface AppConfig {
     address?: string;
     port: number;
     uiPort: number;
+    /** Base URL of the Web UI (TEMPORAL_UI_URL, default `http://127.0.0.1:<uiPort>`): the console links workflows there. */
+    uiUrl: string;
     namespace: string;
     taskQueue: string;
     workflowBundlePath?: string;
@@ -382,6 +418,8 @@ export interface AppConfig {
     parallelTables: number;
     /** How long the download link works; the archive is deleted when it ends. */
     linkLifetimeMs: number;
+    /** Keys the archive files are encrypted with at rest (lib/export-encryption.ts). */
+    encryption: ArchiveKeyring;
     /** Least time between two progress reports of a running export to its workflow. */
     progressIntervalMs: number;
   };
@@ -428,6 +466,19 @@ export interface AppConfig {
     /** Retention of closed workflow histories in the Temporal namespace (must match the namespace's setting). */
     temporalNamespaceRetention: string;
   };
+  /** The audit log's protection against insiders (README "Security"). */
+  audit: {
+    /** HMAC keys of the chain links (AUDIT_HMAC_KEYS, else derived development keys). */
+    keyring: AuditKeyring;
+    /** The signed checkpoint file (AUDIT_CHECKPOINT_PATH) and its Ed25519 key. */
+    checkpoints: CheckpointStore;
+    /** How often the Temporal Schedule verifies the chain and writes a checkpoint (AUDIT_VERIFY_INTERVAL). */
+    verifyIntervalMs: number;
+    /** Where a break of the chain is reported (AUDIT_ALERT_EMAIL, else STAFF_NOTIFICATION_EMAIL). */
+    alertEmail: string;
+    /** No audit_log retention policy may be shorter than this ISO 8601 duration (AUDIT_RETENTION_FLOOR). */
+    retentionFloor: string;
+  };
   /** Contract termination (workflows/termination.ts). */
   termination: {
     /** How long a returned export waits for the customer's acknowledgement before the deletion goes on. */
@@ -442,13 +493,21 @@ export interface AppConfig {
 }
 
 /** Variables whose values are secrets: a configuration error names them but never shows their value. */
-const SECRET_VARIABLES = new Set(['PAYLOAD_KEYS', 'LINK_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set([
+  'PAYLOAD_KEYS',
+  'LINK_SIGNING_KEY',
+  'AUDIT_HMAC_KEYS',
+  'AUDIT_CHECKPOINT_SIGNING_KEY',
+  'CERTIFICATE_SIGNING_KEY',
+  'EXPORT_ENCRYPTION_KEYS',
+]);
 
 /** A valid value for each variable whose rule is not obvious from its message, shown after a refusal. */
 const EXAMPLES: Record<string, string> = {
   PORT: '8080',
   TEMPORAL_PORT: '7233',
   TEMPORAL_UI_PORT: '8233',
+  TEMPORAL_UI_URL: 'https://temporal-ui.example.com',
   METRICS_PORT: '9464',
   WORKER_METRICS_PORT: '9465',
   HOST: '127.0.0.1',
@@ -536,12 +595,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       port: e.PORT,
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `${security.httpTls ? 'https' : 'http'}://localhost:${e.PORT}`,
       tls: security.httpTls,
+      trustProxy: e.TRUST_PROXY,
     },
-    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, sslCaPath: e.DATABASE_SSL_CA_PATH },
+    database: {
+      url: e.DATABASE_URL,
+      migrationUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      sslCaPath: e.DATABASE_SSL_CA_PATH,
+    },
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(
+        /\/+$/,
+        '',
+      ),
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
@@ -612,6 +681,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       backupRetention: e.BACKUP_RETENTION,
       temporalNamespaceRetention: e.TEMPORAL_NAMESPACE_RETENTION,
     },
+    audit: {
+      keyring: security.auditKeyring,
+      checkpoints: { path: path.resolve(e.AUDIT_CHECKPOINT_PATH), signer: security.checkpointSigningKey },
+      verifyIntervalMs: e.AUDIT_VERIFY_INTERVAL,
+      alertEmail: e.AUDIT_ALERT_EMAIL ?? e.STAFF_NOTIFICATION_EMAIL,
+      retentionFloor: e.AUDIT_RETENTION_FLOOR,
+    },
     termination: {
       returnGracePeriodMs: exactDurationMs(e.TERMINATION_RETURN_GRACE_PERIOD),
       returnReminderOffsets: e.TERMINATION_RETURN_REMINDER_OFFSETS,
@@ -641,6 +717,7 @@ function accessRequestSettings(
       parallelTables: e.EXPORT_PARALLEL_TABLES,
       linkLifetimeMs: exactDurationMs(e.EXPORT_LINK_LIFETIME),
       progressIntervalMs: exactDurationMs(e.EXPORT_PROGRESS_INTERVAL),
+      encryption: exportKeyring(e, payloadKeyring),
     },
     // An explicit key wins; otherwise one link key per payload key, so link keys rotate with the payload keys.
     links: {
@@ -726,6 +803,18 @@ function securitySettings(e: z.infer<typeof envSchema>) {
     if (key && !cert) problem(certVar, `is required when ${keyVar} is set (both or neither)`);
   };
   pair('TLS_CERT_PATH', e.TLS_CERT_PATH, 'TLS_KEY_PATH', e.TLS_KEY_PATH);
+  // Staff tokens, link tokens and customer data cross this port: production speaks HTTPS itself, or says who does.
+  if (e.NODE_ENV === 'production' && !(e.TLS_CERT_PATH && e.TLS_KEY_PATH) && e.TLS_TERMINATED_UPSTREAM !== 'true')
+    problem(
+      'TLS_TERMINATED_UPSTREAM',
+      'must be "true" when NODE_ENV=production without TLS_CERT_PATH/TLS_KEY_PATH: the API refuses to serve plain HTTP ' +
+        'unless a proxy in front of it terminates TLS',
+    );
+  if (e.NODE_ENV === 'production' && !e.EXPORT_ENCRYPTION_KEYS?.trim())
+    problem(
+      'EXPORT_ENCRYPTION_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
   pair('TEMPORAL_TLS_CERT_PATH', e.TEMPORAL_TLS_CERT_PATH, 'TEMPORAL_TLS_KEY_PATH', e.TEMPORAL_TLS_KEY_PATH);
 
   // Certificates are evidence for customers and auditors: production signs with a configured key only.
@@ -747,12 +836,43 @@ function securitySettings(e: z.infer<typeof envSchema>) {
     certificateSigningKey = deriveDevelopmentSigningKey(keyring.keys.get(keyring.activeKeyId)!);
   }
 
+  // The audit chain's HMAC keys: never in the database; production must configure its own.
+  let auditKeyring: AuditKeyring | undefined;
+  if (e.AUDIT_HMAC_KEYS !== undefined && e.AUDIT_HMAC_KEYS.trim() !== '') {
+    try {
+      auditKeyring = parseAuditKeys(e.AUDIT_HMAC_KEYS, e.AUDIT_HMAC_ACTIVE_KEY_ID);
+    } catch (err) {
+      if (!(err instanceof AuditKeyError)) throw err;
+      problem(err.variable, err.message);
+    }
+  } else if (e.NODE_ENV === 'production') {
+    problem(
+      'AUDIT_HMAC_KEYS',
+      'is required when NODE_ENV=production (keyId:base64key[,keyId:base64key...], keys from `openssl rand -base64 32`)',
+    );
+  } else if (e.AUDIT_HMAC_ACTIVE_KEY_ID) {
+    problem('AUDIT_HMAC_ACTIVE_KEY_ID', 'is set but AUDIT_HMAC_KEYS is not');
+  } else {
+    auditKeyring = deriveDevelopmentAuditKeys(keyring);
+  }
+  let checkpointSigningKey = certificateSigningKey;
+  if (e.AUDIT_CHECKPOINT_SIGNING_KEY !== undefined && e.AUDIT_CHECKPOINT_SIGNING_KEY.trim() !== '') {
+    try {
+      checkpointSigningKey = parseCertificateSigningKey(e.AUDIT_CHECKPOINT_SIGNING_KEY);
+    } catch (err) {
+      if (!(err instanceof CertificateKeyError)) throw err;
+      problem('AUDIT_CHECKPOINT_SIGNING_KEY', err.message);
+    }
+  }
+
   if (issues.length > 0) throw new ConfigError(`Invalid configuration:\n${issues.join('\n')}`);
   const temporalTlsSet =
     e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_KEY_PATH || e.TEMPORAL_TLS_SERVER_NAME;
   return {
     payloadEncryption: { keyring, insecureDevKey: !keysSet },
     certificateSigningKey: certificateSigningKey!,
+    auditKeyring: auditKeyring!,
+    checkpointSigningKey: checkpointSigningKey!,
     corsOrigins,
     httpTls: e.TLS_CERT_PATH && e.TLS_KEY_PATH ? { certPath: e.TLS_CERT_PATH, keyPath: e.TLS_KEY_PATH } : undefined,
     temporalTls: temporalTlsSet
@@ -764,6 +884,51 @@ function securitySettings(e: z.infer<typeof envSchema>) {
         }
       : undefined,
   };
+}
+
+/**
+ * The keys of export archives at rest: EXPORT_ENCRYPTION_KEYS, else (outside production, checked in
+ * securitySettings) keys derived from the payload keys.
+ * @throws ConfigError naming the variable at fault.
+ */
+function exportKeyring(e: z.infer<typeof envSchema>, payloadKeyring: PayloadKeyring): ArchiveKeyring {
+  if (!e.EXPORT_ENCRYPTION_KEYS?.trim()) return deriveArchiveKeyring(payloadKeyring);
+  try {
+    return parsePayloadKeys(e.EXPORT_ENCRYPTION_KEYS, e.EXPORT_ENCRYPTION_ACTIVE_KEY_ID, {
+      keys: 'EXPORT_ENCRYPTION_KEYS',
+      active: 'EXPORT_ENCRYPTION_ACTIVE_KEY_ID',
+    });
+  } catch (err) {
+    if (!(err instanceof PayloadKeyError)) throw err;
+    throw new ConfigError(`Invalid configuration:\n  ${err.variable}: ${err.message}`);
+  }
+}
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` value: unset or `false` trusts no proxy (req.ip is the peer), `true` any
+ * (only when every request comes through a proxy that overwrites X-Forwarded-For), a number the hops to trust, and
+ * otherwise a comma-separated list of addresses, subnets (`10.0.0.0/8`) or `loopback`, `linklocal`, `uniquelocal`.
+ */
+function parseTrustProxy(value: string | undefined, ctx: z.RefinementCtx): boolean | number | string {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d{1,2}$/.test(text)) return Number(text);
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const entries = text.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => {
+    if (named.has(entry)) return false;
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    return bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (bad.length === 0) return entries.join(',');
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be true, false, a hop count, or comma-separated addresses/subnets (or loopback, linklocal, uniquelocal); not one: ${bad.join(', ')}`,
+  });
+  return z.NEVER;
 }
 
 /** The address to connect to: the configured one, or the local dev server's. */

@@ -7,12 +7,16 @@
  * `attempts/<n>-<token>/` of its own, so a stale attempt never writes into what another delivered. On the wire (`GET /exports/{token}`) the directory is streamed as a gzip-compressed
  * POSIX tar, built on the fly from the files: constant memory, no second copy on disk, and an open format that every
  * operating system unpacks. The manifest's SHA-256 per file lets the recipient check what arrived.
+ *
+ * At rest every file is encrypted (lib/export-encryption.ts: segmented AES-256-GCM, mode 0600); the tar stream
+ * decrypts each file as it sends it, so the plaintext exists only on the wire (TLS) and at the recipient.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { decryptingReadStream, isEncryptedArchiveFile, plaintextSize, type ArchiveKeyring } from './export-encryption';
 
 /** Name of the manifest file inside an archive. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -89,29 +93,59 @@ function tarHeader(name: string, size: number, mtimeSeconds: number): Buffer {
   return header;
 }
 
-async function* tarEntries(dir: string, files: readonly string[], prefix: string): AsyncGenerator<Buffer> {
+/** Size and content of one archive file: decrypted when encrypted (lib/export-encryption.ts), as is when plain. */
+async function archiveFile(
+  full: string,
+  keyring: ArchiveKeyring,
+): Promise<{ size: number; mtimeMs: number; open: () => Readable }> {
+  const info = await stat(full);
+  // Archives written before encryption at rest are plain files; they stay downloadable until their link expires.
+  if (!(await isEncryptedArchiveFile(full)))
+    return { size: info.size, mtimeMs: info.mtimeMs, open: () => createReadStream(full) };
+  const size = await plaintextSize(full);
+  return { size, mtimeMs: info.mtimeMs, open: () => decryptingReadStream(full, keyring, { expectedBytes: size }) };
+}
+
+async function* tarEntries(
+  dir: string,
+  files: readonly string[],
+  prefix: string,
+  keyring: ArchiveKeyring,
+  expectedSizes: ReadonlyMap<string, number>,
+): AsyncGenerator<Buffer> {
   for (const file of files) {
-    const full = path.join(dir, file);
-    const info = await stat(full);
-    yield tarHeader(`${prefix}/${file}`, info.size, Math.floor(info.mtimeMs / 1000));
+    const entry = await archiveFile(path.join(dir, file), keyring);
+    // Records cut off the end of a file cannot be told from the file alone: the sizes the database recorded can.
+    const expected = expectedSizes.get(file);
+    if (expected !== undefined && expected !== entry.size)
+      throw new Error(`${file} holds ${entry.size} bytes, not the ${expected} the export recorded`);
+    yield tarHeader(`${prefix}/${file}`, entry.size, Math.floor(entry.mtimeMs / 1000));
     let written = 0;
-    for await (const chunk of createReadStream(full)) {
+    for await (const chunk of entry.open()) {
       written += (chunk as Buffer).length;
       yield chunk as Buffer;
     }
-    if (written !== info.size) throw new Error(`${file} changed while it was being archived`);
-    const padding = (BLOCK - (info.size % BLOCK)) % BLOCK;
+    if (written !== entry.size) throw new Error(`${file} changed while it was being archived`);
+    const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
     if (padding > 0) yield Buffer.alloc(padding);
   }
   yield Buffer.alloc(BLOCK * 2);
 }
 
 /**
- * Streams `files` (names relative to `dir`) as a `.tar.gz` whose entries sit under `prefix/`. Errors (a file removed
- * meanwhile) surface as stream errors.
+ * Streams `files` (names relative to `dir`) as a `.tar.gz` whose entries sit under `prefix/`, decrypting each file as
+ * it goes (`keyring`: the archive keys, lib/export-encryption.ts); `expectedSizes` (plaintext bytes by file name, as
+ * the export recorded them) are checked before each file is sent. Errors (a file removed meanwhile, a record that does
+ * not authenticate) surface as stream errors.
  */
-export function tarGzStream(dir: string, files: readonly string[], prefix: string): Readable {
-  const tar = Readable.from(tarEntries(dir, files, prefix), { objectMode: false });
+export function tarGzStream(
+  dir: string,
+  files: readonly string[],
+  prefix: string,
+  keyring: ArchiveKeyring,
+  expectedSizes: ReadonlyMap<string, number> = new Map(),
+): Readable {
+  const tar = Readable.from(tarEntries(dir, files, prefix, keyring, expectedSizes), { objectMode: false });
   const gzip = createGzip({ level: 6 });
   tar.on('error', (err) => gzip.destroy(err));
   return tar.pipe(gzip);

@@ -4,6 +4,8 @@
  * Temporal SDK reporting an activity failure, a library's error message).
  *
  * What it masks:
+ * - anywhere in a string: staff bearer tokens, signed link tokens and the token segment of `/verify/...`,
+ *   `/exports/...` and `/acknowledge/...` paths ({@link redactTokens});
  * - anywhere in a string (messages, meta values, error messages and stacks): email addresses, E.164 numbers
  *   (`+4930123456`, `+49 30 123456`) and phone-like national numbers (`030 1234567`, `(555) 123-4567`);
  * - the value of any key that holds names or contact data ({@link SENSITIVE_KEYS}; case-insensitive, `_`/`-`
@@ -19,6 +21,7 @@ import winston from 'winston';
 export const REDACTED = '[redacted]';
 export const REDACTED_EMAIL = '[redacted-email]';
 export const REDACTED_PHONE = '[redacted-phone]';
+export const REDACTED_TOKEN = '[redacted-token]';
 
 /**
  * Keys whose values are names or contact data, normalised (lower case, without `_` and `-`): `contact_name`,
@@ -48,6 +51,10 @@ export const SENSITIVE_KEYS: ReadonlySet<string> = new Set([
   'replyto',
   'recipient',
   'recipients',
+  // Credentials: staff bearer tokens, signed link tokens.
+  'token',
+  'linktoken',
+  'authorization',
 ]);
 
 const normaliseKey = (key: string): string => key.toLowerCase().replace(/[_-]/g, '');
@@ -101,10 +108,29 @@ const ESCAPED_PAIR = new RegExp(
 /** `key=value` (query strings, logfmt) inside text. */
 const KV_PAIR = new RegExp(String.raw`(?<![\w-])(${KEY_ALTERNATION})=([^&\s,;"']+)`, 'gi');
 
-/** Masks emails, phone numbers and sensitive `key: value` pairs inside a string. */
+/** The token segment of a public link path: `/verify/<token>`, `/download/<token>`, `/exports/<token>`, `/acknowledge/<token>`. */
+const LINK_PATH = /\/(verify|download|exports|acknowledge)\/[^/?#\s"'<>]+/g;
+/** A signed link token anywhere (lib/signed-links.ts: base64url JSON starting `{"`, a dot, a 43-character HMAC). */
+const LINK_TOKEN = /(?<![\w-])eyJ[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{43}(?![\w-])/g;
+/** A staff bearer token (db/repositories/staff-tokens.ts: `dlo_` and 43 base64url characters). */
+const STAFF_TOKEN = /(?<![\w-])dlo_[A-Za-z0-9_-]{20,}/g;
+
+/**
+ * Masks link tokens and staff tokens inside a string: the token segment of a public link's path (whatever it holds)
+ * and anything shaped like a signed link token or a staff token. Error answers use it for `instance` and `detail`, so
+ * a link token is never echoed back (api/problem.ts); every log line goes through it via {@link redactText}.
+ */
+export function redactTokens(text: string): string {
+  return text
+    .replace(LINK_PATH, (_match, route: string) => `/${route}/${REDACTED_TOKEN}`)
+    .replace(LINK_TOKEN, REDACTED_TOKEN)
+    .replace(STAFF_TOKEN, REDACTED_TOKEN);
+}
+
+/** Masks emails, phone numbers, tokens and sensitive `key: value` pairs inside a string. */
 export function redactText(text: string): string {
   if (text.length === 0) return text;
-  return text
+  return redactTokens(text)
     .replace(ESCAPED_PAIR, (_match, key: string, colon: string) => `\\"${key}\\"${colon}\\"${REDACTED}\\"`)
     .replace(QUOTED_PAIR, (_match, quote: string, key: string, colon: string, value: string) => {
       const q = value.startsWith("'") ? "'" : '"';

@@ -56,7 +56,7 @@ export function usesInsecureDevKey(keyring: PayloadKeyring): boolean {
 export class PayloadKeyError extends Error {
   override name = 'PayloadKeyError';
   constructor(
-    readonly variable: 'PAYLOAD_KEYS' | 'PAYLOAD_ACTIVE_KEY_ID',
+    readonly variable: string,
     message: string,
   ) {
     super(message);
@@ -66,31 +66,36 @@ export class PayloadKeyError extends Error {
 /**
  * Parses `PAYLOAD_KEYS` (`keyId:base64key,keyId:base64key,...`, each key exactly 32 bytes) and `PAYLOAD_ACTIVE_KEY_ID`.
  * The active key id may be omitted when exactly one key is listed. Error messages never contain key material.
+ * `variables` names the variables in errors: the same format serves EXPORT_ENCRYPTION_KEYS (lib/export-encryption.ts).
  * @throws PayloadKeyError naming the variable and the rule.
  */
-export function parsePayloadKeys(spec: string, activeKeyId?: string): PayloadKeyring {
+export function parsePayloadKeys(
+  spec: string,
+  activeKeyId?: string,
+  variables: { keys: string; active: string } = { keys: 'PAYLOAD_KEYS', active: 'PAYLOAD_ACTIVE_KEY_ID' },
+): PayloadKeyring {
   const keys = new Map<string, Buffer>();
   const entries = spec
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  if (entries.length === 0) throw new PayloadKeyError('PAYLOAD_KEYS', 'must list at least one keyId:base64key');
+  if (entries.length === 0) throw new PayloadKeyError(variables.keys, 'must list at least one keyId:base64key');
   entries.forEach((entry, i) => {
     const colon = entry.indexOf(':');
     const id = colon === -1 ? '' : entry.slice(0, colon).trim();
     const material = colon === -1 ? '' : entry.slice(colon + 1).trim();
     if (!KEY_ID_PATTERN.test(id))
       throw new PayloadKeyError(
-        'PAYLOAD_KEYS',
+        variables.keys,
         `entry ${i + 1} must be keyId:base64key with a key id of 1-64 letters, digits, dots, dashes or underscores`,
       );
-    if (keys.has(id)) throw new PayloadKeyError('PAYLOAD_KEYS', `key id "${id}" is listed twice`);
+    if (keys.has(id)) throw new PayloadKeyError(variables.keys, `key id "${id}" is listed twice`);
     if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(material))
-      throw new PayloadKeyError('PAYLOAD_KEYS', `key "${id}" is not base64`);
+      throw new PayloadKeyError(variables.keys, `key "${id}" is not base64`);
     const key = Buffer.from(material, 'base64');
     if (key.length !== KEY_BYTES)
       throw new PayloadKeyError(
-        'PAYLOAD_KEYS',
+        variables.keys,
         `key "${id}" must decode to ${KEY_BYTES} bytes (AES-256), got ${key.length}; generate one with \`openssl rand -base64 32\``,
       );
     keys.set(id, key);
@@ -98,13 +103,13 @@ export function parsePayloadKeys(spec: string, activeKeyId?: string): PayloadKey
   const active = activeKeyId?.trim() || (keys.size === 1 ? [...keys.keys()][0]! : undefined);
   if (!active)
     throw new PayloadKeyError(
-      'PAYLOAD_ACTIVE_KEY_ID',
-      `is required when PAYLOAD_KEYS lists several keys (one of: ${[...keys.keys()].join(', ')})`,
+      variables.active,
+      `is required when ${variables.keys} lists several keys (one of: ${[...keys.keys()].join(', ')})`,
     );
   if (!keys.has(active))
     throw new PayloadKeyError(
-      'PAYLOAD_ACTIVE_KEY_ID',
-      `"${active}" is not a key id listed in PAYLOAD_KEYS (${[...keys.keys()].join(', ')})`,
+      variables.active,
+      `"${active}" is not a key id listed in ${variables.keys} (${[...keys.keys()].join(', ')})`,
     );
   return { activeKeyId: active, keys };
 }

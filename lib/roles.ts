@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'changes:read',
   'changes:decide',
   'codec:use',
+  // Who am I and what may I do: every role (the staff console shows only the actions the role may take).
+  'session:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -38,7 +40,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'requests:read',
     // Schedules and cancels terminations; the irreversible erasure still needs a privacy officer's approval.
     'terminations:manage',
+    // Operates the workflows it starts: the Web UI shows their decrypted inputs through the codec endpoint.
     'codec:use',
+    'session:read',
   ],
   // Decides: approvals, extensions, legal holds, retention policies.
   privacy_officer: [
@@ -59,9 +63,12 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     // Four eyes: another officer's contract or retention change (README "Approvals").
     'changes:read',
     'changes:decide',
+    // Operates the workflows it decides on (Web UI, through the codec endpoint).
     'codec:use',
+    'session:read',
   ],
-  // Reads the evidence, changes nothing.
+  // Reads the evidence, changes nothing. No `codec:use`: the codec decrypts any workflow payload, and the evidence is
+  // the audit log and the certificates, not the workflows' data.
   auditor: [
     'requests:read',
     'audit:read',
@@ -70,11 +77,11 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'retention-policies:read',
     'subprocessors:read',
     'changes:read',
-    'codec:use',
+    'session:read',
   ],
-  // Runs the service: tokens (CLI) and the subprocessor registry.
+  // Runs the service: tokens (CLI) and the subprocessor registry. It operates no workflow, so no `codec:use`.
   // Four eyes: another admin's new subprocessor, or its new URL or secret (README "Approvals").
-  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide', 'codec:use'],
+  admin: ['subprocessors:read', 'subprocessors:manage', 'changes:read', 'changes:decide', 'session:read'],
 };
 
 /** Whether `role` holds `permission`. */

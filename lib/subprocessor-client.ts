@@ -75,8 +75,7 @@ export function createSubprocessorClient(opts: SubprocessorClientOptions): Subpr
   const policy = opts.outbound ?? STRICT_OUTBOUND_POLICY;
   // One connection pool whose sockets resolve through the destination check.
   const dispatcher = new Agent({ connect: { lookup: guardedLookup(policy, opts.lookup) } });
-  const doFetch: typeof fetch =
-    opts.fetch ?? ((url, init) => undiciFetch(url, { ...(init as object), dispatcher }));
+  const doFetch: typeof fetch = opts.fetch ?? ((url, init) => undiciFetch(url, { ...(init as object), dispatcher }));
   const failed = (endpointId: string, kind: SubprocessorFailureKind) => {
     try {
       opts.onFailure?.(endpointId, kind);

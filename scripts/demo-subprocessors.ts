@@ -15,15 +15,15 @@ export const DEMO_SUBPROCESSORS = [
 ];
 
 /**
- * Starts the simulator on `port` (0: any free port) and registers (upserts) every demo subprocessor in `db` with its
+ * Starts the simulator on `port` (0: any free port; HTTPS with `tls`) and registers (upserts) every demo subprocessor in `db` with its
  * URL and signing secret. Stop it with `stop()`.
  */
 export async function startDemoSubprocessors(
   db: Db,
-  opts: { port: number; log?: (line: string) => void },
+  opts: { port: number; log?: (line: string) => void; tls?: { cert: string; key: string } },
 ): Promise<SubprocessorSimulator> {
   const secrets = Object.fromEntries(DEMO_SUBPROCESSORS.map((s) => [s.id, `dev-secret-${s.id}`]));
-  const sim = await startSubprocessorSimulator({ port: opts.port, secrets, log: opts.log });
+  const sim = await startSubprocessorSimulator({ port: opts.port, secrets, log: opts.log, tls: opts.tls });
   for (const s of DEMO_SUBPROCESSORS) {
     await subprocessors.upsert(db, { ...s, baseUrl: sim.baseUrlFor(s.id), signingSecret: secrets[s.id]! });
   }

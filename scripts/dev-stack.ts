@@ -10,6 +10,7 @@
  * (default .data/), so that two stacks can run side by side from one clone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -19,6 +20,7 @@ import { createApiMetrics, startMetricsServer } from '../api/metrics';
 import { startServer } from '../api/server';
 import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
 import { answersAt, resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
+import { grantServiceRole, provisionDatabaseRoles } from '../db/roles';
 import { loadConfig, temporalAddress, type AppConfig } from '../lib/config';
 import { createDataConverter } from '../lib/data-converter';
 import { createLogger, installTemporalLogging, type Logger } from '../lib/logger';
@@ -30,7 +32,7 @@ import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
-import { subprocessorFailureCounter } from '../workers/metrics';
+import { auditChainGauge, subprocessorFailureCounter } from '../workers/metrics';
 import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
 import { ensureSchedules } from '../workers/schedules';
 import { assertPortsFree, devStackPorts } from './dev-stack-ports';
@@ -53,6 +55,54 @@ function codecEndpoint(config: AppConfig): string {
 
 /** Where the dev stack keeps its staff tokens between starts (git-ignored, readable by the owner only). */
 const DEV_TOKENS_FILE = path.join(DATA_DIR, 'dev-tokens.json');
+
+/** Where the dev stack keeps the passwords of its database roles (git-ignored, readable by the owner only). */
+const DATABASE_ROLES_FILE = path.join(DATA_DIR, 'database-roles.json');
+
+/**
+ * Least privilege in the dev stack too (README "Security"): unless MIGRATION_DATABASE_URL says which owner role to
+ * migrate with, DATABASE_URL is taken as an administrator's connection that creates two roles for its database,
+ * `<database>_owner` (owns the schema, runs migrations) and `<database>_app` (the worker, the API and the CLI), and
+ * the stack continues with DATABASE_URL pointing at the service's role. A server where that user may not create roles
+ * keeps the single configured connection, and says so.
+ * @returns a line for the log saying which roles are used.
+ */
+async function useLeastPrivilegeRoles(): Promise<string> {
+  if (process.env.MIGRATION_DATABASE_URL) return 'database roles: MIGRATION_DATABASE_URL migrates, DATABASE_URL runs';
+  const adminUrl = process.env.DATABASE_URL!;
+  const database = decodeURIComponent(new URL(adminUrl).pathname.slice(1)) || 'data_lifecycle';
+  let saved: { ownerPassword?: string; servicePassword?: string } = {};
+  try {
+    saved = JSON.parse(fs.readFileSync(DATABASE_ROLES_FILE, 'utf8')) as typeof saved;
+  } catch {
+    // first start: new passwords
+  }
+  try {
+    const roles = await provisionDatabaseRoles(adminUrl, {
+      database,
+      owner: `${database}_owner`,
+      service: `${database}_app`,
+      ownerPassword: saved.ownerPassword ?? randomBytes(18).toString('base64url'),
+      servicePassword: saved.servicePassword ?? randomBytes(18).toString('base64url'),
+    });
+    fs.mkdirSync(DATA_DIR, { recursive: true });
+    fs.writeFileSync(
+      DATABASE_ROLES_FILE,
+      JSON.stringify(
+        { ownerPassword: new URL(roles.ownerUrl).password, servicePassword: new URL(roles.serviceUrl).password },
+        null,
+        2,
+      ),
+      { mode: 0o600 },
+    );
+    process.env.MIGRATION_DATABASE_URL = roles.ownerUrl;
+    process.env.DATABASE_URL = roles.serviceUrl;
+    process.env.DEV_STACK_SERVICE_ROLE = roles.service;
+    return `database roles: ${roles.owner} migrates, ${roles.service} runs the service (passwords in ${path.relative(ROOT, DATABASE_ROLES_FILE)})`;
+  } catch (err) {
+    return `database roles: could not create them (${(err as Error).message}); the service connects with DATABASE_URL as given`;
+  }
+}
 
 /** Starts `temporal server start-dev` and resolves once it answers. */
 async function startTemporal(
@@ -152,10 +202,14 @@ async function main(): Promise<void> {
   stops.push(() => databaseServer.stop());
   if (databaseServer.kind !== 'configured')
     process.env.DATABASE_URL = withDatabase(databaseServer.url, 'data_lifecycle');
+  // The audit log's signed checkpoints belong to this stack's database: kept with the rest of its state.
+  process.env.AUDIT_CHECKPOINT_PATH ??= path.join(DATA_DIR, 'audit-checkpoints.jsonl');
+  const roleNote = await useLeastPrivilegeRoles();
 
   const config = loadConfig();
   const log = createLogger({ service: 'dev-stack', level: config.logLevel, pretty: true });
   log.info(`database server: ${databaseServer.description}`);
+  log.info(roleNote);
   installTemporalLogging(log, 'WARN', {
     prometheusBindAddress: `${config.metrics.host}:${config.metrics.workerPort}`,
   });
@@ -178,11 +232,18 @@ async function main(): Promise<void> {
     );
   }
 
-  if (await ensureDatabase(config.database.url))
-    log.info('database created', { database: new URL(config.database.url).pathname.slice(1) });
+  if (await ensureDatabase(config.database.migrationUrl))
+    log.info('database created', { database: new URL(config.database.migrationUrl).pathname.slice(1) });
+  // Migrations as the owner role; everything else (worker, API, CLI) as the service's role.
+  const ownerDb = createDb(config.database.migrationUrl, 1, databaseTlsOptions(config));
+  try {
+    const applied = await migrateLatest(ownerDb);
+    log.info('migrations applied', { count: applied.length });
+    if (process.env.DEV_STACK_SERVICE_ROLE) await grantServiceRole(ownerDb, process.env.DEV_STACK_SERVICE_ROLE);
+  } finally {
+    await ownerDb.destroy();
+  }
   const db = createDb(config.database.url, config.database.poolMax, databaseTlsOptions(config));
-  const applied = await migrateLatest(db);
-  log.info('migrations applied', { count: applied.length });
 
   let smtpUrl = config.smtp.url;
   let mailboxUrl: string | undefined;
@@ -219,6 +280,7 @@ async function main(): Promise<void> {
         onFailure: subprocessorFailureCounter(),
       }),
       config,
+      onAuditVerified: auditChainGauge(),
     },
   });
   const workerRun = worker.run();
@@ -274,6 +336,7 @@ async function main(): Promise<void> {
       'Data lifecycle service is up:',
       `  API             ${api.url}`,
       `  API docs        ${api.url}/docs   (OpenAPI: ${api.url}/openapi.json)`,
+      `  Staff console   ${api.url}/console/   (sign in with a staff token below)`,
       temporal
         ? `  Temporal UI     ${ui}   (gRPC ${temporalAddress(config)})`
         : `  Temporal        ${temporalAddress(config)} (namespace ${config.temporal.namespace})`,
@@ -292,7 +355,7 @@ async function main(): Promise<void> {
       `Staff tokens for trying the API (development only, kept in ${path.relative(ROOT, DEV_TOKENS_FILE)}):`,
       ...ROLES.map((role) => `  ${role.padEnd(15)} ${tokens[role]}`),
       '',
-      databaseServer.kind === 'embedded'
+      process.env.DEV_STACK_SERVICE_ROLE || databaseServer.kind === 'embedded'
         ? `Ops CLI against this stack: DATABASE_URL=${config.database.url} npm run cli -- requests list`
         : 'Ops CLI: npm run cli -- requests list',
       'Try: bash scripts/demo-onboarding.sh    Stop: Ctrl-C',

@@ -1,6 +1,6 @@
 /**
  * `npm run migrate [-- latest|rollback|status]`: creates the database if missing and applies, rolls back or lists
- * migrations for DATABASE_URL.
+ * migrations, connecting as the owner role (MIGRATION_DATABASE_URL, else DATABASE_URL).
  */
 import { createDb, ensureDatabase } from '../db/connection';
 import { loadConfig } from '../lib/config';
@@ -9,8 +9,8 @@ import { databaseTlsOptions } from '../lib/tls-files';
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'latest';
   const config = loadConfig();
-  if (await ensureDatabase(config.database.url)) console.log('database created');
-  const db = createDb(config.database.url, 1, databaseTlsOptions(config));
+  if (await ensureDatabase(config.database.migrationUrl)) console.log('database created');
+  const db = createDb(config.database.migrationUrl, 1, databaseTlsOptions(config));
   try {
     if (command === 'latest') {
       const [, applied] = (await db.migrate.latest()) as [number, string[]];

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startAccessRequest } from '../api/use-cases/start-access-request';
@@ -15,6 +15,7 @@ import { calendarFor, dateInZone, extendedDueDate, originalPeriodEnd, responseDu
 import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
+import { readEncryptedFile } from '../lib/export-encryption';
 import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
 
@@ -473,14 +474,14 @@ describe('the archive on disk', () => {
     const archive = await stack.db('export_archives').where({ request_id: res.body.requestId }).first();
     // The delivered archive is content-addressed: its directory is named after the manifest's hash.
     const delivered = deliveredArchiveDirectory(exportDir, archive.id, archive.manifest_sha256);
-    const manifest = JSON.parse(await readFile(path.join(delivered, 'manifest.json'), 'utf8'));
+    const manifestBytes = await readEncryptedFile(
+      path.join(delivered, 'manifest.json'),
+      stack.config.exports.encryption,
+    );
+    const manifest = JSON.parse(manifestBytes.toString('utf8'));
     expect(manifest.categories).toEqual(SCOPE_CATEGORIES.service_records);
     expect(manifest.tables.map((t: { table: string }) => t.table)).not.toContain('contacts');
     expect(manifest.tables.map((t: { table: string }) => t.table)).toContain('seller_accounts');
-    expect(archive.manifest_sha256).toBe(
-      createHash('sha256')
-        .update(await readFile(path.join(delivered, 'manifest.json')))
-        .digest('hex'),
-    );
+    expect(archive.manifest_sha256).toBe(createHash('sha256').update(manifestBytes).digest('hex'));
   });
 });

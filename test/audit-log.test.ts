@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import express from 'express';
@@ -18,7 +19,13 @@ import { errorHandler } from '../api/problem';
 import { auditRouter, registerAuditOpenApi } from '../api/routes/audit';
 import { startServer, type RunningServer } from '../api/server';
 import { createDb, dropDatabase, ensureDatabase, type Db } from '../db/connection';
-import { auditEvents, type AuditEvent, type AuditEventInput } from '../db/repositories/audit-events';
+import {
+  auditEvents,
+  auditLogSecurity,
+  configureAuditLog,
+  type AuditEvent,
+  type AuditEventInput,
+} from '../db/repositories/audit-events';
 import {
   auditContentHash,
   canonicalAuditContent,
@@ -39,7 +46,9 @@ let db: Db;
 let api: RunningServer;
 
 beforeAll(async () => {
-  db = createDb(process.env.TEST_DATABASE_URL!, 10);
+  // As the server's superuser: this file tests what the database's own triggers refuse to anyone, and tampers as the
+  // worst insider would (the service's role is refused far earlier: test/audit-integrity.test.ts).
+  db = createDb(process.env.TEST_DATABASE_ADMIN_URL!, 10);
   api = await serve(db);
 });
 afterAll(async () => {
@@ -248,6 +257,8 @@ describe('hash chains', () => {
       checked: 40,
       anchor: null,
       head: { id: appended[39]!.id, seq: '40', hash: appended[39]!.chains.customer!.hash },
+      // Every event since the keyed chain began carries a MAC, and each was checked.
+      keyed: { legacyThroughSeq: '0', macsChecked: 40 },
     });
     const global = await auditEvents.verify(db);
     expect(global).toMatchObject({ ok: true, chain: 'global' });
@@ -540,6 +551,8 @@ describe('reading the audit log over HTTP', () => {
       checked: 7,
       anchor: null,
       head: { id: events[6]!.id, seq: '7', hash: events[6]!.chains.customer!.hash },
+      keyed: { legacyThroughSeq: '0', macsChecked: 7 },
+      checkpoints: expect.objectContaining({ invalidLines: 0 }),
     });
     const global = await get(api, '/v1/audit/verify');
     expect(global.body).toMatchObject({ ok: true, chain: 'global' });
@@ -549,6 +562,7 @@ describe('reading the audit log over HTTP', () => {
     const res = await get(api, '/v1/audit-events?customerId=nope&limit=0&after=abc&from=yesterday&colour=red');
     expect(res.status).toBe(400);
     expect(res.type).toContain('application/problem+json');
+    // One error per field: an unparseable date is named for its format only, not also for the sane range.
     const fields = (res.body.errors as { field: string; rule: string }[]).map((e) => e.field).sort();
     expect(fields).toEqual(['query.after', 'query.colour', 'query.customerId', 'query.from', 'query.limit']);
 
@@ -579,13 +593,19 @@ describe('reading the audit log over HTTP', () => {
 
 describe('on a database of its own: migration and CLI', () => {
   const url = (() => {
-    const u = new URL(process.env.TEST_DATABASE_URL!);
+    const u = new URL(process.env.TEST_DATABASE_ADMIN_URL!);
     u.pathname = `${u.pathname}_audit`;
     return u.toString();
   })();
   let own: Db;
+  // A checkpoint file of this database's own (the run's file holds checkpoints of the run's database).
+  const checkpointPath = path.join(ROOT, '.data', 'test', `audit-checkpoints-own-${process.pid}-${Date.now()}.jsonl`);
 
   beforeAll(async () => {
+    configureAuditLog({
+      ...auditLogSecurity(),
+      checkpoints: { ...auditLogSecurity().checkpoints, path: checkpointPath },
+    });
     await ensureDatabase(url);
     own = createDb(url, 2);
     for (const name of [
@@ -599,6 +619,7 @@ describe('on a database of its own: migration and CLI', () => {
   afterAll(async () => {
     await own?.destroy();
     await dropDatabase(url);
+    fs.rmSync(checkpointPath, { force: true });
   });
 
   function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -606,7 +627,7 @@ describe('on a database of its own: migration and CLI', () => {
       execFile(
         path.join(ROOT, 'node_modules', '.bin', 'tsx'),
         [path.join(ROOT, 'scripts', 'cli.ts'), ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: url } },
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: url, AUDIT_CHECKPOINT_PATH: `${checkpointPath}` } },
         (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -632,15 +653,24 @@ describe('on a database of its own: migration and CLI', () => {
       .whereRaw("occurred_at <> date_trunc('milliseconds', occurred_at)")
       .count({ n: '*' });
     expect(submillisecond).toEqual([{ n: '0' }]);
+    // The keyed chain: the five unkeyed events stay verifiable, the next one carries its MAC.
+    await own.migrate.up({ name: '20261202101000_audit_keyed_chain.ts' });
     const appended = await auditEvents.append(own, event(customerId));
     expect(appended.chains).toMatchObject({ global: { seq: '6' }, customer: { seq: '3' } });
+    expect(await auditEvents.verify(own)).toMatchObject({
+      ok: true,
+      checked: 6,
+      keyed: { legacyThroughSeq: '5', macsChecked: 1 },
+    });
 
+    await own.migrate.down({ name: '20261202101000_audit_keyed_chain.ts' });
     await own.migrate.down({ name: '20261128000400_audit_chain.ts' });
     expect(await own.schema.hasColumn('audit_events', 'global_hash')).toBe(false);
     expect(await own.schema.hasTable('audit_chain_anchors')).toBe(false);
     await own('audit_events').where({ id: appended.id }).delete(); // plain table again
     await own.migrate.up({ name: '20261128000400_audit_chain.ts' });
     expect(await auditEvents.verify(own)).toMatchObject({ ok: true, checked: 5 });
+    await own.migrate.up({ name: '20261202101000_audit_keyed_chain.ts' });
   });
 
   it('audit verify prints the report and exits 1 once an event was altered', async () => {

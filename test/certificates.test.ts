@@ -9,6 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createDb } from '../db/connection';
 import { certificates, type CertificateDraft } from '../db/repositories/certificates';
 import { auditEvents } from '../db/repositories/audit-events';
 import { signCertificate, verifyCertificate, type SignedCertificate } from '../lib/certificate';
@@ -209,11 +210,17 @@ describe('certificates through the store, the API and the CLI', () => {
 
     // Someone with database access rewrites the stored content behind the immutability trigger's back.
     const changed = JSON.stringify({ ...stored.signed.certificate, retained: [] });
-    await stack.db.transaction(async (trx) => {
-      await trx.raw('alter table certificates disable trigger certificates_immutable_trg');
-      await trx('certificates').where({ id: stored.id }).update({ canonical_content: changed });
-      await trx.raw('alter table certificates enable trigger certificates_immutable_trg');
-    });
+    // (The table's owner: the service's own role may not disable triggers.)
+    const owner = createDb(process.env.TEST_DATABASE_OWNER_URL!, 1);
+    try {
+      await owner.transaction(async (trx) => {
+        await trx.raw('alter table certificates disable trigger certificates_immutable_trg');
+        await trx('certificates').where({ id: stored.id }).update({ canonical_content: changed });
+        await trx.raw('alter table certificates enable trigger certificates_immutable_trg');
+      });
+    } finally {
+      await owner.destroy();
+    }
     const found = await stack.http('GET', `/v1/certificates/${stored.id}/verify`, undefined, {}, 'auditor');
     expect(found.body).toMatchObject({ valid: false, checks: { digest: false } });
   });

@@ -253,6 +253,38 @@ describe('shortening a retention period', () => {
   });
 });
 
+describe('a change nobody decided in time', () => {
+  it('lapses: listed as expired, approval answers 409 and records the lapse, a new proposal is possible', async () => {
+    const body = { period: 'P6M', clockStart: 'record_creation', legalBasis: 'Test: communication kept half a year.' };
+    const put = await stack.http('PUT', '/v1/retention-policies/communication_records', body, {}, 'privacy_officer');
+    expect(put.status).toBe(202);
+    const id = put.body.changeRequest.id as string;
+    // CHANGE_APPROVAL_TIMEOUT (P7D) passed: moved into the past rather than waited for.
+    await stack
+      .db('change_requests')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    const pending = await stack.http('GET', '/v1/change-requests?status=pending', undefined, {}, 'auditor');
+    expect(pending.body.items.map((c: { id: string }) => c.id)).not.toContain(id);
+    const expired = await stack.http('GET', '/v1/change-requests?status=expired', undefined, {}, 'auditor');
+    expect(expired.body.items.find((c: { id: string }) => c.id === id)).toMatchObject({ status: 'expired' });
+
+    const late = await decide(id, 'approve', {}, secondOfficer);
+    expect(late.status).toBe(409);
+    expect(late.body.detail).toContain('expired');
+    expect(await stack.db('change_requests').where({ id }).first()).toMatchObject({ status: 'expired', payload: null });
+    const [lapse] = (await auditEvents.list(stack.db, { action: 'change_request.expired' })).filter(
+      (e) => e.subjectId === id,
+    );
+    expect(lapse).toBeDefined();
+    const policy = await stack.http('GET', '/v1/retention-policies/communication_records', undefined, {}, 'auditor');
+    expect(policy.body.period).toBe('P3Y');
+    expect(
+      (await stack.http('PUT', '/v1/retention-policies/communication_records', body, {}, 'privacy_officer')).status,
+    ).toBe(202);
+  });
+});
+
 describe('subprocessors: whom the service trusts and calls', () => {
   const input = (id: string, over: Record<string, unknown> = {}) => ({
     id,

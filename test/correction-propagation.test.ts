@@ -134,6 +134,12 @@ describe('propagation to subprocessors', () => {
     // Still running: the refused one is not in yet.
     expect((await stack.db('lifecycle_requests').where({ id: requestId }).first()).status).toBe('running');
     expect((await waive(strict, 'privacy_officer')).status).toBe(200);
+    // The reasons are kept in the database (the workflow got their ids); refused waivers left none behind.
+    const status = await stack.http('GET', `/v1/requests/${requestId}`, undefined, {}, 'auditor');
+    expect(status.body.reasons.map((r: { kind: string; text: string }) => [r.kind, r.text])).toEqual([
+      ['waiver_reason', reason.reason],
+      ['waiver_reason', reason.reason],
+    ]);
 
     await completedRequest(stack, requestId);
     const receipts = await stack.db('correction_receipts').where({ request_id: requestId }).orderBy('subprocessor_id');

@@ -19,7 +19,8 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 let db: Db;
 beforeAll(() => {
-  db = createDb(process.env.TEST_DATABASE_URL!, 2);
+  // As the owner role that runs migrations: the test plays a migration that adds tables.
+  db = createDb(process.env.TEST_DATABASE_OWNER_URL!, 2);
 });
 afterAll(async () => {
   await db.destroy();

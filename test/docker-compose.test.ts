@@ -95,7 +95,7 @@ describe('docker-compose.yml', () => {
         'temporal:7233',
       ]);
       // The worker writes the archives the API serves: both see the same volume.
-      expect([name, s.volumes]).toEqual([name, ['exports:/app/.data/exports']]);
+      expect([name, s.volumes]).toEqual([name, ['exports:/app/.data/exports', 'audit:/app/.data/audit']]);
     }
   });
 

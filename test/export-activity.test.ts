@@ -4,7 +4,7 @@
  * test/export-resume.test.ts, which shows the same resumption through Temporal's retry on the full stack.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -21,12 +21,20 @@ import { exportArchives } from '../db/repositories/export-archives';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import type { ExportProgress } from '../lib/pure/access-request-messages';
 import { deliveredArchiveDirectory } from '../lib/export-archive';
+import { readEncryptedFile } from '../lib/export-encryption';
+import { loadConfig } from '../lib/config';
+import { TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS } from './support/test-payload-keys';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { expectedTableCsv } from './support/access-export';
 import { testDataConverter } from './support/workflow-env';
 
 let db: Db;
 let exportDir: string;
+/** Keys the archive files are encrypted with (as the dev and test configuration derive them). */
+const KEYRING = loadConfig({
+  PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+  PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
+}).exports.encryption;
 let connection: Connection;
 let client: Client;
 
@@ -52,7 +60,9 @@ afterAll(async () => {
 function exportActivity(hooks: ExportHooks) {
   const activities = createExportActivities({
     db,
-    config: { exports: { dir: exportDir, batchRows: 30, parallelTables: 1, progressIntervalMs: 60_000 } },
+    config: {
+      exports: { dir: exportDir, batchRows: 30, parallelTables: 1, progressIntervalMs: 60_000, encryption: KEYRING },
+    },
     exportHooks: hooks,
   });
   return (input: ExportInput) => activities.exportCustomerData(input);
@@ -118,7 +128,7 @@ describe('the export activity', () => {
     const dir = deliveredArchiveDirectory(exportDir, input.archiveId, summary.manifestSha256);
     for (const entry of summary.tables) {
       const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
-      const file = await readFile(path.join(dir, `${entry.table}.csv`));
+      const file = await readEncryptedFile(path.join(dir, `${entry.table}.csv`), KEYRING);
       expect([entry.table, file.equals(await expectedTableCsv(db, spec, seed.customerId, categories))]).toEqual([
         entry.table,
         true,

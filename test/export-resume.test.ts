@@ -6,10 +6,13 @@
  * uninterrupted export.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { EXPORT_TABLES, runExport, type ExportCheckpoint } from '../activities/export';
+import { encryptingAppender, readEncryptedFile } from '../lib/export-encryption';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { deliveredArchiveDirectory } from '../lib/export-archive';
@@ -49,11 +52,13 @@ afterAll(async () => {
 });
 
 async function expectExact(dir: string, customerId: string, scope: 'all' | 'service_records') {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(
+    (await readEncryptedFile(path.join(dir, 'manifest.json'), stack.config.exports.encryption)).toString('utf8'),
+  );
   const categories = SCOPE_CATEGORIES[scope];
   for (const entry of manifest.tables) {
     const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
-    const file = await readFile(path.join(dir, entry.file));
+    const file = await readEncryptedFile(path.join(dir, entry.file), stack.config.exports.encryption);
     expect([entry.table, file.equals(await expectedTableCsv(stack.db, spec, customerId, categories))]).toEqual([
       entry.table,
       true,
@@ -123,6 +128,7 @@ describe('runExport', () => {
       scope: 'service_records' as const,
       batchRows: 30,
       now: () => new Date('2026-11-28T12:00:00Z'),
+      encryption: stack.config.exports.encryption,
     };
     // One run straight through, two tables at a time.
     const whole = randomUUID();
@@ -149,9 +155,14 @@ describe('runExport', () => {
     const checkpoint = saved as ExportCheckpoint | null;
     const [table, state] = Object.entries(checkpoint!.current)[0]!;
     expect(state.rows).toBeGreaterThan(0);
-    // A crash after writing a batch but before checkpointing it: the file holds more than the checkpoint says.
+    // A crash after writing a batch but before checkpointing it: the file holds more than the checkpoint says (a whole
+    // encrypted record the checkpoint never saw, then the start of one cut off mid-write).
     const file = path.join(exportDir, interrupted, checkpoint!.files[table]!);
-    await appendFile(file, '999999,half a row that the checkpoint never saw\n');
+    await pipeline(
+      Readable.from([Buffer.from('999999,a row that the checkpoint never saw\n')]),
+      encryptingAppender(file, stack.config.exports.encryption),
+    );
+    await appendFile(file, Buffer.from([0, 0, 0, 40, 1, 2, 3]));
     const resumed = await runExport({ ...common, archiveId: interrupted, checkpoint });
 
     expect(resumed.manifestSha256).toBe(straight.manifestSha256);

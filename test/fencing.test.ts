@@ -26,14 +26,21 @@ import {
   type ExportInput,
   type ExportSummary,
 } from '../activities/export';
+import { summarize } from '../api/pending-activities';
 import { createDb, type Db } from '../db/connection';
+import { BATCH_TARGET_MS, nextBatchSize, stepDependencies } from '../db/erasure-engine';
 import { activityLeases } from '../db/repositories/activity-leases';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { loadConfig } from '../lib/config';
+import { readEncryptedFile } from '../lib/export-encryption';
+
+/** Keys of the archive files at rest (the development keys: derived from the payload keys). */
+const ARCHIVE_KEYS = loadConfig({}).exports.encryption;
 import { archiveDirectory, deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import type { DataCategory } from '../lib/pure/data-categories';
+import { erasureSteps } from '../lib/pure/erasure-plan';
 import { StaleAttemptError } from '../lib/pure/errors';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { expectedTableCsv } from './support/access-export';
@@ -116,7 +123,15 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
     };
     const activities = createExportActivities({
       db,
-      config: { exports: { dir: exportDir, batchRows: 30, parallelTables: 1, progressIntervalMs: 60_000 } },
+      config: {
+        exports: {
+          dir: exportDir,
+          batchRows: 30,
+          parallelTables: 1,
+          progressIntervalMs: 60_000,
+          encryption: ARCHIVE_KEYS,
+        },
+      },
       exportHooks: hooks,
     });
 
@@ -156,15 +171,13 @@ describe('an export attempt frozen past its heartbeat timeout', () => {
     expect(await activityLeases.holder(db, `export:${input.archiveId}`)).toMatchObject({ attempt: 2 });
 
     // And the delivered files are exactly the database's rows, with the hashes the manifest records.
-    const manifest = JSON.parse(await readFile(path.join(delivered, 'manifest.json'), 'utf8'));
-    expect(
-      createHash('sha256')
-        .update(await readFile(path.join(delivered, 'manifest.json')))
-        .digest('hex'),
-    ).toBe(summary.manifestSha256);
+    // Encrypted at rest (lib/export-encryption.ts): read through the archive keys.
+    const manifestBytes = await readEncryptedFile(path.join(delivered, 'manifest.json'), ARCHIVE_KEYS);
+    const manifest = JSON.parse(manifestBytes.toString('utf8'));
+    expect(createHash('sha256').update(manifestBytes).digest('hex')).toBe(summary.manifestSha256);
     for (const entry of manifest.tables) {
       const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
-      const file = await readFile(path.join(delivered, entry.file));
+      const file = await readEncryptedFile(path.join(delivered, entry.file), ARCHIVE_KEYS);
       const expected = await expectedTableCsv(db, spec, seed.customerId, SCOPE_CATEGORIES.service_records);
       expect([entry.table, file.equals(expected)]).toEqual([entry.table, true]);
       expect(entry.sha256).toBe(createHash('sha256').update(file).digest('hex'));
@@ -272,5 +285,40 @@ describe('an erasure attempt frozen past its heartbeat timeout', () => {
     expect(erased[0]!.details).toMatchObject({ tables: before });
     expect((await auditEvents.verify(db, { customerId })).ok).toBe(true);
     expect((await auditEvents.verify(db)).ok).toBe(true);
+  });
+});
+
+describe('erasure batches and steps', () => {
+  it('size batches toward the time budget: at most doubling, shrinking when slow, within the maximum', () => {
+    expect(nextBatchSize(5000, BATCH_TARGET_MS / 10, 200_000)).toBe(10_000); // fast: doubles, no more
+    expect(nextBatchSize(5000, BATCH_TARGET_MS, 200_000)).toBe(5000); // on budget: stays
+    expect(nextBatchSize(40_000, 2 * BATCH_TARGET_MS, 200_000)).toBe(20_000); // twice the budget: halves
+    expect(nextBatchSize(40_000, 100 * BATCH_TARGET_MS, 200_000)).toBe(5000); // far over: an eighth at once
+    expect(nextBatchSize(150_000, BATCH_TARGET_MS / 10, 200_000)).toBe(200_000); // capped
+    expect(nextBatchSize(50, 0, 50)).toBe(50); // fixed batches when the maximum is the size
+  });
+
+  it('run steps side by side only on tables without a foreign key between them', () => {
+    const steps = erasureSteps(['orders', 'listings', 'seller_accounts'], []);
+    const related = new Set(['orders>seller_accounts', 'listings>seller_accounts']);
+    const waits = stepDependencies(steps, related);
+    const keyOf = (i: number) => steps[i]!.key;
+    const deps = Object.fromEntries(steps.map((s, i) => [s.key, waits[i]!.map(keyOf)]));
+    expect(deps['listings:listings:delete']).not.toContain('orders:orders:delete');
+    expect(deps['seller_accounts:seller_accounts:delete']).toEqual(
+      expect.arrayContaining(['orders:orders:delete', 'listings:listings:delete']),
+    );
+  });
+});
+
+describe('the status of a pending activity', () => {
+  it('says when it retries after a heartbeat timeout, and which attempt runs', () => {
+    expect(summarize({ attempt: 1, state: 'started', lastFailure: null })).toBe('running');
+    expect(summarize({ attempt: 2, state: 'scheduled', lastFailure: { message: 'x', timeout: 'heartbeat' } })).toBe(
+      'retrying after heartbeat timeout, attempt 2',
+    );
+    expect(summarize({ attempt: 3, state: 'started', lastFailure: { message: 'disk full' } })).toBe(
+      'retrying after failure: disk full, attempt 3',
+    );
   });
 });

@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDb, ensureDatabase, migrateLatest } from '../db/connection';
+import { createDb, migrateLatest } from '../db/connection';
 import { resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
+import { grantServiceRole, provisionDatabaseRoles } from '../db/roles';
 import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
 import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
 
@@ -16,7 +17,10 @@ const ROOT = path.join(__dirname, '..');
 
 export interface TestRunState {
   env: TestWorkflowEnvironment;
+  /** The run's database as the server's superuser (teardown drops it, and the roles below). */
   databaseUrl: string;
+  /** The run's owner and service roles (dropped after the database). */
+  roles: string[];
   /** The server the run's database is on; stopped by the teardown when it is the embedded one. */
   databaseServer: DatabaseServer;
 }
@@ -41,11 +45,19 @@ export default async function globalSetup(): Promise<void> {
     port: 0,
   });
   console.log(`\nTest database server: ${databaseServer.description}`);
-  const databaseUrl = withDatabase(databaseServer.url, `dlo_test_${Date.now()}_${process.pid}`);
-  await ensureDatabase(databaseUrl);
-  const db = createDb(databaseUrl, 2);
+  // Least privilege as in production (db/roles.ts): the run's own owner role migrates, the service (every test stack)
+  // connects as the run's service role. Names carry the run's database name, so parallel runs never share a role.
+  const database = `dlo_test_${Date.now()}_${process.pid}`;
+  const databaseUrl = withDatabase(databaseServer.url, database);
+  const roles = await provisionDatabaseRoles(databaseServer.url, {
+    database,
+    owner: `${database}_owner`,
+    service: `${database}_app`,
+  });
+  const db = createDb(roles.ownerUrl, 2);
   try {
     await migrateLatest(db);
+    await grantServiceRole(db, roles.service);
   } finally {
     await db.destroy();
   }
@@ -68,9 +80,16 @@ export default async function globalSetup(): Promise<void> {
     },
   });
 
-  globalThis.__testRun = { env, databaseUrl, databaseServer };
+  globalThis.__testRun = { env, databaseUrl, roles: [roles.service, roles.owner], databaseServer };
   process.env.TEST_TEMPORAL_ADDRESS = env.address;
   process.env.TEST_TEMPORAL_NAMESPACE = namespace;
-  process.env.TEST_DATABASE_URL = databaseUrl;
+  process.env.TEST_DATABASE_URL = roles.serviceUrl;
+  process.env.TEST_DATABASE_OWNER_URL = roles.ownerUrl;
+  process.env.TEST_DATABASE_ADMIN_URL = databaseUrl;
+  process.env.TEST_DATABASE_SERVICE_ROLE = roles.service;
+  // One audit key and one checkpoint file per run, for every process of the run (test files, spawned CLIs): the
+  // shared database's chain must be MACed with one key, and checkpoints of another run's database must not be read.
+  process.env.AUDIT_HMAC_KEYS = `test-run:${Buffer.from(`audit key of ${database}`.padEnd(32, '.')).toString('base64')}`;
+  process.env.AUDIT_CHECKPOINT_PATH = path.join(ROOT, '.data', 'test', `audit-checkpoints-${database}.jsonl`);
   process.env.TEST_WORKFLOW_BUNDLE = bundle;
 }

@@ -109,6 +109,22 @@ describe('the redaction format', () => {
     expect(out.err.stack).not.toContain('greta@');
   });
 
+  it('masks link tokens in public link paths and anywhere by shape, and staff tokens', () => {
+    const link = `eyJrIjoidGVzdC0yMDI2IiwicCI6ImV4cG9ydCJ9.${'x'.repeat(43)}`;
+    const staff = `dlo_${'Ab3_'.repeat(11)}`;
+    expect(redactText(`GET /exports/${link} 410`)).toBe('GET /exports/[redacted-token] 410');
+    expect(redactText(`/verify/anything-at-all?x=1 and /download/abc`)).toBe(
+      '/verify/[redacted-token]?x=1 and /download/[redacted-token]',
+    );
+    expect(redactText(`token was ${link}.`)).toBe('token was [redacted-token].');
+    expect(redactText(`Bearer ${staff}`)).toBe('Bearer [redacted-token]');
+    expect(redactValue({ token: 'opaque', authorization: 'Bearer x', tokenId: 'kept' })).toEqual({
+      token: REDACTED,
+      authorization: REDACTED,
+      tokenId: 'kept',
+    });
+  });
+
   it('is applied by createLogger to every line, JSON and pretty alike', () => {
     for (const pretty of [false, true]) {
       const { log, lines } = capture(pretty);

@@ -147,7 +147,11 @@ describe('payload key configuration', () => {
       NODE_ENV: 'production',
       PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
       PAYLOAD_ACTIVE_KEY_ID: 'test-2026',
-      // Production also requires the certificate signing key (test/certificates.test.ts covers it).
+      // Production also requires the certificate signing key (test/certificates.test.ts covers it), archive keys and
+      // TLS or a TLS-terminating proxy (test/personal-data-at-rest.test.ts).
+      EXPORT_ENCRYPTION_KEYS: `e1:${Buffer.alloc(32, 3).toString('base64')}`,
+      TLS_TERMINATED_UPSTREAM: 'true',
+      AUDIT_HMAC_KEYS: `a1:${Buffer.alloc(32, 4).toString('base64')}`,
       CERTIFICATE_SIGNING_KEY: generateKeyPairSync('ed25519')
         .privateKey.export({ format: 'pem', type: 'pkcs8' })
         .toString(),

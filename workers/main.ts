@@ -14,7 +14,7 @@ import { installProcessGuards } from '../lib/process-guards';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions } from '../lib/tls-files';
-import { subprocessorFailureCounter } from './metrics';
+import { auditChainGauge, subprocessorFailureCounter } from './metrics';
 import { ensureSchedules } from './schedules';
 import { createWorker } from './worker';
 
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
         onFailure: subprocessorFailureCounter(),
       }),
       config,
+      onAuditVerified: auditChainGauge(),
     },
   });
   // The service's schedules (retention sweep, contract-end check), created or brought up to date at every start.

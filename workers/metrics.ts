@@ -18,3 +18,18 @@ export function subprocessorFailureCounter(): (subprocessorId: string, kind: Sub
   );
   return (subprocessor, kind) => counter.add(1, { subprocessor, kind });
 }
+
+/**
+ * A callback for the scheduled audit verification (activities/audit-integrity.ts) that sets
+ * `dlo_audit_chain_scheduled_ok` to 1 when the chain verified against its keys and checkpoints, 0 when it is broken.
+ * Call after the Runtime is installed.
+ */
+export function auditChainGauge(): (ok: boolean) => void {
+  const gauge = Runtime.instance().metricMeter.createGauge(
+    'dlo_audit_chain_scheduled_ok',
+    'int',
+    undefined,
+    'Whether the last scheduled verification of the audit chain (keys, signed checkpoints) passed (1) or found a break (0)',
+  );
+  return (ok) => gauge.set(ok ? 1 : 0);
+}

@@ -2,7 +2,9 @@
  * The Temporal Schedules the service runs, created idempotently when the worker starts, on the worker's task queue:
  * - the rolling retention sweep (workflows/retention-sweep.ts), every RETENTION_SWEEP_INTERVAL;
  * - the contract-end check (workflows/contract-end-check.ts), every CONTRACT_END_CHECK_INTERVAL: it starts the
- *   termination of customers whose contract end date has passed, with nobody calling the API.
+ *   termination of customers whose contract end date has passed, with nobody calling the API;
+ * - the audit verification (workflows/audit-verify.ts), every AUDIT_VERIFY_INTERVAL: verifies the audit chain against
+ *   its keys and the signed checkpoints, signs a checkpoint of its head, and alerts staff on a break.
  * Starting a second worker, or the same one again, finds each schedule and brings it to the current configuration
  * instead of creating another.
  */
@@ -14,7 +16,8 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import { auditVerifyScheduleId, contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import type { auditVerifyWorkflow } from '../workflows/audit-verify';
 import type { ContractEndCheckInput, contractEndCheckWorkflow } from '../workflows/contract-end-check';
 import type { RetentionSweepInput, retentionSweepWorkflow } from '../workflows/retention-sweep';
 
@@ -27,12 +30,15 @@ export interface EnsureSchedulesOptions {
   contractEndCheck?: ContractEndCheckInput;
   /** Overrides CONTRACT_END_CHECK_INTERVAL (milliseconds). */
   contractEndCheckIntervalMs?: number;
+  /** Overrides AUDIT_VERIFY_INTERVAL (milliseconds). */
+  auditVerifyIntervalMs?: number;
 }
 
 /** What {@link ensureSchedules} did. */
 export interface EnsuredSchedules {
   retentionSweep: { scheduleId: string; created: boolean };
   contractEndCheck: { scheduleId: string; created: boolean };
+  auditVerify: { scheduleId: string; created: boolean };
 }
 
 /**
@@ -62,6 +68,15 @@ export async function ensureSchedules(
     args: [opts.contractEndCheck ?? {}],
   };
   const checkEveryMs = opts.contractEndCheckIntervalMs ?? config.termination.contractEndCheckIntervalMs;
+  const auditId = auditVerifyScheduleId(taskQueue);
+  const auditAction: ScheduleOptionsStartWorkflowAction<typeof auditVerifyWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'auditVerifyWorkflow',
+    workflowId: auditId,
+    taskQueue,
+    args: [],
+  };
+  const auditEveryMs = opts.auditVerifyIntervalMs ?? config.audit.verifyIntervalMs;
   return {
     retentionSweep: await ensureSchedule(client, {
       scheduleId: sweepId,
@@ -78,6 +93,14 @@ export async function ensureSchedules(
       action: checkAction,
       catchupWindowMs: Math.max(checkEveryMs, 60_000),
       note: 'Starts terminations at contract end (workers/schedules.ts); interval from CONTRACT_END_CHECK_INTERVAL',
+    }),
+    // A missed verification needs no catch-up: the next one checks the whole chain.
+    auditVerify: await ensureSchedule(client, {
+      scheduleId: auditId,
+      everyMs: auditEveryMs,
+      action: auditAction,
+      catchupWindowMs: Math.max(auditEveryMs, 60_000),
+      note: 'Verifies the audit chain and signs checkpoints (workers/schedules.ts); interval from AUDIT_VERIFY_INTERVAL',
     }),
   };
 }

@@ -179,12 +179,13 @@ class AccessRequest {
     installDeadlineExtension({
       state: status,
       calendar,
-      record: async ({ previousDueOn, dueOn, reason, actor }) => {
+      record: async ({ previousDueOn, dueOn, reason, reasonId, actor }) => {
         await acts.recordDeadlineExtension({
           ...step,
           previousDueOn,
           dueOn,
           reason,
+          reasonId,
           actor,
           contactId: identity.contactId,
         });

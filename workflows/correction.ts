@@ -160,10 +160,10 @@ export async function correctionWorkflow(input: CorrectionWorkflowInput): Promis
   };
   setHandler(
     waiveReceiptUpdate,
-    async ({ subprocessorId, reason, actor }) => {
+    async ({ subprocessorId, reason, reasonId, actor }) => {
       waiving.add(subprocessorId);
       const receipt = status.receipts.find((r) => r.subprocessorId === subprocessorId)!;
-      const recorded = await acts.recordCorrectionReceiptWaived({ ...step, subprocessorId, reason, actor });
+      const recorded = await acts.recordCorrectionReceiptWaived({ ...step, subprocessorId, reason, reasonId, actor });
       if (recorded.status === 'waived') {
         receipt.status = 'waived';
         receipt.waivedBy = actor;

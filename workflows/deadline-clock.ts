@@ -133,13 +133,13 @@ export function installDeadlineExtension(opts: {
   let extending = false;
   setHandler(
     extendDeadlineUpdate,
-    async ({ reason, actor }) => {
+    async ({ reason, reasonId, actor }) => {
       extending = true;
       const startedOn = state.clockStartedOn!;
       const previousDueOn = state.dueOn!;
       const dueOn = extendedDueDate(regime, startedOn, calendar);
       const decidedOn = todayIn(calendar);
-      await opts.record({ previousDueOn, dueOn, reason, actor });
+      await opts.record({ previousDueOn, dueOn, reason, reasonId, actor });
       state.extension = { previousDueOn, dueOn, decidedOn };
       state.dueOn = dueOn; // the clock sees the change and moves its timers
       return { previousDueOn, dueOn };

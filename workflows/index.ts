@@ -7,4 +7,5 @@ export { retentionWorkflow } from './retention';
 export { retentionSweepWorkflow } from './retention-sweep';
 export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
+export { auditVerifyWorkflow } from './audit-verify';
 export { contractEndCheckWorkflow } from './contract-end-check';

@@ -15,6 +15,7 @@ import {
   ExtendDeadlineInput,
 } from '../../lib/schemas/access-request';
 import type { AppDeps } from '../deps';
+import { withRecordedReason } from '../use-cases/record-reason';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startAccessRequest } from '../use-cases/start-access-request';
 import { executeRequestUpdate } from '../workflow-calls';
@@ -50,19 +51,20 @@ export function accessRequestsRouter(deps: AppDeps): Router {
         `the request has ended (${request.status}): there is nothing to extend`,
       );
 
-    const result = await executeRequestUpdate(
-      deps.temporal,
-      request.workflowId,
-      extendDeadlineUpdate,
-      [{ reason, actor: res.locals.actor as string }],
-      {
-        deadlineMs: UPDATE_DEADLINE_MS,
-        ended: refused({ rule: 'request_answered' }, 'the request has ended: there is nothing to extend'),
-        refusal: (failure) =>
-          failure.type === EXTENSION_REFUSED
-            ? refused((failure.details?.[0] as ExtensionRefusal | undefined) ?? { rule: 'unknown' }, failure.message)
-            : refused({ rule: 'extension_not_supported' }, `this request cannot be extended: ${failure.message}`),
-      },
+    // The reason's words stay in the database; the workflow gets their id (api/use-cases/record-reason.ts).
+    const actor = res.locals.actor as string;
+    const result = await withRecordedReason(
+      deps.db,
+      { requestId, kind: 'extension_reason', text: reason, actor },
+      (reasonId) =>
+        executeRequestUpdate(deps.temporal, request.workflowId, extendDeadlineUpdate, [{ reasonId, actor }], {
+          deadlineMs: UPDATE_DEADLINE_MS,
+          ended: refused({ rule: 'request_answered' }, 'the request has ended: there is nothing to extend'),
+          refusal: (failure) =>
+            failure.type === EXTENSION_REFUSED
+              ? refused((failure.details?.[0] as ExtensionRefusal | undefined) ?? { rule: 'unknown' }, failure.message)
+              : refused({ rule: 'extension_not_supported' }, `this request cannot be extended: ${failure.message}`),
+        }),
     );
     deps.log.info('deadline extended', { requestId, ...result });
     res.json({ requestId, ...result });

@@ -1,6 +1,7 @@
 /** `/v1/audit-events` and `/v1/audit/verify`: reading and verifying the hash-chained audit log. */
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
+import { verifyAuditIntegrity } from '../../db/audit-integrity';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { AuditEventPage, AuditVerifyReport, ListAuditEventsQuery, VerifyAuditQuery } from '../../lib/schemas/audit';
 import { parseOr400 } from '../problem';
@@ -39,7 +40,7 @@ export function auditRouter(deps: Pick<AppDeps, 'db'>): Router {
 
   router.get('/v1/audit/verify', async (req, res) => {
     const { customerId } = parseOr400(VerifyAuditQuery, req.query, 'query');
-    res.json(await auditEvents.verify(deps.db, { customerId }));
+    res.json(await verifyAuditIntegrity(deps.db, { customerId }));
   });
 
   return router;
@@ -70,8 +71,9 @@ export function registerAuditOpenApi(registry: OpenAPIRegistry): void {
     summary: 'Verify the global audit chain, or one customer chain',
     description:
       'Walks the chain from its latest retention anchor (or the genesis hash) and reports the first event whose ' +
-      'content, previous-hash link, chain hash or position does not hold. A broken chain is a finding, answered 200 ' +
-      'with ok=false.',
+      'content, previous-hash link, chain hash, position or MAC (HMAC under AUDIT_HMAC_KEYS) does not hold; for the ' +
+      'global chain also checks the signed checkpoints and purge anchors of AUDIT_CHECKPOINT_PATH (a truncated tail, ' +
+      'a rewrite, a purge nobody signed). A broken chain is a finding, answered 200 with ok=false.',
     request: { query: VerifyAuditQuery },
     responses: {
       200: { description: 'The verification report', content: { 'application/json': { schema: AuditVerifyReport } } },

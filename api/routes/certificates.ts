@@ -16,6 +16,7 @@ import { verifyCertificate, type SignedCertificate } from '../../lib/certificate
 import { renderCertificateHtml } from '../../lib/certificate-html';
 import { publicKeyJwk, publicKeyPem } from '../../lib/certificate-keys';
 import { CERTIFICATE_KEY_PATH } from '../../lib/config';
+import { CustomerIdParam } from '../../lib/schemas/params';
 import { HttpProblem, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
 import { certificateCheckForm } from '../pages/certificate-check';
@@ -56,6 +57,22 @@ export function certificatesRouter(deps: Pick<AppDeps, 'db' | 'config' | 'log'>)
       return;
     }
     res.json(stored.signed);
+  });
+
+  // The customer page lists them: ids and dates only; the document itself is one call away.
+  router.get('/v1/customers/:id/certificates', async (req, res) => {
+    const { id } = parseOr400(CustomerIdParam, req.params, 'path');
+    const list = await certificates.listForCustomer(deps.db, id);
+    res.json({
+      items: list.map((c) => ({
+        id: c.id,
+        kind: c.kind,
+        requestId: c.requestId,
+        issuedAt: c.issuedAt.toISOString(),
+        emailedAt: c.emailedAt?.toISOString() ?? null,
+        keyId: c.signed.signature.keyId,
+      })),
+    });
   });
 
   router.get('/v1/certificates/:id/verify', async (req, res) => {
@@ -131,6 +148,33 @@ export function registerCertificatesOpenApi(
         content: { 'application/json': { schema: z.object({}).passthrough() }, 'text/html': { schema: z.string() } },
       },
       404: problem('No such certificate'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/customers/{id}/certificates',
+    summary: "A customer's deletion certificates (ids, kinds, dates), newest first; kept after the data is gone",
+    request: { params: CustomerIdParam },
+    responses: {
+      200: {
+        description: 'The list',
+        content: {
+          'application/json': {
+            schema: z.object({
+              items: z.array(
+                z.object({
+                  id: z.uuid(),
+                  kind: z.enum(['termination', 'deletion_request']),
+                  requestId: z.uuid(),
+                  issuedAt: z.string(),
+                  emailedAt: z.string().nullable(),
+                  keyId: z.string(),
+                }),
+              ),
+            }),
+          },
+        },
+      },
     },
   });
   registry.registerPath({

@@ -18,6 +18,7 @@ import {
 import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import { waiveReceiptUpdate } from '../../workflows/correction';
 import type { AppDeps } from '../deps';
+import { withRecordedReason } from '../use-cases/record-reason';
 import { HttpProblem, parseOr400 } from '../problem';
 import { startCorrectionRequest } from '../use-cases/start-correction-request';
 import { executeRequestUpdate } from '../workflow-calls';
@@ -51,20 +52,28 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
     if (isTerminal(request.status)) throw refused('request_ended', `the request has ended (${request.status})`);
 
     // Four-eyes, ended and busy answers come from api/workflow-calls.ts; this route adds the waiver's own refusals.
-    const result = await executeRequestUpdate(
-      deps.temporal,
-      request.workflowId,
-      waiveReceiptUpdate,
-      [{ subprocessorId, reason, actor: res.locals.actor as string }],
-      {
-        ended: refused('request_ended', 'the request has ended'),
-        refusal: (failure) => {
-          if (failure.type !== RECEIPT_NOT_WAIVABLE) return undefined;
-          const rule = (failure.details?.[0] as WaiverRefusal | undefined)?.rule ?? 'unknown';
-          if (rule === 'not_a_recipient') return new HttpProblem(404, 'Receipt not found', failure.message, { rule });
-          return refused(rule, failure.message);
-        },
-      },
+    // The reason's words stay in the database; the workflow gets their id (api/use-cases/record-reason.ts).
+    const actor = res.locals.actor as string;
+    const result = await withRecordedReason(
+      deps.db,
+      { requestId, kind: 'waiver_reason', text: reason, actor },
+      (reasonId) =>
+        executeRequestUpdate(
+          deps.temporal,
+          request.workflowId,
+          waiveReceiptUpdate,
+          [{ subprocessorId, reasonId, actor }],
+          {
+            ended: refused('request_ended', 'the request has ended'),
+            refusal: (failure) => {
+              if (failure.type !== RECEIPT_NOT_WAIVABLE) return undefined;
+              const rule = (failure.details?.[0] as WaiverRefusal | undefined)?.rule ?? 'unknown';
+              if (rule === 'not_a_recipient')
+                return new HttpProblem(404, 'Receipt not found', failure.message, { rule });
+              return refused(rule, failure.message);
+            },
+          },
+        ),
     );
     deps.log.info('correction receipt waived', { requestId, subprocessorId, status: result.status });
     res.json({ requestId, ...result });

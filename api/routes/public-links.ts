@@ -191,6 +191,9 @@ export function publicLinksRouter(deps: AppDeps): Router {
       await servedArchiveDirectory(deps.config.exports.dir, archive.id, archive.manifestSha256),
       [...archive.tables.map((t) => t.file), MANIFEST_FILE],
       name,
+      // Encrypted at rest (lib/export-encryption.ts): decrypted here as it streams.
+      deps.config.exports.encryption,
+      new Map(archive.tables.map((t) => [t.file, t.bytes])),
     );
     res.status(200).type('application/gzip').attachment(`${name}.tar.gz`).set('Cache-Control', 'no-store');
     try {

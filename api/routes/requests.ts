@@ -2,6 +2,7 @@
 import { RequestIdParam } from '../../lib/schemas/params';
 import { Router } from 'express';
 import { isTerminal, lifecycleRequests } from '../../db/repositories/lifecycle-requests';
+import { requestTexts } from '../../db/repositories/request-texts';
 import type { RequestStatusView } from '../../lib/pure/request-messages';
 import { erasureStatusQuery } from '../../workflows/erasure';
 import { requestStatusQuery } from '../../workflows/request-status';
@@ -27,8 +28,11 @@ export function requestsRouter(deps: AppDeps): Router {
       } catch (err) {
         deps.log.warn('status query failed; answering from the database', { requestId, err: (err as Error).message });
       }
-      // A termination that is erasing shows its erasure child's per-table progress too.
-      const erasureWorkflowId = live?.stage === 'erasing' ? live.erasureWorkflowId : undefined;
+      // A termination or deletion request that is erasing shows its erasure child's per-table progress too.
+      const erasureWorkflowId =
+        live?.stage === 'erasing'
+          ? (live.erasureWorkflowId ?? (live.erasure as { workflowId?: unknown } | null | undefined)?.workflowId)
+          : undefined;
       if (live && typeof erasureWorkflowId === 'string') {
         try {
           live = {
@@ -65,6 +69,13 @@ export function requestsRouter(deps: AppDeps): Router {
       completedAt: request.completedAt,
       outcome: request.outcome,
       failureReason: request.failureReason,
+      // Staff reasons live in the database only (workflows carry their ids): shown from there.
+      reasons: (await requestTexts.list(deps.db, request.id)).map((t) => ({
+        kind: t.kind,
+        text: t.text,
+        actor: t.actor,
+        givenAt: t.createdAt.toISOString(),
+      })),
       workflowId: request.workflowId,
     });
   });

@@ -7,7 +7,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { retentionPolicies, type StoredRetentionPolicy } from '../../db/repositories/retention-policies';
-import { ALLOWED_CLOCKS } from '../../lib/pure/retention';
+import { ALLOWED_CLOCKS, isShorterThan } from '../../lib/pure/retention';
 import {
   clockProblem,
   IfMatchHeader,
@@ -77,6 +77,17 @@ export function retentionPoliciesRouter(deps: AppDeps): Router {
     const problem = clockProblem(category, input.clockStart);
     if (problem)
       throw new ValidationProblem([{ field: 'body.clockStart', rule: 'clock_not_allowed', message: problem }]);
+    // The audit log is the evidence of everything else: no policy may keep it shorter than the floor.
+    const floor = deps.config.audit.retentionFloor;
+    if (category === 'audit_log' && isShorterThan(input.period, floor)) {
+      throw new ValidationProblem([
+        {
+          field: 'body.period',
+          rule: 'audit_retention_floor',
+          message: `must be at least ${floor} for audit_log (AUDIT_RETENTION_FLOOR): the audit log may not be kept shorter`,
+        },
+      ]);
+    }
 
     const actor = res.locals.actor as string;
     await retentionPolicies.ensureSet(deps.db, policySet);

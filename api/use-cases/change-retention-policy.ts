@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { retentionPolicies, type PolicyUpdateResult } from '../../db/repositories/retention-policies';
 import type { DataCategory } from '../../lib/pure/data-categories';
-import { addPeriod } from '../../lib/pure/retention';
+import { addPeriod, isShorterThan } from '../../lib/pure/retention';
 import type { RetentionPolicyInput } from '../../lib/schemas/retention-policies';
 import type { AppDeps } from '../deps';
 import { HttpProblem } from '../problem';
@@ -100,6 +100,18 @@ export async function applyRetentionPolicyChange(
     input: RetentionPolicyInput;
     version: number;
   };
+  // The floor may have been raised since the change was proposed: it still holds when the change is applied.
+  const floor = deps.config.audit.retentionFloor;
+  if (category === 'audit_log' && isShorterThan(input.period, floor)) {
+    throw new HttpProblem(
+      409,
+      'Below the audit log retention floor',
+      `audit_log may not be kept shorter than ${floor}`,
+      {
+        rule: 'audit_retention_floor',
+      },
+    );
+  }
   const result: PolicyUpdateResult | undefined = await retentionPolicies.update(trx, policySet, category, input, {
     actor: who.requestedBy,
     expectedVersion: version,

@@ -9,16 +9,51 @@
  * is held until the surrounding transaction ends: append as the last statement of a transaction, so that the lock is
  * held briefly and no other row lock is taken after it (which could deadlock with another appending transaction).
  * Appends must run in READ COMMITTED transactions (the default), so that the heads read after the lock are current.
+ *
+ * Keys (README "Security"): every append MACs its links with the active AUDIT_HMAC_KEYS key, verification checks the
+ * MACs, and a purge first signs its anchor into the checkpoint file (lib/audit-checkpoints.ts), then deletes through
+ * the database's `audit_purge_through` function (the service's role may not DELETE). The keys and the checkpoint file
+ * come from {@link configureAuditLog}, which the entry points call with their configuration; a process that never
+ * calls it reads them from its environment on first use, so every process of one deployment uses the same keys.
  */
 import type { Knex } from 'knex';
 import {
   auditContentHash,
+  auditLinkMac,
+  auditLinkMacMatches,
   chainLinkHash,
   customerChain,
   GENESIS_HASH,
   GLOBAL_CHAIN,
   type AuditContent,
 } from '../../lib/audit-hash';
+import { appendCheckpoint, type CheckpointStore } from '../../lib/audit-checkpoints';
+import type { AuditKeyring } from '../../lib/audit-keys';
+import { loadConfig } from '../../lib/config';
+
+/** The secrets of the audit log, held by the service and never by the database. */
+export interface AuditLogSecurity {
+  /** MACs new events (active key) and verifies old ones (every key). */
+  keyring: AuditKeyring;
+  /** Where purge anchors (and the scheduled checkpoints) are signed and appended. */
+  checkpoints: CheckpointStore;
+}
+
+let security: AuditLogSecurity | undefined;
+
+/** Sets the keys and checkpoint file every append, verification and purge of this process uses. */
+export function configureAuditLog(settings: AuditLogSecurity): void {
+  security = settings;
+}
+
+/** The configured keys, else those of this process's environment (lib/config.ts `audit`). */
+export function auditLogSecurity(): AuditLogSecurity {
+  if (!security) {
+    const config = loadConfig();
+    security = { keyring: config.audit.keyring, checkpoints: config.audit.checkpoints };
+  }
+  return security;
+}
 
 /** What happened, by whom, to what. Details hold ids, counts and hashes only: never plaintext personal data. */
 export interface AuditEventInput {
@@ -75,7 +110,13 @@ export type ChainBreakReason =
   /** The stored chain hash is not SHA-256(prev hash || content hash): the hash columns were rewritten. */
   | 'hash_mismatch'
   /** The chain position is not the next one: positions were renumbered or an event was removed. */
-  | 'seq_mismatch';
+  | 'seq_mismatch'
+  /** An event after the keyed chain began carries no MAC: it was written without the key (forged). */
+  | 'mac_missing'
+  /** The MAC does not match the event's links: the event or the chain up to it was written without the key. */
+  | 'mac_mismatch'
+  /** The MAC names a key id the verifier does not hold (a removed key, or a forged id). */
+  | 'unknown_mac_key';
 
 /** Where a chain starts after a retention purge. */
 export interface ChainAnchor {
@@ -96,6 +137,8 @@ export interface AuditVerifyReport {
   anchor: ChainAnchor | null;
   /** The last intact event: when ok, the chain's head (record its hash elsewhere to detect a truncated tail). */
   head: { id: string; seq: string; hash: string } | null;
+  /** Keyed links: the last position allowed without a MAC, and how many MACs were checked. */
+  keyed: { legacyThroughSeq: string; macsChecked: number };
   firstBroken?: { id: string; seq: string; reason: ChainBreakReason; detail: string };
 }
 
@@ -131,6 +174,8 @@ interface AuditEventRow {
   customer_seq: string | null;
   customer_prev_hash: string | null;
   customer_hash: string | null;
+  mac_key_id: string | null;
+  mac: string | null;
 }
 
 interface AnchorRow {
@@ -149,9 +194,6 @@ const CHAIN_LOCK = 'audit_events.chain';
 
 /** Rows read per round trip while verifying. */
 const VERIFY_BATCH = 1000;
-
-/** Anchors inserted per statement while purging. */
-const ANCHOR_BATCH = 1000;
 
 function toAuditEvent(row: AuditEventRow): AuditEvent {
   return {
@@ -267,6 +309,14 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
   const contentHash = auditContentHash(content);
   const global = nextLink(head.global_seq, head.global_hash, contentHash);
   const customer = content.customerId === null ? null : nextLink(head.customer_seq, head.customer_hash, contentHash);
+  const { keyring } = auditLogSecurity();
+  const mac = auditLinkMac(keyring.keys.get(keyring.activeKeyId)!, {
+    id: content.id,
+    globalSeq: global.seq,
+    globalHash: global.hash,
+    customerSeq: customer?.seq ?? null,
+    customerHash: customer?.hash ?? null,
+  });
 
   await trx('audit_events').insert({
     id: content.id,
@@ -287,6 +337,8 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     customer_seq: customer?.seq ?? null,
     customer_prev_hash: customer?.prevHash ?? null,
     customer_hash: customer?.hash ?? null,
+    mac_key_id: keyring.activeKeyId,
+    mac,
   });
   return { ...content, contentHash, chains: { global, customer } };
 }
@@ -299,7 +351,41 @@ async function latestAnchor(db: Knex, chain: string): Promise<ChainAnchor | null
   return row ? { seq: row.last_seq, eventId: row.last_event_id, hash: row.last_hash, purgedAt: row.purged_at } : null;
 }
 
-async function verifyIn(db: Knex, customerId: string | undefined): Promise<AuditVerifyReport> {
+/** Last global position allowed without a MAC (audit_keying), or 0 when the table is missing its row. */
+export async function legacyThroughSeq(db: Knex | Knex.Transaction): Promise<string> {
+  // A schema from before the keyed chain (a migration test stepping through versions): nothing is keyed yet.
+  const {
+    rows: [table],
+  } = await db.raw<{ rows: { t: string | null }[] }>("select to_regclass('audit_keying')::text as t");
+  if (!table?.t) return UNKEYED_SCHEMA;
+  const row = await db('audit_keying').first<{ legacy_through_seq: string } | undefined>('legacy_through_seq');
+  return row?.legacy_through_seq ?? '0';
+}
+
+/** Legacy boundary of a schema without `audit_keying`: every position. */
+const UNKEYED_SCHEMA = '9223372036854775807';
+
+/** Options of {@link auditEvents.verify}. */
+export interface AuditVerifyOptions {
+  customerId?: string;
+  /** Keys to check MACs with (default: the configured keyring). */
+  keyring?: AuditKeyring;
+  /**
+   * Last global position allowed without a MAC, when a more trustworthy source than the database states it (the signed
+   * checkpoints): the lower of this and the database's value applies.
+   */
+  legacyThroughSeq?: string;
+}
+
+async function verifyIn(db: Knex, opts: AuditVerifyOptions): Promise<AuditVerifyReport> {
+  const customerId = opts.customerId;
+  const keyring = opts.keyring ?? auditLogSecurity().keyring;
+  const stored = BigInt(await legacyThroughSeq(db));
+  const legacyThrough =
+    opts.legacyThroughSeq !== undefined && BigInt(opts.legacyThroughSeq) < stored
+      ? BigInt(opts.legacyThroughSeq)
+      : stored;
+  const keyed = { legacyThroughSeq: legacyThrough.toString(), macsChecked: 0 };
   const chain = customerId === undefined ? GLOBAL_CHAIN : customerChain(customerId);
   const col =
     customerId === undefined
@@ -317,7 +403,7 @@ async function verifyIn(db: Knex, customerId: string | undefined): Promise<Audit
     if (customerId !== undefined) void q.where('customer_id', customerId);
     if (cursor !== null) void q.where(col.seq, '>', cursor);
     const rows = await q;
-    if (rows.length === 0) return { ok: true, chain, checked, anchor, head };
+    if (rows.length === 0) return { ok: true, chain, checked, anchor, head, keyed };
 
     for (const row of rows) {
       checked += 1;
@@ -330,6 +416,7 @@ async function verifyIn(db: Knex, customerId: string | undefined): Promise<Audit
         checked,
         anchor,
         head,
+        keyed,
         firstBroken: { id: row.id, seq, reason, detail },
       });
       const content = auditContentHash(contentOf(row));
@@ -347,6 +434,30 @@ async function verifyIn(db: Knex, customerId: string | undefined): Promise<Audit
       }
       if (seq !== expectedSeq.toString()) {
         return broken('seq_mismatch', `chain position ${seq} where ${expectedSeq.toString()} was expected`);
+      }
+      if (row.mac == null || row.mac_key_id == null) {
+        if (BigInt(row.global_seq) > legacyThrough) {
+          return broken(
+            'mac_missing',
+            `no MAC on an event after global position ${legacyThrough.toString()}, where every event carries one: it was not written by the service`,
+          );
+        }
+      } else {
+        const key = keyring.keys.get(row.mac_key_id);
+        if (!key) {
+          return broken('unknown_mac_key', `MAC key "${row.mac_key_id}" is not in AUDIT_HMAC_KEYS`);
+        }
+        const macInput = {
+          id: row.id,
+          globalSeq: row.global_seq,
+          globalHash: row.global_hash,
+          customerSeq: row.customer_seq,
+          customerHash: row.customer_hash,
+        };
+        if (!auditLinkMacMatches(key, macInput, row.mac)) {
+          return broken('mac_mismatch', 'the MAC does not match: the event or the chain before it was rewritten');
+        }
+        keyed.macsChecked += 1;
       }
       head = { id: row.id, seq, hash: stored };
       expectedPrev = stored;
@@ -388,50 +499,27 @@ async function purgeIn(
     .where('global_seq', lastSeq)
     .first('id', 'global_seq', 'global_hash');
   if (!lastEvent) throw new Error(`audit chain has no event at global position ${lastSeq}`);
-  const [{ count }] = (await trx('audit_events').where('global_seq', '<=', lastSeq).count({ count: '*' })) as [
-    { count: string },
-  ];
-  const customerEnds = (
-    await trx.raw<{
-      rows: { customer_id: string; customer_seq: string; customer_hash: string; id: string; n: string }[];
-    }>(
-      `select distinct on (customer_id) customer_id, customer_seq, customer_hash, id,
-              count(*) over (partition by customer_id) as n
-         from audit_events
-        where global_seq <= ? and customer_id is not null
-        order by customer_id, customer_seq desc`,
-      [lastSeq],
-    )
-  ).rows;
 
-  // Anchors first: the delete trigger refuses a purge whose anchors are missing.
-  const anchors = [
-    {
-      chain: GLOBAL_CHAIN,
-      last_seq: lastEvent.global_seq,
-      last_event_id: lastEvent.id,
-      last_hash: lastEvent.global_hash,
-      purged_count: count,
-      cutoff,
-    },
-    ...customerEnds.map((c) => ({
-      chain: customerChain(c.customer_id),
-      last_seq: c.customer_seq,
-      last_event_id: c.id,
-      last_hash: c.customer_hash,
-      purged_count: c.n,
-      cutoff,
-    })),
-  ];
-  for (let i = 0; i < anchors.length; i += ANCHOR_BATCH) {
-    await trx('audit_chain_anchors').insert(anchors.slice(i, i + ANCHOR_BATCH));
-  }
-
-  // Open the purge path for this transaction only, delete, and close it again.
-  await trx.raw("select set_config('audit.allow_purge', pg_current_xact_id()::text, true)");
-  const deleted = await trx('audit_events').where('global_seq', '<=', lastSeq).delete();
-  await trx.raw("select set_config('audit.allow_purge', '', true)");
-  if (String(deleted) !== count) throw new Error(`audit purge deleted ${deleted} events where ${count} were counted`);
+  // The anchor is signed into the checkpoint file before anything is deleted: a purge without one is a break.
+  appendCheckpoint(auditLogSecurity().checkpoints, {
+    type: 'purge_anchor',
+    chain: GLOBAL_CHAIN,
+    seq: lastEvent.global_seq,
+    hash: lastEvent.global_hash,
+    eventId: lastEvent.id,
+    legacyThroughSeq: await legacyThroughSeq(trx),
+    cutoff: cutoff.toISOString(),
+  });
+  // The database function checks the anchor against the chain, writes the chains' anchors and deletes (it may; the
+  // service's role may not).
+  const {
+    rows: [done],
+  } = await trx.raw<{ rows: { purged: string; customer_chains: string }[] }>(
+    'select purged::text, customer_chains::text from audit_purge_through(?::bigint, ?, ?::timestamptz)',
+    [lastEvent.global_seq, lastEvent.global_hash, cutoff],
+  );
+  const deleted = Number(done!.purged);
+  const customerChains = Number(done!.customer_chains);
 
   const anchor = { seq: lastEvent.global_seq, eventId: lastEvent.id, hash: lastEvent.global_hash };
   const recorded = await appendIn(trx, {
@@ -442,11 +530,11 @@ async function purgeIn(
     details: {
       cutoff: cutoff.toISOString(),
       purged: deleted,
-      customerChains: customerEnds.length,
+      customerChains,
       anchor,
     },
   });
-  return { cutoff, purged: deleted, customerChains: customerEnds.length, anchor, eventId: recorded.id };
+  return { cutoff, purged: deleted, customerChains, anchor, eventId: recorded.id };
 }
 
 /** The ids that name a lifecycle request in the audit log: what every workflow step of a request carries. */
@@ -516,9 +604,9 @@ export const auditEvents = {
    * genesis hash) and reports the first event whose content hash, previous-hash link, chain hash or position does not
    * hold. Reads one consistent snapshot (a read-only REPEATABLE READ transaction unless given a transaction).
    */
-  async verify(db: Knex | Knex.Transaction, opts: { customerId?: string } = {}): Promise<AuditVerifyReport> {
-    if (isTransaction(db)) return verifyIn(db, opts.customerId);
-    return db.transaction((trx) => verifyIn(trx, opts.customerId), {
+  async verify(db: Knex | Knex.Transaction, opts: AuditVerifyOptions = {}): Promise<AuditVerifyReport> {
+    if (isTransaction(db)) return verifyIn(db, opts);
+    return db.transaction((trx) => verifyIn(trx, opts), {
       isolationLevel: 'repeatable read',
       readOnly: true,
     });

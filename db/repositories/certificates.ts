@@ -134,6 +134,15 @@ export const certificates = {
     return row && toStored(row);
   },
 
+  /** A customer's certificates, newest first (kept after the customer's data is gone). */
+  async listForCustomer(db: Db, customerId: string): Promise<StoredCertificate[]> {
+    const rows = await db<CertificateRow>('certificates')
+      .where({ customer_id: customerId })
+      .orderBy('issued_at', 'desc')
+      .limit(500);
+    return rows.map(toStored);
+  },
+
   async findByRequest(db: Db, requestId: string): Promise<StoredCertificate | undefined> {
     const row = await db<CertificateRow>('certificates').where({ request_id: requestId }).first();
     return row && toStored(row);

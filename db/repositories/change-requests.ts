@@ -124,10 +124,20 @@ export const changeRequests = {
     return row && toChangeRequest(row);
   },
 
-  /** Newest first; `status` filters. */
+  /**
+   * Newest first; `status` filters as the API shows it: a pending change past its expiry (not yet settled, because
+   * nobody acted on it since) counts as `expired`, not `pending`.
+   */
   async list(db: Knex, opts: { status?: ChangeStatus; limit: number }): Promise<ChangeRequest[]> {
     const q = db<ChangeRequestRow>('change_requests').orderBy('requested_at', 'desc').limit(opts.limit);
-    if (opts.status) q.where({ status: opts.status });
+    if (opts.status === 'pending') void q.where({ status: 'pending' }).where('expires_at', '>', db.fn.now());
+    else if (opts.status === 'expired')
+      void q.where((w) =>
+        w
+          .where({ status: 'expired' })
+          .orWhere((p) => p.where({ status: 'pending' }).where('expires_at', '<=', db.fn.now())),
+      );
+    else if (opts.status) void q.where({ status: opts.status });
     return (await q).map(toChangeRequest);
   },
 

@@ -6,8 +6,8 @@
 #                 there); no other rights.
 #   dl_migrator   owns the application database `data_lifecycle` and its tables: used only by the one-shot migration.
 #   dl_app        what the API and the workers connect as: read and write rows of the application's tables, nothing
-#                 else (no DDL, no superuser, no CREATEDB). Rights on tables the migrator creates later come from its
-#                 default privileges.
+#                 else (no DDL, no superuser, no CREATEDB; no UPDATE or DELETE of audit rows, revoked by migration
+#                 20261202101000). Rights on tables the migrator creates later come from its default privileges.
 #
 # Passwords come from the environment of the postgres container (TEMPORAL_DB_PASSWORD, MIGRATOR_DB_PASSWORD,
 # APP_DB_PASSWORD).
@@ -36,4 +36,10 @@ alter default privileges for role dl_migrator in schema public
   grant select, insert, update, delete on tables to dl_app;
 alter default privileges for role dl_migrator in schema public
   grant usage, select on sequences to dl_app;
+-- Functions the migrator creates (the audit purge, SECURITY DEFINER) are for dl_app only, not for every role. UPDATE and
+-- DELETE on the audit tables are taken back from dl_app by the migration that makes the chain keyed.
+alter default privileges for role dl_migrator in schema public
+  revoke execute on functions from public;
+alter default privileges for role dl_migrator in schema public
+  grant execute on functions to dl_app;
 SQL

@@ -23,8 +23,13 @@ export interface ConfirmIdentityResult {
 }
 
 export interface ExtendDeadlineArgs {
-  /** Sent to the requester with the notice. */
-  reason: string;
+  /**
+   * Id of the reason's text in `request_texts` (sent to the requester with the notice). The words stay in the
+   * database: free text may name people, so it never travels in a Temporal payload.
+   */
+  reasonId?: string;
+  /** The reason inline: only in histories of workflows started before `reasonId`; never sent any more. */
+  reason?: string;
   /** Staff member deciding it, `staff:<id>`. */
   actor: string;
 }

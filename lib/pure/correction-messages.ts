@@ -28,8 +28,10 @@ export const RECEIPT_NOT_WAIVABLE = 'ReceiptNotWaivable';
 
 export interface WaiveReceiptArgs {
   subprocessorId: string;
-  /** Why (staff text, stored with the receipt and audited by hash). */
-  reason: string;
+  /** Id of why, in `request_texts` (staff text, stored with the receipt and audited by hash; never in a payload). */
+  reasonId?: string;
+  /** Why, inline: only in histories of workflows started before `reasonId`; never sent any more. */
+  reason?: string;
   /** `staff:<id>`, from the authenticated token. */
   actor: string;
 }

@@ -310,6 +310,17 @@ export const DATA_MAP: readonly CustomerTable[] = [
     afterTermination: { kept: CCPA_RECORDS },
   },
   {
+    table: 'request_texts',
+    holds: 'free text staff gave for decisions about a request (extension and waiver reasons); workflows carry its id',
+    owner: { column: 'request_id', via: 'lifecycle_requests' },
+    key: 'id',
+    categories: [],
+    export: { excluded: 'records of how requests were handled' },
+    erasure: { excluded: 'part of the request record (the reasons given are evidence of how it was handled)' },
+    sweep: null,
+    afterTermination: { kept: CCPA_RECORDS },
+  },
+  {
     table: 'legal_holds',
     holds: 'legal holds: scope, who placed and released them, reasons',
     owner: CUSTOMER,

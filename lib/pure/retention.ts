@@ -66,6 +66,11 @@ export function periodProblem(period: string, opts: { allowZero?: boolean } = {}
   return undefined;
 }
 
+/** Whether `period` is shorter than `floor` (both ISO 8601 durations, compared from the same instant). */
+export function isShorterThan(period: string, floor: string): boolean {
+  return REFERENCE.plus(Duration.fromISO(period)) < REFERENCE.plus(Duration.fromISO(floor));
+}
+
 /** Whether `period` is an acceptable retention period (see {@link periodProblem}). */
 export function isRetentionPeriod(period: string): boolean {
   return periodProblem(period) === undefined;

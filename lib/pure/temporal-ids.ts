@@ -51,6 +51,14 @@ export function contractEndCheckScheduleId(taskQueue: string): string {
   return `contract-end-check-${taskQueue}`;
 }
 
+/**
+ * Id of the Temporal Schedule that verifies the audit chain and signs checkpoints on a task queue
+ * (workflows/audit-verify.ts), and the workflow id prefix of its runs.
+ */
+export function auditVerifyScheduleId(taskQueue: string): string {
+  return `audit-verify-${taskQueue}`;
+}
+
 /** `termination-<customerId>`: one contract termination at a time per customer (workflows/termination.ts). */
 export function terminationWorkflowId(customerId: string): string {
   return `termination-${customerId}`;

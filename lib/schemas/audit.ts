@@ -4,10 +4,12 @@
  * is an error that names it.
  */
 import { z } from 'zod';
+import { isoInstant } from './dates';
 
-const instant = z.iso
-  .datetime({ offset: true })
-  .meta({ description: 'ISO 8601 instant with a zone, e.g. 2026-01-31T12:00:00Z', example: '2026-01-31T12:00:00Z' });
+const instant = isoInstant().meta({
+  description: 'ISO 8601 instant with a zone, e.g. 2026-01-31T12:00:00Z',
+  example: '2026-01-31T12:00:00Z',
+});
 
 /** A bigint id as a decimal string (ids outgrow JavaScript numbers). */
 const eventId = z
@@ -98,15 +100,50 @@ export const AuditVerifyReport = z
       .object({ id: eventId, seq: z.string(), hash })
       .nullable()
       .meta({ description: 'The last intact event (the chain head when ok)' }),
+    keyed: z
+      .object({
+        legacyThroughSeq: z.string().meta({ description: 'Last global position allowed without a MAC (older events)' }),
+        macsChecked: z.number().int().meta({ description: 'Event MACs verified with AUDIT_HMAC_KEYS' }),
+      })
+      .meta({ description: 'Keyed links: the HMAC of each event under a key the database never holds' }),
+    checkpoints: z
+      .object({
+        path: z.string(),
+        exists: z.boolean(),
+        count: z.number().int().meta({ description: 'Signed checkpoints and purge anchors that verified' }),
+        latest: z.object({ seq: z.string(), hash, at: z.string() }).nullable(),
+        invalidLines: z.number().int(),
+        unverifiable: z.number().int().meta({ description: 'Lines signed by another key (before a rotation)' }),
+      })
+      .optional()
+      .meta({ description: 'The signed checkpoint file (AUDIT_CHECKPOINT_PATH); global chain only' }),
     firstBroken: z
       .object({
-        id: eventId,
-        seq: z.string(),
-        reason: z.enum(['content_hash_mismatch', 'prev_hash_mismatch', 'hash_mismatch', 'seq_mismatch']).meta({
-          description:
-            'content_hash_mismatch: the event was altered; prev_hash_mismatch / seq_mismatch: an event before it ' +
-            'was removed, reordered or inserted; hash_mismatch: its chain hash was rewritten',
-        }),
+        id: eventId.nullable(),
+        seq: z.string().nullable(),
+        reason: z
+          .enum([
+            'content_hash_mismatch',
+            'prev_hash_mismatch',
+            'hash_mismatch',
+            'seq_mismatch',
+            'mac_missing',
+            'mac_mismatch',
+            'unknown_mac_key',
+            'truncated',
+            'checkpoint_mismatch',
+            'unsigned_purge',
+            'checkpoint_invalid',
+          ])
+          .meta({
+            description:
+              'content_hash_mismatch: the event was altered; prev_hash_mismatch / seq_mismatch: an event before it ' +
+              'was removed, reordered or inserted; hash_mismatch: its chain hash was rewritten; mac_missing / ' +
+              'mac_mismatch / unknown_mac_key: written without the HMAC key (forged, or rewritten with recomputed ' +
+              'hashes); truncated: the chain ends before a signed checkpoint; checkpoint_mismatch: the event at a ' +
+              'signed checkpoint changed; unsigned_purge: events deleted without a signed purge anchor; ' +
+              'checkpoint_invalid: the checkpoint file was edited',
+          }),
         detail: z.string(),
       })
       .optional(),

@@ -4,8 +4,9 @@
  * it, not something silently dropped.
  */
 import { z } from 'zod';
+import { calendarDate } from './dates';
 
-const isoDate = z.iso.date().meta({ description: 'Calendar date, YYYY-MM-DD', example: '2026-01-01' });
+const isoDate = calendarDate().meta({ description: 'Calendar date, YYYY-MM-DD', example: '2026-01-01' });
 
 /** Role of a customer contact; exactly one contact is `primary` (the welcome email and verifications go there). */
 export const ContactRole = z.enum(['primary', 'billing', 'technical', 'legal', 'other']);

@@ -3,6 +3,7 @@
  * generate the OpenAPI description; objects are strict, so an unknown field is an error that names it.
  */
 import { z } from 'zod';
+import { calendarDate, isoInstant } from './dates';
 import { DATA_CATEGORIES } from '../pure/data-categories';
 import { ALLOWED_CLOCKS, periodProblem, RETENTION_CLOCKS } from '../pure/retention';
 
@@ -85,7 +86,7 @@ export const RetentionPolicyList = z
   .object({ policySet: z.string(), items: z.array(RetentionPolicyView) })
   .meta({ id: 'RetentionPolicyList' });
 
-const isoDate = z.iso.date().meta({ description: 'Calendar date, YYYY-MM-DD', example: '2027-12-31' });
+const isoDate = calendarDate().meta({ description: 'Calendar date, YYYY-MM-DD', example: '2027-12-31' });
 
 /** Body of `PUT /v1/customers/{id}/contract`: the contract's end as it now stands. */
 export const ContractChangeInput = z
@@ -93,8 +94,7 @@ export const ContractChangeInput = z
     endsOn: isoDate
       .nullable()
       .meta({ description: 'Agreed last day of the contract; null makes it open-ended (nothing expires)' }),
-    endedAt: z.iso
-      .datetime({ offset: true })
+    endedAt: isoInstant()
       .nullable()
       .optional()
       .meta({

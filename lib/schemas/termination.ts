@@ -1,13 +1,13 @@
 /** Request and response bodies of the termination routes (api/routes/termination.ts); also the OpenAPI schemas. */
 import { z } from 'zod';
+import { isoInstant } from './dates';
 
 /** How far ahead a termination may be scheduled: beyond that it is a contract change, not a termination. */
 export const MAX_SCHEDULE_AHEAD_DAYS = 730;
 
 export const TerminationInput = z
   .strictObject({
-    effectiveAt: z.iso
-      .datetime({ offset: true })
+    effectiveAt: isoInstant()
       .optional()
       .meta({ description: 'When the termination takes effect (ISO 8601 instant); default now. Past means now.' }),
     reason: z

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
+import { verifyAuditIntegrity } from '../../db/audit-integrity';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { cliActor, output, withDb } from './cli-context';
 
@@ -36,15 +37,23 @@ export function registerAuditCommands(program: Command): void {
     .option('--customer <id>', "verify this customer's chain instead of the global one", parseUuid)
     .option('--json', 'print the whole report as JSON')
     .action(async (opts: { customer?: string; json?: boolean }) => {
-      const report = await withDb((db) => auditEvents.verify(db, { customerId: opts.customer }));
+      const report = await withDb((db) => verifyAuditIntegrity(db, { customerId: opts.customer }));
       output(opts.json, report, (r) => {
         if (r.ok)
-          console.log(`audit chain ${r.chain}: intact (${r.checked} events checked, head ${r.head?.hash ?? '-'})`);
+          console.log(
+            `audit chain ${r.chain}: intact (${r.checked} events checked, ${r.keyed.macsChecked} MACs, ` +
+              `${r.checkpoints.count} signed checkpoints, head ${r.head?.hash ?? '-'})`,
+          );
         else
           console.log(
-            `audit chain ${r.chain}: BROKEN at event ${r.firstBroken?.id} (${r.firstBroken?.reason}: ${r.firstBroken?.detail})`,
+            `audit chain ${r.chain}: BROKEN at event ${r.firstBroken?.id ?? '-'} position ${r.firstBroken?.seq ?? '-'} (${r.firstBroken?.reason}: ${r.firstBroken?.detail})`,
           );
       });
+      if (!opts.json && report.checkpoints.unverifiable > 0)
+        console.log(
+          `warning: ${report.checkpoints.unverifiable} checkpoint lines are signed by another key than this ` +
+            'configuration holds (AUDIT_CHECKPOINT_SIGNING_KEY / CERTIFICATE_SIGNING_KEY): they were not checked',
+        );
       if (!report.ok) process.exitCode = 1;
     });
 

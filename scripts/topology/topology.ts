@@ -6,7 +6,7 @@
  * the outside services, as in the dev stack. `npm run topology` runs it; test-topology/ proves it.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { Duration } from 'luxon';
 import { escapeLiteral } from 'pg';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest, type Db } from '../../db/connection';
+import { grantServiceRole } from '../../db/roles';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../../lib/pure/temporal-ids';
 import { startSmtpSink, type SmtpSink } from '../../test/fakes/smtp-sink';
 import type { SubprocessorSimulator } from '../../test/fakes/subprocessor-simulator';
@@ -147,10 +148,18 @@ function databaseUrl(serverUrl: string, database: string): string {
  * in the run directory (mode 600), so the histories stay readable across restarts. NODE_ENV=production refuses the
  * public development key, as a real deployment does.
  */
-function payloadKeys(runDir: string): string {
-  if (process.env.PAYLOAD_KEYS) return process.env.PAYLOAD_KEYS;
-  const file = path.join(runDir, 'payload-keys');
+function payloadKeys(runDir: string, variable = 'PAYLOAD_KEYS', fileName = 'payload-keys'): string {
+  if (process.env[variable]) return process.env[variable];
+  const file = path.join(runDir, fileName);
   if (!fs.existsSync(file)) fs.writeFileSync(file, `topology-1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** The audit chain's HMAC keys (production requires them): AUDIT_HMAC_KEYS, else generated once per run directory. */
+function auditHmacKeys(runDir: string): string {
+  if (process.env.AUDIT_HMAC_KEYS) return process.env.AUDIT_HMAC_KEYS;
+  const file = path.join(runDir, 'audit-hmac-keys');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `audit-1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();
 }
 
@@ -166,6 +175,43 @@ function certificateSigningKey(runDir: string): string {
     fs.writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8');
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (made with openssl on the first start, kept in the run directory): the
+ * simulated subprocessors serve HTTPS with it, because NODE_ENV=production calls subprocessors over https only; the
+ * service processes trust it through NODE_EXTRA_CA_CERTS, and SUBPROCESSOR_ALLOWED_HOSTS allows the loopback address.
+ */
+function simulatorTls(runDir: string): { cert: string; key: string; certPath: string } {
+  const certPath = path.join(runDir, 'simulator-cert.pem');
+  const keyPath = path.join(runDir, 'simulator-key.pem');
+  if (!fs.existsSync(certPath) || !fs.existsSync(keyPath)) {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=subprocessor-simulator',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    fs.chmodSync(keyPath, 0o600);
+  }
+  return { cert: fs.readFileSync(certPath, 'utf8'), key: fs.readFileSync(keyPath, 'utf8'), certPath };
 }
 
 /**
@@ -325,10 +371,13 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
     await migrateLatest(db);
     // The API and workers connect as a role that may read and write rows and nothing else, as in docker-compose.yml.
     const appRole = await ensureAppRole(db, options.name, runDir);
+    // ...minus what it must not have: UPDATE/DELETE of audit rows, writes to anchors and migrations (db/roles.ts).
+    await grantServiceRole(db, appRole.name);
 
     const smtp = await startSmtpSink({ port: ports.smtp, httpPort: ports.mailbox, mailDir: path.join(runDir, 'mail') });
     stops.push(() => smtp.stop());
-    const sim = await startDemoSubprocessors(db, { port: ports.simulator });
+    const simTls = simulatorTls(runDir);
+    const sim = await startDemoSubprocessors(db, { port: ports.simulator, tls: simTls });
     stops.push(() => sim.stop());
 
     // Bundled once here, as `npm run build` does for a deployment: the workers start without bundling each.
@@ -346,12 +395,22 @@ export async function startTopology(options: TopologyOptions): Promise<RunningTo
       WORKFLOW_BUNDLE_PATH: bundle,
       SMTP_URL: smtp.url,
       PAYLOAD_KEYS: payloadKeys(runDir),
+      // Export archives at rest: a key of their own, kept like the payload keys.
+      EXPORT_ENCRYPTION_KEYS: payloadKeys(runDir, 'EXPORT_ENCRYPTION_KEYS', 'export-encryption-keys'),
+      // The API listens on loopback only; a real deployment puts a TLS-terminating proxy (or TLS_CERT_PATH) in front.
+      TLS_TERMINATED_UPSTREAM: 'true',
       CERTIFICATE_SIGNING_KEY: certificateSigningKey(runDir),
+      AUDIT_HMAC_KEYS: auditHmacKeys(runDir),
+      AUDIT_CHECKPOINT_PATH: path.join(runDir, 'audit-checkpoints.jsonl'),
       METRICS_PORT: String(ports.apiMetrics),
       HOST: '127.0.0.1',
       PORT: String(ports.api),
       PUBLIC_BASE_URL: apiUrl,
       EXPORT_DIR: exportDir,
+      // The simulator: https with the run's own certificate, on loopback (allowed explicitly, as a deployment would
+      // list a subprocessor on its private network).
+      NODE_EXTRA_CA_CERTS: simTls.certPath,
+      SUBPROCESSOR_ALLOWED_HOSTS: '127.0.0.1',
       ...options.env,
     };
 

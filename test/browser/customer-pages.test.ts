@@ -112,6 +112,8 @@ describe('verification page', () => {
 
     // The customer opens the email's link on a phone.
     const page = await browser.newPage({ baseURL: stack.api.url, viewport: 'phone' });
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
     expect(await open(page, link)).toBe(200);
     expect(await heading(page)).toBe('Confirm your data access request');
     const main = (await page.locator('main').textContent())!;
@@ -126,6 +128,10 @@ describe('verification page', () => {
     // The token is in the form body, not in the form's address.
     expect(await page.locator('form').getAttribute('action')).toBe('/verify');
     expect(await page.locator('form').getAttribute('method')).toBe('post');
+    // The layout's stylesheet applied under the page's strict CSP (which allows it by its hash).
+    expect(await page.evaluate("getComputedStyle(document.querySelector('button')).backgroundColor")).toBe(
+      'rgb(11, 87, 208)',
+    );
     await expectAccessible(page);
     await browser.screenshot(page, 'verification-page');
     // Opening the page changed nothing.
@@ -138,6 +144,8 @@ describe('verification page', () => {
     expect(await page.locator('.notice').textContent()).toContain(`We will send the data by ${dueOn} at the latest.`);
     await expectAccessible(page);
     await browser.screenshot(page, 'verification-confirmed');
+    // The page and its form, nothing else: no scripts, fonts or /favicon.ico (a refused, logged request on the API).
+    expect(requested).toEqual([`/verify/${token}`, '/verify']);
     expect(browser.pageErrors(page)).toEqual([]);
 
     // The request moved on: the link used once, the confirmation audited, the export delivered.
@@ -184,7 +192,7 @@ describe('verification page', () => {
       desk.getByRole('link', { name: /Download the archive/ }).click(),
     ]);
     expect(download.suggestedFilename()).toBe(`access-export-${requestId}.tar.gz`);
-    const files = readTarGz(await readFile((await download.path())));
+    const files = readTarGz(await readFile(await download.path()));
     const manifest = files.get(`access-export-${requestId}/manifest.json`)!;
     expect(createHash('sha256').update(manifest).digest('hex')).toBe(archive.manifest_sha256);
     expect(JSON.parse(manifest.toString('utf8'))).toMatchObject({ requestId, customerId });

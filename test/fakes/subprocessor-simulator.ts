@@ -7,6 +7,7 @@
  * SUBPROCESSOR_SIM_SECRET for every subprocessor, SUBPROCESSOR_SIM_SECRETS as `id=secret,id2=secret2`).
  */
 import type { Server } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepWithSignal } from 'node:timers/promises';
 import express from 'express';
@@ -83,11 +84,16 @@ export interface SubprocessorSimulatorOptions {
   log?: (line: string) => void;
   /** Attempts per deletion callback (retried on network errors, 5xx, 408, 429); default 5. */
   callbackAttempts?: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM), e.g. for a stack with NODE_ENV=production, which calls
+   * subprocessors over https only; default plain HTTP.
+   */
+  tls?: { cert: string; key: string };
 }
 
 /** A running simulator. */
 export interface SubprocessorSimulator {
-  /** e.g. `http://127.0.0.1:PORT`. */
+  /** e.g. `http://127.0.0.1:PORT` (`https://` with `tls`). */
   readonly url: string;
   /** Base URL to register for subprocessor `id`: `<url>/sp/<id>`. */
   baseUrlFor(id: string): string;
@@ -449,14 +455,16 @@ export async function startSubprocessorSimulator(
   });
 
   const host = opts.host ?? '127.0.0.1';
-  const server: Server = app.listen(opts.port ?? 0, host);
+  const server: Server = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, app).listen(opts.port ?? 0, host)
+    : app.listen(opts.port ?? 0, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const url = `http://${urlHost}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${urlHost}:${port}`;
 
   const cancelPending = (): void => {
     for (const state of states.values()) {

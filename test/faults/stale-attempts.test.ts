@@ -11,13 +11,18 @@
  *    worker resumes after the heartbeat timeout. Every row is deleted exactly once and counted once, one
  *    `erasure.tables_erased` event, audit chain intact.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { EXPORT_TABLES } from '../../db/export-engine';
+import { configureAuditLog } from '../../db/repositories/audit-events';
+import { loadConfig } from '../../lib/config';
+import { archiveDirectory } from '../../lib/export-archive';
 import { erasureScopeKey, erasureWorkflowId } from '../../lib/pure/temporal-ids';
 import type { DataCategory } from '../../lib/pure/data-categories';
 import { seedDemoCustomer } from '../../scripts/seed-demo-customer';
 import { erasureWorkflow } from '../../workflows/erasure';
-import { linkToken } from '../support/access-export';
-import { archiveDirsOf, auditChains, duplicateAuditEvents, exportMatchesDatabase } from './support/checks';
+import { expectedTableCsv, linkToken, readTarGz } from '../support/access-export';
+import { auditChains, duplicateAuditEvents } from './support/checks';
 import { startFaultStack, type FaultStack } from './support/fault-stack';
 import { reportFigures, secondsSince } from './support/figures';
 import { resume, stopGracefully, waitForKilled, waitForStopped, waitUntil } from './support/processes';
@@ -32,6 +37,9 @@ beforeAll(async () => {
     api: true,
     env: { EXPORT_BATCH_ROWS: '500', EXPORT_PARALLEL_TABLES: '1', ACCESS_REMINDER_OFFSETS: 'none' },
   });
+  // Verify the audit chains with the services' keys (AUDIT_HMAC_KEYS, or those derived from their payload keys).
+  const config = loadConfig(stack.serviceEnv);
+  configureAuditLog({ keyring: config.audit.keyring, checkpoints: config.audit.checkpoints });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -86,7 +94,8 @@ test('a worker frozen mid-export past its heartbeat timeout wakes up after the r
     { timeoutMs: 300_000, intervalMs: 500 },
   );
   const archiveRow = await stack.db('export_archives').where({ request_id: requestId }).first();
-  const [dir] = archiveDirsOf(stack.serviceEnv.EXPORT_DIR!, requestId);
+  const root = archiveDirectory(stack.serviceEnv.EXPORT_DIR!, archiveRow.id);
+  const dir = `${root}/${archiveRow.manifest_sha256}`;
   const manifestBefore = fs.readFileSync(`${dir}/manifest.json`);
 
   // The frozen worker wakes up and carries on where it was, until its next write is refused.
@@ -98,8 +107,29 @@ test('a worker frozen mid-export past its heartbeat timeout wakes up after the r
     { timeoutMs: 120_000, intervalMs: 250 },
   );
 
-  const archives = archiveDirsOf(stack.serviceEnv.EXPORT_DIR!, requestId);
-  const exported = await exportMatchesDatabase(stack.db, archives[0]!);
+  // What the emailed link serves: every file equal to the database's rows, with the manifest's hashes and counts.
+  const delivery = await stack.smtp.waitFor(
+    (m) => m.to.includes(email) && /^Your data export for .* is ready/.test(m.subject),
+    { timeoutMs: 60_000 },
+  );
+  const download = await fetch(`${stack.api!.url}/exports/${linkToken(delivery.text, 'download')}`);
+  expect(download.status).toBe(200);
+  const files = readTarGz(Buffer.from(await download.arrayBuffer()));
+  const prefix = `access-export-${requestId}`;
+  const manifestText = files.get(`${prefix}/manifest.json`)!;
+  const manifest = JSON.parse(manifestText.toString('utf8'));
+  const mismatches: string[] = [];
+  let exportRows = 0;
+  for (const entry of manifest.tables) {
+    const spec = EXPORT_TABLES.find((t) => t.table === entry.table)!;
+    const file = files.get(`${prefix}/${entry.file}`)!;
+    const expected = await expectedTableCsv(stack.db, spec, seeded.customerId, manifest.categories);
+    if (!file.equals(expected) || createHash('sha256').update(file).digest('hex') !== entry.sha256) {
+      mismatches.push(entry.table);
+    }
+    exportRows += entry.rows;
+  }
+  const entries = fs.readdirSync(root);
   const completed = await duplicateAuditEvents(stack.db, 'access.export_completed', (e) => String(e.request_id));
   const deliveryEmails = stack.smtp
     .messages()
@@ -109,18 +139,21 @@ test('a worker frozen mid-export past its heartbeat timeout wakes up after the r
     rowsCheckpointedAtFreeze: Number(atFreeze?.rows_done ?? 0),
     retryReportedAfterSeconds: retryAfterSeconds,
     statusWhileRetrying: retrying.summary,
-    exportRows: exported.tables.reduce((n, t) => n + t.rows, 0),
-    archiveDirectories: archives.length,
+    exportRows,
+    archiveDirectoryEntries: entries.length,
     exportCompletedEvents: completed.events,
     deliveryEmails: deliveryEmails.length,
   });
 
   expect(retrying).toMatchObject({ attempt: 2, lastFailure: { timeout: 'heartbeat' } });
-  expect(archives).toEqual([dir]);
-  expect(exported.mismatches).toEqual([]);
-  expect(exported.manifest.requestId).toBe(requestId);
+  // One directory left: the content-addressed archive (the attempts' files and anything of the woken one are gone),
+  // its manifest untouched by the woken attempt, and the one served is the one recorded.
+  expect(entries).toEqual([archiveRow.manifest_sha256]);
   expect(fs.readFileSync(`${dir}/manifest.json`).equals(manifestBefore)).toBe(true);
-  expect(dir!.endsWith(archiveRow.manifest_sha256)).toBe(true);
+  expect(createHash('sha256').update(manifestText).digest('hex')).toBe(archiveRow.manifest_sha256);
+  expect(manifest.requestId).toBe(requestId);
+  expect(exportRows).toBe(Number(archiveRow.rows_done));
+  expect(mismatches).toEqual([]);
   expect(completed).toEqual({ events: 1, duplicates: {} });
   const [event] = await stack.db('audit_events').where({ request_id: requestId, action: 'access.export_completed' });
   expect(event.details).toMatchObject({ attempt: 2, manifestSha256: archiveRow.manifest_sha256 });

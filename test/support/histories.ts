@@ -319,6 +319,10 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
       if (status !== 'COMPLETED') return undefined;
       return has(f, 'startContractEndTermination') ? 'started' : 'nothing-due';
 
+    case 'auditVerifyWorkflow':
+      // One activity whatever it finds (intact or broken): one path to replay.
+      return status === 'COMPLETED' ? 'verified' : undefined;
+
     default:
       return undefined;
   }

@@ -14,6 +14,7 @@ import type { RateLimits } from '../../api/auth';
 import { createApiMetrics, startMetricsServer, type MetricsServer } from '../../api/metrics';
 import { startServer, type RunningServer } from '../../api/server';
 import { createDb, type Db } from '../../db/connection';
+import { configureAuditLog } from '../../db/repositories/audit-events';
 import { staffTokens } from '../../db/repositories/staff-tokens';
 import { subprocessors } from '../../db/repositories/subprocessors';
 import { createLogger, installTemporalLogging, type Logger } from '../../lib/logger';
@@ -96,6 +97,8 @@ export async function startTestStack(opts: {
   schedules?: EnsureSchedulesOptions;
   /** Test-only activity hooks (e.g. failure injection in the erasure); merged into the worker's activity deps. */
   activityHooks?: Pick<ActivityDeps, 'erasureTestHooks' | 'exportHooks'>;
+  /** Another database than the run's (a test that tampers with the audit chain gets one of its own). */
+  databaseUrl?: string;
 }): Promise<TestStack> {
   const address = required('TEST_TEMPORAL_ADDRESS');
   const namespace = required('TEST_TEMPORAL_NAMESPACE');
@@ -116,7 +119,7 @@ export async function startTestStack(opts: {
   const config = loadConfig({
     ...process.env,
     NODE_ENV: 'test',
-    DATABASE_URL: required('TEST_DATABASE_URL'),
+    DATABASE_URL: opts.databaseUrl ?? required('TEST_DATABASE_URL'),
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -128,7 +131,9 @@ export async function startTestStack(opts: {
   });
   const dataConverter = createDataConverter(config.payloadEncryption.keyring);
 
-  const db = createDb(required('TEST_DATABASE_URL'), 5);
+  const db = createDb(opts.databaseUrl ?? required('TEST_DATABASE_URL'), 5);
+  // The audit log's keys and checkpoint file of this stack's configuration, for the worker and API in this process.
+  configureAuditLog({ keyring: config.audit.keyring, checkpoints: config.audit.checkpoints });
   const smtp = await startSmtpSink();
   const sim = await startSubprocessorSimulator({ defaultSecret: `secret-${suffix}` });
   const mailer = createMailer({ url: smtp.url, from: 'Privacy Team <privacy@example.com>' });
@@ -169,7 +174,12 @@ export async function startTestStack(opts: {
       log,
       config,
       // Every test client shares 127.0.0.1: per-address limits would make test files throttle each other.
-      limits: { apiPerMinute: 100_000, authFailuresPer15Minutes: 100_000, ...opts.limits },
+      limits: {
+        apiPerMinute: 100_000,
+        authFailuresPer15Minutes: 100_000,
+        authFailuresPerTokenPrefix: 100_000,
+        ...opts.limits,
+      },
       codec: { codec: new AesGcmPayloadCodec(config.payloadEncryption.keyring), corsOrigins: config.codec.corsOrigins },
     }),
     0,
@@ -227,6 +237,7 @@ export async function startTestStack(opts: {
       if (schedules) {
         await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
         await client.schedule.getHandle(schedules.contractEndCheck.scheduleId).delete();
+        await client.schedule.getHandle(schedules.auditVerify.scheduleId).delete();
       }
       worker.shutdown();
       await workerRun;
