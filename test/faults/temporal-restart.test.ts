@@ -152,6 +152,8 @@ test('a Temporal dev server killed and restarted mid-way: every workflow complet
     timerLateSeconds,
     deliveryEmails: deliveryEmails.length,
     exportCompletedEvents: exportEvents.events,
+    exportDeliveredEvents: deliveredEvents.events,
+    closedUnverifiedEvents: closedEvents.events,
     ...onboardingState,
   });
 
