@@ -10,6 +10,7 @@ import { verifyAuditIntegrity, writeAuditCheckpoint, type AuditIntegrityReport }
 import { auditEvents } from '../db/repositories/audit-events';
 import type { AppConfig } from '../lib/config';
 import type { Mailer } from '../lib/mailer';
+import { createOutbox } from './outbox';
 
 /** What the scheduled verification needs. */
 export interface AuditIntegrityDeps {
@@ -37,6 +38,7 @@ const ACTOR = 'system:audit-verify';
 
 /** Builds the audit verification activities from their dependencies. */
 export function createAuditIntegrityActivities(deps: AuditIntegrityDeps) {
+  const outbox = createOutbox(deps);
   return {
     /** Verifies the global chain; checkpoints its head when intact, alerts staff once per break when not. */
     async verifyAuditChain(): Promise<AuditVerification> {
@@ -70,27 +72,34 @@ export function createAuditIntegrityActivities(deps: AuditIntegrityDeps) {
         .first<{ id: string } | undefined>('id');
       let alerted = false;
       if (pending) {
-        // Message-ID from the break: a retried activity that already sent it produces the same message.
-        await deps.mailer.send({
-          to: deps.config.audit.alertEmail,
-          subject: `Audit log integrity: chain broken (${broken.reason})`,
-          messageId: `<audit-break-${pending.id}@data-lifecycle>`,
-          text: [
-            'The scheduled verification of the audit log found a break. The evidence the service keeps may have',
-            'been altered by someone with database or host access; investigate before relying on the audit log.',
-            '',
-            `Chain: ${report.chain}`,
-            `Reason: ${broken.reason}`,
-            `Event: ${broken.id ?? '-'} at position ${broken.seq ?? '-'}`,
-            `Detail: ${broken.detail}`,
-            `Events checked before the break: ${report.checked}`,
-            `Checkpoint file: ${report.checkpoints.path} (${report.checkpoints.count} signed lines)`,
-            '',
-            'Verify again with `npm run cli -- audit verify` or GET /v1/audit/verify. This break is reported once;',
-            'a different break is reported again.',
-          ].join('\n'),
+        // Through the outbox (activities/outbox.ts): recorded before it leaves, Message-ID from the break, marked
+        // notified in the transaction that completes it; a retried activity never sends a completed alert again.
+        await outbox.sendEmail({
+          key: `audit-break-${pending.id}`,
+          operation: 'audit-integrity-alert',
+          recipient: 'staff',
+          mail: {
+            to: deps.config.audit.alertEmail,
+            subject: `Audit log integrity: chain broken (${broken.reason})`,
+            text: [
+              'The scheduled verification of the audit log found a break. The evidence the service keeps may have',
+              'been altered by someone with database or host access; investigate before relying on the audit log.',
+              '',
+              `Chain: ${report.chain}`,
+              `Reason: ${broken.reason}`,
+              `Event: ${broken.id ?? '-'} at position ${broken.seq ?? '-'}`,
+              `Detail: ${broken.detail}`,
+              `Events checked before the break: ${report.checked}`,
+              `Checkpoint file: ${report.checkpoints.path} (${report.checkpoints.count} signed lines)`,
+              '',
+              'Verify again with `npm run cli -- audit verify` or GET /v1/audit/verify. This break is reported once;',
+              'a different break is reported again.',
+            ].join('\n'),
+          },
+          record: async (trx) => {
+            await trx('audit_integrity_alerts').where({ id: pending.id }).update({ notified_at: trx.fn.now() });
+          },
         });
-        await deps.db('audit_integrity_alerts').where({ id: pending.id }).update({ notified_at: deps.db.fn.now() });
         alerted = true;
       }
       if (inserted) {

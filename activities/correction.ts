@@ -52,6 +52,7 @@ import {
   staffCorrectionReminderEmail,
   staffReceiptEscalationEmail,
 } from './correction-emails';
+import { auditKeyFor, createOutbox } from './outbox';
 import { createRequestNotices } from './request-notices';
 
 /** What the correction activities need. */
@@ -104,6 +105,8 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
     actor: ACTOR,
     communicationKind: 'correction',
   });
+  // Subprocessor calls recorded before they leave, completed once (activities/outbox.ts).
+  const outbox = createOutbox(deps);
 
   /** The address named in the request, while the request still keeps it. */
   async function requesterAddress(requestId: string): Promise<string | undefined> {
@@ -675,9 +678,46 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
       );
       const body = { correctionId: step.requestId, tenantId: step.customerId, fields: protocolFields(changes) };
       await corrections.countAttempt(db, step.requestId, step.subprocessorId);
-      let answer;
+      const customerId = await auditCustomer(step.customerId);
+      let answer: { status: number; alreadyDone: boolean };
       try {
-        answer = await deps.subprocessorClient.post(sub, correctionPath(step.customerId), body, receipt.idempotencyKey);
+        answer = await outbox.callSubprocessor({
+          key: receipt.idempotencyKey,
+          subprocessor: sub,
+          path: correctionPath(step.customerId),
+          operation: 'correction',
+          body,
+          // Completed earlier: the receipt row says what was answered first (a later 409 never replaces it).
+          recorded: async (r) => {
+            const kept = await corrections.receipt(db, step.requestId, step.subprocessorId);
+            return { status: kept?.httpStatus ?? r.status, alreadyDone: Boolean(kept?.alreadyDone ?? r.alreadyDone) };
+          },
+          record: async (trx, r) => {
+            const marked = await corrections.markDelivered(trx, step.requestId, step.subprocessorId, {
+              httpStatus: r.status,
+              alreadyDone: r.alreadyDone,
+            });
+            if (!marked) return { status: r.status, alreadyDone: r.alreadyDone };
+            await auditEvents.appendForRequest(
+              trx,
+              { ...step, customerId },
+              {
+                actor: ACTOR,
+                action: 'correction.receipt_received',
+                subject: { type: 'subprocessor', id: step.subprocessorId },
+                details: {
+                  status: r.status,
+                  alreadyDone: r.alreadyDone,
+                  idempotencyKey: receipt.idempotencyKey,
+                  changeIds: changes.map((c) => c.id),
+                  bodySha256: sha256(canonicalize(body)),
+                },
+                idempotencyKey: auditKeyFor('correction.receipt_received', receipt.idempotencyKey),
+              },
+            );
+            return { status: r.status, alreadyDone: r.alreadyDone };
+          },
+        });
       } catch (err) {
         if (err instanceof SubprocessorRejectedError || err instanceof SubprocessorUnavailableError) {
           const reason =
@@ -692,30 +732,6 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
         }
         throw err;
       }
-      const customerId = await auditCustomer(step.customerId);
-      await db.transaction(async (trx) => {
-        const marked = await corrections.markDelivered(trx, step.requestId, step.subprocessorId, {
-          httpStatus: answer.status,
-          alreadyDone: answer.alreadyDone,
-        });
-        if (!marked) return;
-        await auditEvents.appendForRequest(
-          trx,
-          { ...step, customerId },
-          {
-            actor: ACTOR,
-            action: 'correction.receipt_received',
-            subject: { type: 'subprocessor', id: step.subprocessorId },
-            details: {
-              status: answer.status,
-              alreadyDone: answer.alreadyDone,
-              idempotencyKey: receipt.idempotencyKey,
-              changeIds: changes.map((c) => c.id),
-              bodySha256: sha256(canonicalize(body)),
-            },
-          },
-        );
-      });
       log.info('correction delivered to subprocessor', {
         requestId: step.requestId,
         subprocessorId: step.subprocessorId,

@@ -33,6 +33,7 @@ import { STATUTORY_RETENTION_RULES } from '../lib/pure/statutory-rules';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import { claimForThisAttempt } from './attempt-lease';
 import type { EmailContent } from './email-templates';
+import { auditKeyFor, createOutbox } from './outbox';
 
 // The engine's types, where the workflow and tests found them before the engine moved to db/.
 export type {
@@ -74,6 +75,8 @@ export interface SubprocessorDeletionReceipt {
 /** Builds the erasure activities from their dependencies. */
 export function createErasureActivities(deps: ErasureDeps) {
   const { db } = deps;
+  // Emails and subprocessor calls recorded before they leave, completed once (activities/outbox.ts).
+  const outbox = createOutbox(deps);
   const engine = createErasureEngine({
     db,
     exportDir: deps.config.exports.dir,
@@ -199,51 +202,59 @@ export function createErasureActivities(deps: ErasureDeps) {
       });
       // Read at call time: the public base URL is configuration (tests point it at their API's free port).
       const callbackUrl = `${deps.config.http.publicBaseUrl.replace(/\/+$/, '')}/v1/subprocessor-callbacks/${encodeURIComponent(sub.id)}`;
-      const answer = await deps.subprocessorClient.post(
-        sub,
-        `/v1/tenants/${encodeURIComponent(input.customerId)}/deletions`,
-        {
+      // Through the outbox: recorded before the call, completed once; a re-run (or a 409 "already done" heard by a
+      // later attempt) keeps the first receipt and writes no second `subprocessor.deletion_requested` event.
+      const { status, confirmedAt } = await outbox.callSubprocessor({
+        key: idempotencyKey,
+        subprocessor: sub,
+        path: `/v1/tenants/${encodeURIComponent(input.customerId)}/deletions`,
+        operation: 'deletion',
+        body: {
           deletionId: input.deletionId,
           categories: input.categories,
           // Protocol v1, optional: only these records of the categories (our ids, as sent in corrections).
           ...(input.records ? { records: input.records } : {}),
           callbackUrl,
         },
-        idempotencyKey,
-      );
-      const answerStatus = (answer.body as { status?: unknown } | null)?.status;
-      const receipt = {
-        status: answer.status,
-        answer: typeof answerStatus === 'string' ? answerStatus : null,
-        alreadyDone: answer.alreadyDone,
-        idempotencyKey,
-        answeredAt: new Date().toISOString(),
-      };
-      const deletedNow = answerStatus === 'deleted';
-      const confirmedAt = await db.transaction(async (trx) => {
-        await deletionRequests.recordRequestReceipt(trx, input.deletionId, receipt);
-        const confirmed = deletedNow
-          ? await deletionRequests.confirm(trx, input.deletionId, 'sync', { status: answer.status })
-          : undefined;
-        await auditErasure(trx, input, {
-          action: 'subprocessor.deletion_requested',
-          subject: { type: 'subprocessor', id: sub.id },
-          details: { deletionId: input.deletionId, categories: input.categories, ...receipt },
-        });
-        if (confirmed?.newlyConfirmed) {
+        recorded: async (r) => {
+          const now = await deletionRequests.findById(db, input.deletionId);
+          return { status: r.status, confirmedAt: now?.confirmedAt ?? null };
+        },
+        record: async (trx, answer) => {
+          const answerStatus = (answer.body as { status?: unknown } | null)?.status;
+          const receipt = {
+            status: answer.status,
+            answer: typeof answerStatus === 'string' ? answerStatus : null,
+            alreadyDone: answer.alreadyDone,
+            idempotencyKey,
+            answeredAt: answer.answeredAt,
+          };
+          await deletionRequests.recordRequestReceipt(trx, input.deletionId, receipt);
+          const confirmed =
+            answerStatus === 'deleted'
+              ? await deletionRequests.confirm(trx, input.deletionId, 'sync', { status: answer.status })
+              : undefined;
           await auditErasure(trx, input, {
-            action: 'subprocessor.deletion_confirmed',
+            action: 'subprocessor.deletion_requested',
             subject: { type: 'subprocessor', id: sub.id },
-            details: { deletionId: input.deletionId, via: 'sync' },
+            details: { deletionId: input.deletionId, categories: input.categories, ...receipt },
+            idempotencyKey: auditKeyFor('subprocessor.deletion_requested', idempotencyKey),
           });
-        }
-        return confirmed?.deletion.confirmedAt ?? null;
+          if (confirmed?.newlyConfirmed) {
+            await auditErasure(trx, input, {
+              action: 'subprocessor.deletion_confirmed',
+              subject: { type: 'subprocessor', id: sub.id },
+              details: { deletionId: input.deletionId, via: 'sync' },
+            });
+          }
+          return { status: answer.status, confirmedAt: confirmed?.deletion.confirmedAt ?? null };
+        },
       });
       log.info('subprocessor deletion requested', {
         customerId: input.customerId,
         subprocessorId: sub.id,
         deletionId: input.deletionId,
-        status: answer.status,
+        status,
         confirmed: confirmedAt !== null,
       });
       if (confirmedAt) return { outcome: 'confirmed', confirmedAt: confirmedAt.toISOString() };
@@ -281,24 +292,32 @@ export function createErasureActivities(deps: ErasureDeps) {
         detail: input.detail,
         erasureWorkflowId: input.workflowId,
       });
-      const { messageId } = await deps.mailer.send({
-        to: deps.config.accessRequests.staffEmail,
-        subject: mail.subject,
-        text: mail.text,
-        messageId: `<deletion-escalation-${input.deletionId}@data-lifecycle.local>`,
-        headers: { 'X-Deletion-Id': input.deletionId },
-      });
-      const escalated = await db.transaction(async (trx) => {
-        const marked = deletion
-          ? await deletionRequests.escalate(trx, input.deletionId, { why: input.why, messageId, to: 'staff' })
-          : true;
-        if (!marked) return false;
-        await auditErasure(trx, input, {
-          action: 'subprocessor.deletion_escalated',
-          subject: { type: 'subprocessor', id: input.subprocessorId },
-          details: { deletionId: input.deletionId, why: input.why, messageId },
-        });
-        return true;
+      // Through the outbox: one email per deletion (Message-ID from the deletion id), recorded before it leaves.
+      const key = `deletion-escalation-${input.deletionId}`;
+      let escalated = false;
+      await outbox.sendEmail({
+        key,
+        operation: 'deletion-escalation',
+        recipient: 'staff',
+        mail: {
+          to: deps.config.accessRequests.staffEmail,
+          subject: mail.subject,
+          text: mail.text,
+          headers: { 'X-Deletion-Id': input.deletionId },
+        },
+        record: async (trx, { messageId }) => {
+          const marked = deletion
+            ? await deletionRequests.escalate(trx, input.deletionId, { why: input.why, messageId, to: 'staff' })
+            : true;
+          if (!marked) return;
+          escalated = true;
+          await auditErasure(trx, input, {
+            action: 'subprocessor.deletion_escalated',
+            subject: { type: 'subprocessor', id: input.subprocessorId },
+            details: { deletionId: input.deletionId, why: input.why, messageId },
+            idempotencyKey: auditKeyFor('subprocessor.deletion_escalated', key),
+          });
+        },
       });
       if (escalated) return { status: 'escalated' };
       const now = await deletionRequests.findById(db, input.deletionId);

@@ -13,6 +13,7 @@ import { createExportActivities, type ExportHooks } from './export';
 import { createOnboardingActivities, type OnboardingDeps } from './onboarding';
 import { createRetentionActivities } from './retention';
 import { createRequestStageActivities } from './request-stage';
+import { createRequestStartActivities } from './request-starts';
 import { createTerminationActivities } from './termination';
 
 /**
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     createDeletionRequestActivities(deps),
     createTerminationActivities(deps),
     createContractEndActivities(deps),
+    createRequestStartActivities(deps),
     createAuditIntegrityActivities(deps),
   );
 }

@@ -20,6 +20,7 @@ import type { Mailer } from '../lib/mailer';
 import { OnboardingInput } from '../lib/schemas/onboarding';
 import type { SubprocessorClient } from '../lib/subprocessor-client';
 import { welcomeEmail } from './email-templates';
+import { auditKeyFor, createOutbox, type OutboxCallReceipt } from './outbox';
 import type { AppConfig } from '../lib/config';
 
 /** The receipt type the onboarding workflow keeps per subprocessor (workflows import activity types only). */
@@ -54,6 +55,7 @@ export interface OnboardingStep {
 /** Builds the onboarding activities from their dependencies. */
 export function createOnboardingActivities(deps: OnboardingDeps) {
   const { db } = deps;
+  const outbox = createOutbox(deps);
 
   async function summary(customerId: string): Promise<RecordedCustomer> {
     const [subs, contacts, accounts] = await Promise.all([
@@ -120,58 +122,65 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
     },
 
     /**
-     * Registers the customer's tenant with one subprocessor (protocol v1 `POST /v1/tenants`). The idempotency key is
-     * derived from customer and subprocessor, so a retry (or a 409 "already done") never registers twice; a retry
-     * after an attempt that recorded its receipt answers that first receipt.
+     * Registers the customer's tenant with one subprocessor (protocol v1 `POST /v1/tenants`) through the outbox: the
+     * idempotency key is derived from customer and subprocessor and recorded before the call, so a retry (or a 409
+     * "already done") never registers twice; a retry after an attempt that recorded its receipt answers that first
+     * receipt without calling, and the `subprocessor.tenant_registered` event is written once.
      */
     async registerTenant(step: OnboardingStep & { subprocessorId: string }): Promise<SubprocessorReceipt> {
       const sub = await subprocessors.findById(db, step.subprocessorId);
       if (!sub) throw new UnknownSubprocessorError(step.subprocessorId);
       const idempotencyKey = `tenant-registration-${step.customerId}-${sub.id}`;
-      const answer = await deps.subprocessorClient.post(
-        sub,
-        '/v1/tenants',
-        { tenantId: step.customerId, categories: sub.categories },
+      const asReceipt = (r: OutboxCallReceipt): SubprocessorReceipt => ({
+        status: r.status,
         idempotencyKey,
-      );
-      const receipt: SubprocessorReceipt = {
-        status: answer.status,
-        idempotencyKey,
-        alreadyDone: answer.alreadyDone,
-        answeredAt: new Date().toISOString(),
-      };
-      const kept = await db.transaction(async (trx) => {
-        const registration = await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
-        // An earlier attempt recorded (and audited) it already; this one only heard "already done" again.
-        if (!registration.recorded) return registration.receipt;
-        await auditEvents.appendForRequest(trx, step, {
-          actor: ACTOR,
-          action: 'subprocessor.tenant_registered',
-          details: {
-            status: answer.status,
-            alreadyDone: answer.alreadyDone,
-            idempotencyKey,
-            categories: sub.categories,
-          },
-          subject: { type: 'subprocessor', id: sub.id },
-        });
-        return receipt;
+        alreadyDone: r.alreadyDone,
+        answeredAt: r.answeredAt,
+      });
+      const kept = await outbox.callSubprocessor({
+        key: idempotencyKey,
+        subprocessor: sub,
+        path: '/v1/tenants',
+        operation: 'tenant-registration',
+        body: { tenantId: step.customerId, categories: sub.categories },
+        // Registrations kept before the outbox existed stay the receipt on record.
+        recorded: async (r) => (await subprocessors.registrationReceipt(db, step.customerId, sub.id)) ?? asReceipt(r),
+        record: async (trx, r) => {
+          const receipt = asReceipt(r);
+          const registration = await subprocessors.recordRegistration(trx, step.customerId, sub.id, receipt);
+          // An earlier attempt recorded (and audited) it already; this one only heard "already done" again.
+          if (!registration.recorded) return registration.receipt;
+          await auditEvents.appendForRequest(trx, step, {
+            actor: ACTOR,
+            action: 'subprocessor.tenant_registered',
+            details: {
+              status: receipt.status,
+              alreadyDone: receipt.alreadyDone,
+              idempotencyKey,
+              categories: sub.categories,
+            },
+            subject: { type: 'subprocessor', id: sub.id },
+            idempotencyKey: auditKeyFor('subprocessor.tenant_registered', idempotencyKey),
+          });
+          return receipt;
+        },
       });
       log.info('tenant registered with subprocessor', {
         customerId: step.customerId,
         subprocessorId: sub.id,
-        status: answer.status,
+        status: kept.status,
       });
       return kept;
     },
 
     /**
-     * Emails the primary contact that the account is ready. A communication record with a dedupe key makes a retry
-     * after success a no-op; the Message-ID is derived from the customer id so that a resend after a crash between
-     * sending and recording is recognisable as the same message.
+     * Emails the primary contact that the account is ready, through the outbox under the dedupe key
+     * `welcome-<customerId>`: recorded before it leaves, never sent again once recorded, and resent after a crash
+     * between sending and recording only with the same Message-ID (`<welcome-<customerId>@data-lifecycle.local>`).
      */
     async sendWelcomeEmail(step: OnboardingStep): Promise<{ alreadySent: boolean; messageId: string }> {
       const dedupeKey = `welcome-${step.customerId}`;
+      // Welcome emails recorded before the outbox existed have a communication record and no intent.
       const sent = await db<{ dedupe_key: string; message_id: string }>('communication_records')
         .where({ dedupe_key: dedupeKey })
         .first('message_id');
@@ -182,35 +191,39 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
       const contact = await customers.primaryContact(db, step.customerId);
       if (!contact) throw new CustomerNotFoundError(step.customerId);
       const mail = welcomeEmail({ contactName: contact.name, companyName: customer.companyName });
-      const { messageId } = await deps.mailer.send({
-        to: contact.email,
-        subject: mail.subject,
-        text: mail.text,
-        messageId: `<welcome-${step.customerId}@data-lifecycle.local>`,
-        headers: { 'X-Request-Id': step.requestId },
+      return outbox.sendEmail({
+        key: dedupeKey,
+        operation: 'welcome',
+        recipient: 'contact',
+        mail: {
+          to: contact.email,
+          subject: mail.subject,
+          text: mail.text,
+          headers: { 'X-Request-Id': step.requestId },
+        },
+        record: async (trx, { messageId }) => {
+          await trx('communication_records')
+            .insert({
+              customer_id: step.customerId,
+              contact_id: contact.id,
+              channel: 'email',
+              direction: 'outbound',
+              kind: 'welcome',
+              subject: mail.subject,
+              message_id: messageId,
+              dedupe_key: dedupeKey,
+            })
+            .onConflict('dedupe_key')
+            .ignore();
+          await auditEvents.appendForRequest(trx, step, {
+            actor: ACTOR,
+            action: 'notification.welcome_sent',
+            details: { messageId },
+            subject: { type: 'contact', id: contact.id },
+            idempotencyKey: auditKeyFor('notification.welcome_sent', dedupeKey),
+          });
+        },
       });
-      await db.transaction(async (trx) => {
-        await trx('communication_records')
-          .insert({
-            customer_id: step.customerId,
-            contact_id: contact.id,
-            channel: 'email',
-            direction: 'outbound',
-            kind: 'welcome',
-            subject: mail.subject,
-            message_id: messageId,
-            dedupe_key: dedupeKey,
-          })
-          .onConflict('dedupe_key')
-          .ignore();
-        await auditEvents.appendForRequest(trx, step, {
-          actor: ACTOR,
-          action: 'notification.welcome_sent',
-          details: { messageId },
-          subject: { type: 'contact', id: contact.id },
-        });
-      });
-      return { alreadySent: false, messageId };
     },
 
     /** Marks the customer active and the request completed, with the subprocessor receipts as its outcome. */

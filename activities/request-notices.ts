@@ -1,7 +1,8 @@
 /**
  * Emails about a request, sent at most once each: the part every request process shares (access, correction,
- * deletion, termination). A notice is skipped when its dedupe key is recorded; its Message-ID is derived from the key,
- * so a resend after a crash between sending and recording is recognisably the same message. The record of the notice,
+ * deletion, termination). Each notice goes through the outbox (activities/outbox.ts) under its dedupe key: the intent
+ * is recorded before the email leaves, with a Message-ID derived from the key, so a resend after a crash between
+ * sending and recording is the same message and the only possible duplicate. The record of the notice,
  * the caller's own writes (`alsoIn`) and the audit event commit in one transaction; with `communicationKind`, a notice
  * to the customer (not to staff) is also kept as a communication record of the customer.
  */
@@ -10,6 +11,7 @@ import { accessRequests, type NoticeRecipient } from '../db/repositories/access-
 import { auditEvents } from '../db/repositories/audit-events';
 import type { Mailer } from '../lib/mailer';
 import type { EmailContent } from './email-templates';
+import { auditKeyFor, createOutbox } from './outbox';
 
 /** The ids of the request a notice is about (what every workflow step carries). */
 export interface NoticeStep {
@@ -45,7 +47,8 @@ export function createRequestNotices(
   deps: { db: Knex; mailer: Mailer },
   opts: { actor: string; communicationKind?: string },
 ) {
-  const { db, mailer } = deps;
+  const { db } = deps;
+  const outbox = createOutbox(deps);
 
   /** The customer id for audit events: only a customer that exists gets events in its chain. */
   async function auditCustomer(customerId: string): Promise<string | null> {
@@ -55,53 +58,58 @@ export function createRequestNotices(
 
   /** Sends `n` once (see the module comment); answers whether it had been sent before, and its Message-ID. */
   async function notify(step: NoticeStep, n: RequestNotice): Promise<{ alreadySent: boolean; messageId: string }> {
+    // Notices recorded before the outbox existed have no intent: their record alone says they were sent.
     const sent = await accessRequests.findNotice(db, n.dedupeKey);
     if (sent) return { alreadySent: true, messageId: sent.messageId };
-    const { messageId } = await mailer.send({
-      to: n.to,
-      subject: n.mail.subject,
-      text: n.mail.text,
-      messageId: `<${n.dedupeKey}@data-lifecycle.local>`,
-      headers: { 'X-Request-Id': step.requestId },
-      ...n.extra,
-    });
     const customerId = await auditCustomer(step.customerId);
-    await db.transaction(async (trx) => {
-      await accessRequests.recordNotice(trx, {
-        requestId: step.requestId,
-        kind: n.kind,
-        recipient: n.recipient,
-        contactId: n.contactId,
-        dedupeKey: n.dedupeKey,
-        messageId,
-      });
-      if (opts.communicationKind && customerId && n.recipient !== 'staff') {
-        await trx('communication_records')
-          .insert({
-            customer_id: customerId,
-            contact_id: n.contactId ?? null,
-            channel: 'email',
-            direction: 'outbound',
-            kind: `${opts.communicationKind}-${n.kind}`,
-            subject: n.mail.subject,
-            message_id: messageId,
-            dedupe_key: n.dedupeKey,
-          })
-          .onConflict('dedupe_key')
-          .ignore();
-      }
-      await n.alsoIn?.(trx);
-      await auditEvents.appendForRequest(
-        trx,
-        { ...step, customerId },
-        {
-          actor: n.actor ?? opts.actor,
-          action: n.action,
-          details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
-        },
-      );
+    return outbox.sendEmail({
+      key: n.dedupeKey,
+      operation: n.kind,
+      recipient: n.recipient,
+      mail: {
+        to: n.to,
+        subject: n.mail.subject,
+        text: n.mail.text,
+        headers: { 'X-Request-Id': step.requestId },
+        ...n.extra,
+      },
+      record: async (trx, { messageId }) => {
+        await accessRequests.recordNotice(trx, {
+          requestId: step.requestId,
+          kind: n.kind,
+          recipient: n.recipient,
+          contactId: n.contactId,
+          dedupeKey: n.dedupeKey,
+          messageId,
+        });
+        if (opts.communicationKind && customerId && n.recipient !== 'staff') {
+          await trx('communication_records')
+            .insert({
+              customer_id: customerId,
+              contact_id: n.contactId ?? null,
+              channel: 'email',
+              direction: 'outbound',
+              kind: `${opts.communicationKind}-${n.kind}`,
+              subject: n.mail.subject,
+              message_id: messageId,
+              dedupe_key: n.dedupeKey,
+            })
+            .onConflict('dedupe_key')
+            .ignore();
+        }
+        await n.alsoIn?.(trx);
+        await auditEvents.appendForRequest(
+          trx,
+          { ...step, customerId },
+          {
+            actor: n.actor ?? opts.actor,
+            action: n.action,
+            details: { recipient: n.recipient, contactId: n.contactId ?? null, messageId, ...n.details },
+            idempotencyKey: auditKeyFor(n.action, n.dedupeKey),
+          },
+        );
+      },
     });
-    return { alreadySent: false, messageId };
   }
 
   /**

@@ -2,6 +2,7 @@
  * The Express application, built from injected dependencies so tests boot it on port 0 against real servers.
  */
 import express, { type Express } from 'express';
+import type { EventEmitter } from 'node:events';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { authenticate, DEFAULT_RATE_LIMITS, rateLimiters, requirePermission } from './auth';
@@ -69,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.limits };
   // One login guard for the API and the codec endpoints: failed authentications count together (api/login-guard.ts).
   const login = loginGuard({ db: deps.db, log: deps.log, limits });
+  // startServer's stop() emits `close` on the app (an EventEmitter) once its server has closed.
+  (app as EventEmitter).on('close', () => login.flush());
 
   // The codec endpoints answer CORS for the Web UI themselves, so they come before the general limiter and guard and
   // check the token inside (a refusal without CORS headers would reach the browser as an opaque network error).

@@ -8,7 +8,7 @@ import type { StaffIdentity } from '../db/repositories/staff-tokens';
 import type { Logger } from '../lib/logger';
 import { can, type Permission } from '../lib/roles';
 import { identifiedStaff, type LoginLimits } from './login-guard';
-import { HttpProblem, instanceOf } from './problem';
+import { HttpProblem, sendTooManyRequests } from './problem';
 import { isPublicRoute, permissionFor } from './route-permissions';
 
 /** Per-address limits, and the login guard's (api/login-guard.ts). Defaults suit a staff tool; tests lower them. */
@@ -38,20 +38,7 @@ export function actorOf(staff: StaffIdentity): string {
 }
 
 function tooMany(detail: string): RequestHandler {
-  return (req, res) => {
-    res
-      .status(429)
-      .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: 'about:blank',
-          title: 'Too Many Requests',
-          status: 429,
-          detail,
-          instance: instanceOf(req),
-        }),
-      );
-  };
+  return (req, res) => sendTooManyRequests(req, res, detail);
 }
 
 /** General and public-link rate limiters, by client address. */

@@ -18,7 +18,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Knex } from 'knex';
 import { staffTokens, type StaffIdentity } from '../db/repositories/staff-tokens';
 import type { Logger } from '../lib/logger';
-import { HttpProblem, instanceOf } from './problem';
+import { HttpProblem, sendTooManyRequests } from './problem';
 
 /** Characters of a presented token that key the per-prefix limit (`dlo_` and 8 random characters). */
 export const TOKEN_PREFIX_CHARS = 12;
@@ -137,26 +137,17 @@ function failureOf(res: Response): Failure | undefined {
 }
 
 function tooManyFailures(req: Request, res: Response): void {
-  res
-    .status(429)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: 'about:blank',
-        title: 'Too Many Requests',
-        status: 429,
-        detail: 'too many failed authentications; retry after the time in the RateLimit header',
-        instance: instanceOf(req),
-      }),
-    );
+  sendTooManyRequests(req, res, 'too many failed authentications; retry after the time in the RateLimit header');
 }
 
 /**
  * The login guard: middleware that identifies the staff member behind the bearer token (then
  * {@link identifiedStaff} names them) or answers 401, or 429 once the failures of the request's address or token
  * prefix are over their limit. One guard serves the API and the codec endpoints, so they share the counts.
+ * `flush()` writes the failures of the burst in progress at once (the app calls it when its server closes, so the
+ * last burst's line is neither lost nor written after the process has moved on).
  */
-export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits }): RequestHandler[] {
+export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits }): RequestHandler[] & { flush(): void } {
   const bursts = new FailureBursts(deps.log, deps.limits.authFailureReportQuietMs);
 
   const identify: RequestHandler = async (req, res, next) => {
@@ -204,5 +195,5 @@ export function loginGuard(deps: { db: Knex; log: Logger; limits: LoginLimits })
     throw new HttpProblem(401, 'Unauthorized', 'a valid staff bearer token is required');
   };
 
-  return [identify, byAddress, byTokenPrefix, refuse];
+  return Object.assign([identify, byAddress, byTokenPrefix, refuse], { flush: () => bursts.flush() });
 }

@@ -38,7 +38,11 @@ const OnboardingStarted = z
     customerId: z.uuid(),
     workflowId: z.string(),
     replayed: z.boolean(),
-    status: z.literal('running'),
+    status: z
+      .enum(['received', 'running', 'completed', 'failed', 'cancelled'])
+      .describe(
+        '`running` once the workflow started; `received` while its start is owed (Temporal unavailable: the start reconciler starts it); a replayed Idempotency-Key answers the current status',
+      ),
     links: z.object({ request: z.string(), customer: z.string() }),
   })
   .meta({ id: 'OnboardingStarted' });
@@ -115,7 +119,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       400: problem('Invalid input; `errors` names each field and rule. Nothing was started.'),
       409: problem('A customer with this registration number exists or is being onboarded'),
       422: problem('Idempotency-Key reused with a different body'),
-      503: problem('Temporal unreachable; nothing was recorded'),
+      503: problem(
+        'the database is unavailable (Retry-After): nothing was accepted. Temporal unavailable is no error: 202 with status received',
+      ),
     },
   });
   registry.registerPath({

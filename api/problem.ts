@@ -6,6 +6,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { redactTokens } from '../lib/log-redaction';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable, isTemporalUnavailable, RETRY_AFTER_SECONDS } from './unavailable';
 
 /** One invalid field: where it is (`contacts[0].email`), which rule it broke, and a sentence. */
 export interface FieldError {
@@ -85,7 +86,14 @@ export function instanceOf(req: Request): string {
 function send(res: Parameters<RequestHandler>[1], status: number, body: Record<string, unknown>): void {
   const safe = { ...body };
   if (typeof safe.detail === 'string') safe.detail = redactTokens(safe.detail);
+  // Every 503 says when to come back: the server the API needs is down or busy, not the request wrong.
+  if (status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(status).type('application/problem+json').send(JSON.stringify(safe));
+}
+
+/** Answers 429 problem+json (a rate or failure limit is over; the RateLimit headers say when to retry). */
+export function sendTooManyRequests(req: Request, res: Parameters<RequestHandler>[1], detail: string): void {
+  send(res, 429, { type: 'about:blank', title: 'Too Many Requests', status: 429, detail, instance: instanceOf(req) });
 }
 
 /** 404 for routes that do not exist. */
@@ -99,7 +107,10 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   });
 };
 
-/** The one place errors become answers. Unexpected errors are logged and answered 500 without internals. */
+/**
+ * The one place errors become answers. PostgreSQL or Temporal unavailable: 503 with `Retry-After` (api/unavailable.ts).
+ * Unexpected errors are logged and answered 500 without internals.
+ */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     if (err instanceof HttpProblem) {
@@ -125,6 +136,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
             ? 'body is too large'
             : (err as Error).message;
       send(res, status, { type: 'about:blank', title: 'Bad Request', status, detail, instance: instanceOf(req) });
+      return;
+    }
+    const database = isDatabaseUnavailable(err);
+    if (database || isTemporalUnavailable(err)) {
+      const server = database ? 'database' : 'workflow service';
+      log.warn(`${server} unavailable`, { path: req.path, method: req.method, err: (err as Error)?.message });
+      send(res, 503, {
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: `the ${server} is unavailable; retry after ${RETRY_AFTER_SECONDS} seconds`,
+        instance: req.originalUrl,
+      });
       return;
     }
     log.error('unhandled error', {

@@ -46,7 +46,12 @@ export async function startServer(
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${address.port}`,
     stop: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) => {
+          // Lets the app write what it holds back (e.g. the login guard's last burst of failures).
+          app.emit('close');
+          if (err) reject(err);
+          else resolve();
+        });
         server.closeAllConnections();
       }),
   };

@@ -45,12 +45,28 @@ export async function executeRequestUpdate<Ret, Args extends [any, ...any[]]>(
   args: Args,
   opts: { refusal?: RefusalMapper; ended?: HttpProblem; deadlineMs?: number } = {},
 ): Promise<Ret> {
-  try {
-    return await temporal.connection.withDeadline(Date.now() + (opts.deadlineMs ?? UPDATE_DEADLINE_MS), () =>
-      temporal.workflow.getHandle(workflowId).executeUpdate(update, { args }),
+  const deadlineMs = opts.deadlineMs ?? UPDATE_DEADLINE_MS;
+  let timer: NodeJS.Timeout | undefined;
+  // The gRPC deadline alone does not bound the client's retries while the server is unreachable (~20 s seen).
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new HttpProblem(503, 'Workflow busy', `"${update.name}" was not confirmed in time; check the request`)),
+      deadlineMs,
     );
+  });
+  try {
+    return await Promise.race([
+      temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
+        temporal.workflow.getHandle(workflowId).executeUpdate(update, { args }),
+      ),
+      bound,
+    ]);
   } catch (err) {
+    if (err instanceof HttpProblem) throw err;
     throw updateProblem(err, update.name, opts) ?? err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -82,13 +98,27 @@ export function updateProblem(
   return undefined;
 }
 
-/** Runs `query` on the workflow `workflowId` with {@link QUERY_DEADLINE_MS}; throws what the client throws. */
+/**
+ * Runs `query` on the workflow `workflowId` within {@link QUERY_DEADLINE_MS} (also while Temporal is unreachable);
+ * throws what the client throws, or a timeout Error.
+ */
 export async function queryRequest<Ret>(
   temporal: Client,
   workflowId: string,
   query: QueryDefinition<Ret, []>,
 ): Promise<Ret> {
-  return temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-    temporal.workflow.getHandle(workflowId).query(query),
-  );
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`query not answered within ${QUERY_DEADLINE_MS} ms`)), QUERY_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([
+      temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        temporal.workflow.getHandle(workflowId).query(query),
+      ),
+      bound,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

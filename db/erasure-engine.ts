@@ -155,6 +155,8 @@ export interface ErasureAuditEvent {
   action: string;
   details: Record<string, unknown>;
   subject?: { type: string; id: string };
+  /** Names the fact, so a re-run writes no second event (see `auditEvents.append`). */
+  idempotencyKey?: string;
 }
 
 /**
@@ -170,6 +172,7 @@ export async function auditErasure(trx: Knex | Knex.Transaction, ref: ErasureRef
       action: event.action,
       details: event.details,
       subject,
+      idempotencyKey: event.idempotencyKey,
     });
   }
   return auditEvents.append(trx, {
@@ -181,6 +184,7 @@ export async function auditErasure(trx: Knex | Knex.Transaction, ref: ErasureRef
     requestId: null,
     workflowId: ref.workflowId,
     details: event.details,
+    idempotencyKey: event.idempotencyKey,
   });
 }
 

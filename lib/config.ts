@@ -299,6 +299,10 @@ const envSchema = z.object({
   TERMINATION_APPROVAL_REMINDER_INTERVAL: exactDuration('P2D'),
   // How often the schedule looks for contracts whose end date has passed (workflows/contract-end-check.ts).
   CONTRACT_END_CHECK_INTERVAL: retentionDurationMs('PT1H'),
+  // Accepted starts (docs/reliability.md "Outbox and accepted starts"): how long the API waits for Temporal to take a
+  // start before answering 202 with the start owed, and how often the start reconciler schedule runs.
+  TEMPORAL_START_TIMEOUT: exactDuration('PT5S'),
+  REQUEST_START_RECONCILE_INTERVAL: retentionDurationMs('PT1M'),
   // Fault points of the fault suite (lib/fault-points.ts, `npm run test:faults`): test-only, refused in production.
   FAULT_POINTS: z
     .string()
@@ -349,6 +353,13 @@ export interface AppConfig {
      * docs/benchmarks.md "timers".
      */
     maxCachedWorkflows: number;
+    /**
+     * How long the API waits for Temporal to take a workflow start (TEMPORAL_START_TIMEOUT); past it, accepted work is
+     * answered 202 and started by the start reconciler.
+     */
+    startTimeoutMs: number;
+    /** How often the start reconciler schedule starts (or closes) accepted requests left unstarted. */
+    startReconcileIntervalMs: number;
     /** TLS/mTLS to the Temporal server (PEM file paths); undefined connects without TLS. */
     tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
   };
@@ -615,6 +626,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
       maxCachedWorkflows: e.TEMPORAL_MAX_CACHED_WORKFLOWS,
+      startTimeoutMs: exactDurationMs(e.TEMPORAL_START_TIMEOUT),
+      startReconcileIntervalMs: e.REQUEST_START_RECONCILE_INTERVAL,
       tls: security.temporalTls,
     },
     metrics: { host: e.METRICS_HOST, apiPort: e.METRICS_PORT, workerPort: e.WORKER_METRICS_PORT },

@@ -15,6 +15,7 @@ import { Command } from 'commander';
 import { registerAccessReviewCommand } from './commands/access-review';
 import { registerAuditCommands } from './commands/audit';
 import { registerCertificateCommands } from './commands/certificates';
+import { registerPendingWorkCommand } from './commands/pending-work';
 import { registerRequestCommands } from './commands/requests';
 import { registerTemporalStatusCommands } from './commands/temporal-status';
 import { registerTokenCommands } from './commands/tokens';
@@ -26,6 +27,7 @@ const program = new Command('data-lifecycle')
 // Before any command runs: a bad --actor stops it before it changes anything.
 program.hook('preAction', (thisCommand) => setCliActor(thisCommand.opts<{ actor?: string }>().actor));
 registerRequestCommands(program);
+registerPendingWorkCommand(program);
 registerTemporalStatusCommands(program);
 registerAuditCommands(program);
 registerCertificateCommands(program);

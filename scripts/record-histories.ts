@@ -39,6 +39,7 @@ const DEFAULT_TEST_FILES = [
   'test/deletion-request.test.ts', // erased and certified, closed unverified, refused
 
   'test/contract-end.test.ts', // contract-end check: nothing due, terminations started
+  'test/accepted-starts.test.ts', // start reconciler: accepted requests started
   'test/audit-integrity.test.ts', // audit verification: intact (checkpoint written), broken (alerted)
 ];
 

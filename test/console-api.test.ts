@@ -4,8 +4,11 @@
  * certificates, the session (role and routes, as the route table says), and the console's static files.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { auditEvents } from '../db/repositories/audit-events';
 import { ROUTE_PERMISSIONS } from '../api/route-permissions';
+import { DATA_CATEGORIES } from '../lib/pure/data-categories';
 import { addDays, urgencyOf } from '../lib/pure/request-urgency';
 import { can, ROLES } from '../lib/roles';
 import { startTestStack, type TestStack } from './support/test-stack';
@@ -68,6 +71,14 @@ async function allPages(path: string, role: 'support' | 'auditor' = 'support') {
   } while (cursor && pages < 100);
   return { items, pages };
 }
+
+describe("the console's list of data categories", () => {
+  it("is lib/pure/data-categories.ts's list in the same order (the browser cannot import lib/pure)", () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', 'console', 'data-categories.js'), 'utf8');
+    const listed = [...source.matchAll(/^\s+'([a-z_]+)',$/gm)].map((m) => m[1]);
+    expect(listed).toEqual([...DATA_CATEGORIES]);
+  });
+});
 
 describe('urgency', () => {
   it('is overdue from the day after the due date, due soon within seven days, closed once ended', () => {

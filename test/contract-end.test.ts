@@ -8,7 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
-import { contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import {
+  auditVerifyScheduleId,
+  contractEndCheckScheduleId,
+  requestStartReconcilerScheduleId,
+  retentionSweepScheduleId,
+} from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
 import type { contractEndCheckWorkflow } from '../workflows/contract-end-check';
 import { startTestStack, type TestStack } from './support/test-stack';
@@ -89,6 +94,7 @@ describe('the automatic start of a termination at contract end', () => {
         contractEndCheck: { customerIds: [ended, future] },
         contractEndCheckIntervalMs: 1000,
         sweep: { customerIds: [] },
+        startReconciler: { requestIds: [] },
       });
       expect(ensured.contractEndCheck).toEqual({ scheduleId: checkScheduleId, created: true });
       const described = await stack.client.schedule.getHandle(checkScheduleId).describe();
@@ -141,6 +147,8 @@ describe('the automatic start of a termination at contract end', () => {
     } finally {
       await stack.client.schedule.getHandle(checkScheduleId).delete();
       await stack.client.schedule.getHandle(retentionSweepScheduleId(stack.taskQueue)).delete();
+      await stack.client.schedule.getHandle(requestStartReconcilerScheduleId(stack.taskQueue)).delete();
+      await stack.client.schedule.getHandle(auditVerifyScheduleId(stack.taskQueue)).delete();
     }
   });
 

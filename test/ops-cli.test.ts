@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { auditEvents } from '../db/repositories/audit-events';
+import { outboxIntents } from '../db/repositories/outbox-intents';
 import { staffTokens } from '../db/repositories/staff-tokens';
 import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
 import { onboardingBody } from './support/fixtures';
@@ -96,6 +97,60 @@ describe('the ops CLI', () => {
     const refused = await cli('requests', 'list', '--due-before', 'next week');
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('must be a date, YYYY-MM-DD');
+  });
+
+  it('lists accepted work still owed: a request not started yet and an email not confirmed, past the grace period', async () => {
+    const unstarted = await seedRequest('access', 'received', 'received', null);
+    await stack
+      .db('lifecycle_requests')
+      .where({ id: unstarted })
+      .update({
+        workflow_type: 'accessRequestWorkflow',
+        workflow_args: JSON.stringify([]),
+        workflow_started_at: null,
+        received_at: stack.db.raw(`now() - interval '10 minutes'`),
+      });
+    const fresh = await seedRequest('access', 'received', 'received', null);
+    await stack
+      .db('lifecycle_requests')
+      .where({ id: fresh })
+      .update({
+        workflow_type: 'accessRequestWorkflow',
+        workflow_args: JSON.stringify([]),
+        workflow_started_at: null,
+      });
+    const owed = `ops-cli-email-${randomUUID()}`;
+    const done = `ops-cli-email-${randomUUID()}`;
+    for (const key of [owed, done]) {
+      await outboxIntents.begin(stack.db, {
+        key,
+        kind: 'email',
+        messageId: `<${key}@test>`,
+        target: 'x@example.com',
+        operation: 'welcome',
+      });
+    }
+    await outboxIntents.complete(stack.db, done, { accepted: true });
+    await stack
+      .db('outbox_intents')
+      .whereIn('key', [owed, done])
+      .update({ created_at: stack.db.raw(`now() - interval '10 minutes'`) });
+
+    const res = await cli('pending', '--older-than', 'PT5M', '--json');
+    expect(res.code).toBe(0);
+    const pending = JSON.parse(res.stdout) as {
+      unstartedRequests: { requestId: string }[];
+      openIntents: { key: string; messageId: string }[];
+    };
+    const requestIds = pending.unstartedRequests.map((r) => r.requestId);
+    expect(requestIds).toContain(unstarted);
+    expect(requestIds).not.toContain(fresh); // within the grace period: the API or the reconciler is on it
+    expect(pending.openIntents.map((i) => i.key)).toContain(owed);
+    expect(pending.openIntents.map((i) => i.key)).not.toContain(done);
+
+    const bad = await cli('pending', '--older-than', 'soon');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('must be a positive ISO 8601 duration');
   });
 
   it("shows one request with its audit trail, and the customer's retention lifecycle through the status query", async () => {

@@ -10,7 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { auditEvents } from '../db/repositories/audit-events';
 import type { DataCategory } from '../lib/pure/data-categories';
-import { auditVerifyScheduleId, contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import {
+  auditVerifyScheduleId,
+  contractEndCheckScheduleId,
+  requestStartReconcilerScheduleId,
+  retentionSweepScheduleId,
+} from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
 import type { retentionSweepWorkflow } from '../workflows/retention-sweep';
 import { approvedBySecond } from './support/approvals';
@@ -214,19 +219,27 @@ describe('the rolling retention sweep', () => {
     const id = await customer();
     await rollingRows(id, 2, 1);
     // The contract-end check schedule comes along; restricted to no customer, it starts nothing in the shared database.
-    const opts = { sweep: { customerIds: [id] }, sweepIntervalMs: 1000, contractEndCheck: { customerIds: [] } };
+    const opts = {
+      sweep: { customerIds: [id] },
+      sweepIntervalMs: 1000,
+      contractEndCheck: { customerIds: [] },
+      startReconciler: { requestIds: [] },
+    };
     const checkScheduleId = contractEndCheckScheduleId(stack.taskQueue);
+    const reconcilerScheduleId = requestStartReconcilerScheduleId(stack.taskQueue);
     // The audit chain verification schedule comes along too (workers/schedules.ts).
     const auditScheduleId = auditVerifyScheduleId(stack.taskQueue);
     try {
       expect(await ensureSchedules(stack.client, stack.config, opts)).toEqual({
         retentionSweep: { scheduleId, created: true },
         contractEndCheck: { scheduleId: checkScheduleId, created: true },
+        startReconciler: { scheduleId: reconcilerScheduleId, created: true },
         auditVerify: { scheduleId: auditScheduleId, created: true },
       });
       expect(await ensureSchedules(stack.client, stack.config, opts)).toEqual({
         retentionSweep: { scheduleId, created: false },
         contractEndCheck: { scheduleId: checkScheduleId, created: false },
+        startReconciler: { scheduleId: reconcilerScheduleId, created: false },
         auditVerify: { scheduleId: auditScheduleId, created: false },
       });
       const described = await stack.client.schedule.getHandle(scheduleId).describe();
@@ -247,6 +260,7 @@ describe('the rolling retention sweep', () => {
     } finally {
       await stack.client.schedule.getHandle(scheduleId).delete();
       await stack.client.schedule.getHandle(checkScheduleId).delete();
+      await stack.client.schedule.getHandle(reconcilerScheduleId).delete();
       await stack.client.schedule.getHandle(auditScheduleId).delete();
     }
   });

@@ -4,7 +4,9 @@
  * - the contract-end check (workflows/contract-end-check.ts), every CONTRACT_END_CHECK_INTERVAL: it starts the
  *   termination of customers whose contract end date has passed, with nobody calling the API;
  * - the audit verification (workflows/audit-verify.ts), every AUDIT_VERIFY_INTERVAL: verifies the audit chain against
- *   its keys and the signed checkpoints, signs a checkpoint of its head, and alerts staff on a break.
+ *   its keys and the signed checkpoints, signs a checkpoint of its head, and alerts staff on a break;
+ * - the start reconciler (workflows/request-start-reconciler.ts), every REQUEST_START_RECONCILE_INTERVAL: it starts
+ *   the workflows of requests the API accepted but could not start (Temporal down, the API stopped mid-way).
  * Starting a second worker, or the same one again, finds each schedule and brings it to the current configuration
  * instead of creating another.
  */
@@ -16,9 +18,18 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import type { AppConfig } from '../lib/config';
-import { auditVerifyScheduleId, contractEndCheckScheduleId, retentionSweepScheduleId } from '../lib/pure/temporal-ids';
+import {
+  auditVerifyScheduleId,
+  contractEndCheckScheduleId,
+  requestStartReconcilerScheduleId,
+  retentionSweepScheduleId,
+} from '../lib/pure/temporal-ids';
 import type { auditVerifyWorkflow } from '../workflows/audit-verify';
 import type { ContractEndCheckInput, contractEndCheckWorkflow } from '../workflows/contract-end-check';
+import type {
+  RequestStartReconcilerInput,
+  requestStartReconcilerWorkflow,
+} from '../workflows/request-start-reconciler';
 import type { RetentionSweepInput, retentionSweepWorkflow } from '../workflows/retention-sweep';
 
 export interface EnsureSchedulesOptions {
@@ -30,6 +41,10 @@ export interface EnsureSchedulesOptions {
   contractEndCheck?: ContractEndCheckInput;
   /** Overrides CONTRACT_END_CHECK_INTERVAL (milliseconds). */
   contractEndCheckIntervalMs?: number;
+  /** Input of every scheduled start reconciliation (tests restrict it to their own requests). */
+  startReconciler?: RequestStartReconcilerInput;
+  /** Overrides REQUEST_START_RECONCILE_INTERVAL (milliseconds). */
+  startReconcileIntervalMs?: number;
   /** Overrides AUDIT_VERIFY_INTERVAL (milliseconds). */
   auditVerifyIntervalMs?: number;
 }
@@ -38,6 +53,7 @@ export interface EnsureSchedulesOptions {
 export interface EnsuredSchedules {
   retentionSweep: { scheduleId: string; created: boolean };
   contractEndCheck: { scheduleId: string; created: boolean };
+  startReconciler: { scheduleId: string; created: boolean };
   auditVerify: { scheduleId: string; created: boolean };
 }
 
@@ -68,6 +84,15 @@ export async function ensureSchedules(
     args: [opts.contractEndCheck ?? {}],
   };
   const checkEveryMs = opts.contractEndCheckIntervalMs ?? config.termination.contractEndCheckIntervalMs;
+  const reconcilerId = requestStartReconcilerScheduleId(taskQueue);
+  const reconcilerAction: ScheduleOptionsStartWorkflowAction<typeof requestStartReconcilerWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: 'requestStartReconcilerWorkflow',
+    workflowId: reconcilerId,
+    taskQueue,
+    args: [opts.startReconciler ?? {}],
+  };
+  const reconcileEveryMs = opts.startReconcileIntervalMs ?? config.temporal.startReconcileIntervalMs;
   const auditId = auditVerifyScheduleId(taskQueue);
   const auditAction: ScheduleOptionsStartWorkflowAction<typeof auditVerifyWorkflow> = {
     type: 'startWorkflow',
@@ -93,6 +118,14 @@ export async function ensureSchedules(
       action: checkAction,
       catchupWindowMs: Math.max(checkEveryMs, 60_000),
       note: 'Starts terminations at contract end (workers/schedules.ts); interval from CONTRACT_END_CHECK_INTERVAL',
+    }),
+    // Like the contract-end check, one run finds everything owed: no catch-up beyond it.
+    startReconciler: await ensureSchedule(client, {
+      scheduleId: reconcilerId,
+      everyMs: reconcileEveryMs,
+      action: reconcilerAction,
+      catchupWindowMs: Math.max(reconcileEveryMs, 60_000),
+      note: 'Starts accepted requests left unstarted (workers/schedules.ts); interval REQUEST_START_RECONCILE_INTERVAL',
     }),
     // A missed verification needs no catch-up: the next one checks the whole chain.
     auditVerify: await ensureSchedule(client, {

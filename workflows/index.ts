@@ -9,3 +9,4 @@ export { deletionRequestWorkflow } from './deletion-request';
 export { terminationWorkflow } from './termination';
 export { auditVerifyWorkflow } from './audit-verify';
 export { contractEndCheckWorkflow } from './contract-end-check';
+export { requestStartReconcilerWorkflow } from './request-start-reconciler';

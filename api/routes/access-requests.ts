@@ -35,7 +35,7 @@ export function accessRequestsRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   router.post('/v1/requests/:requestId/extend', async (req, res) => {
@@ -98,7 +98,9 @@ export function registerAccessRequestsOpenApi(
       },
       400: problem('Invalid input; `errors` names each field and rule. Nothing was started.'),
       422: problem('Idempotency-Key reused with a different body'),
-      503: problem('Temporal unreachable; nothing was recorded'),
+      503: problem(
+        'the database is unavailable (Retry-After): nothing was accepted. Temporal unavailable is no error: 202 with status received',
+      ),
     },
   });
   registry.registerPath({

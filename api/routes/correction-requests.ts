@@ -37,7 +37,7 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   router.post('/v1/requests/:requestId/receipts/:subprocessorId/waive', async (req, res) => {
@@ -163,7 +163,9 @@ export function registerCorrectionRequestsOpenApi(
       404: problem('No such customer'),
       409: problem('The customer is not active (e.g. terminated)'),
       422: problem('Idempotency-Key reused with a different body'),
-      503: problem('Temporal unreachable; nothing was recorded'),
+      503: problem(
+        'the database is unavailable (Retry-After): nothing was accepted. Temporal unavailable is no error: 202 with status received',
+      ),
     },
   });
   registry.registerPath({

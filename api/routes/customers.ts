@@ -14,7 +14,7 @@ export function customersRouter(deps: AppDeps): Router {
     const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
     const input = parseOr400(OnboardingInput, req.body, 'body');
     const result = await startOnboarding(
-      { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, log: deps.log },
+      { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, log: deps.log, config: deps.config },
       input,
       { idempotencyKey, actor: res.locals.actor as string },
     );
@@ -23,7 +23,6 @@ export function customersRouter(deps: AppDeps): Router {
       .location(`/v1/requests/${result.requestId}`)
       .json({
         ...result,
-        status: 'running',
         links: { request: `/v1/requests/${result.requestId}`, customer: `/v1/customers/${result.customerId}` },
       });
   });

@@ -61,7 +61,7 @@ export function terminationRouter(deps: AppDeps): Router {
     res
       .status(202)
       .location(`/v1/requests/${started.requestId}`)
-      .json({ ...started, status: 'running', links: { request: `/v1/requests/${started.requestId}` } });
+      .json({ ...started, links: { request: `/v1/requests/${started.requestId}` } });
   });
 
   router.delete('/v1/customers/:id/termination', async (req, res) => {
@@ -207,7 +207,9 @@ export function registerTerminationOpenApi(
       403: problem('Only a privacy officer may override the disposition'),
       404: problem('No such customer'),
       409: problem('A termination is already running, or the customer is not active'),
-      503: problem('Temporal unreachable; nothing was recorded'),
+      503: problem(
+        'the database is unavailable (Retry-After): nothing was accepted. Temporal unavailable is no error: 202 with status received',
+      ),
     },
   });
   registry.registerPath({

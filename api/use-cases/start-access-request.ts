@@ -1,6 +1,7 @@
 /**
- * Starting an access request: the due date from the deadline engine, the request record, the workflow start. Either
- * the request is recorded and its workflow started, or nothing is left behind.
+ * Starting an access request: the due date from the deadline engine, then the request record, the start it is owed
+ * and its `access.requested` event in one transaction, then the workflow start (if Temporal cannot take it, the
+ * request is still accepted and the start reconciler starts it: api/use-cases/start-request-workflow.ts).
  *
  * Disclosure: the answer does not depend on whether the customer exists or the address is one of its contacts. Any
  * well-formed customer id and address get 202 and a running request; the workflow then acknowledges to the address,
@@ -29,7 +30,14 @@ import type { AccessRequestInput, AccessRequestPayload } from '../../lib/schemas
 import { accessRequestWorkflowId } from '../../lib/pure/temporal-ids';
 import type { accessRequestWorkflow } from '../../workflows/access-request';
 import { HttpProblem } from '../problem';
-import { startRequestWorkflow } from './start-request-workflow';
+import {
+  acceptedStatus,
+  currentStatus,
+  recordOwedStart,
+  startRequestWorkflow,
+  type RequestWorkflowStart,
+  type StartDeps,
+} from './start-request-workflow';
 import { requestHash } from './start-onboarding';
 
 export interface StartAccessRequestDeps {
@@ -37,7 +45,8 @@ export interface StartAccessRequestDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests' | 'exports'>;
+  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests' | 'exports'> &
+    NonNullable<StartDeps['config']>;
 }
 
 /** What the API answers: the same shape for every customer id and address, and for a replay. */
@@ -50,6 +59,8 @@ export interface AccessRequestStarted {
   dueOn: string | null;
   clockStarts: 'receipt' | 'identity-confirmed';
   replayed: boolean;
+  /** Where the request stands now: `received` (start owed), `running`, or, on a replay, how it ended. */
+  status: string;
 }
 
 const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =>
@@ -58,8 +69,8 @@ const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =
 /**
  * Records and starts an access request for `customerId`.
  * @param opts.now when the request was received (default: now); tests start requests received in the past.
- * @throws HttpProblem 422 for an Idempotency-Key reused with another body, 503 when Temporal cannot be reached
- * (nothing is recorded then).
+ * @throws HttpProblem 422 for an Idempotency-Key reused with another body. Temporal being unreachable is no error:
+ * the request is recorded and answered `received`; the start reconciler starts it.
  */
 export async function startAccessRequest(
   deps: StartAccessRequestDeps,
@@ -84,29 +95,6 @@ export async function startAccessRequest(
   const requestId = randomUUID();
   const workflowId = accessRequestWorkflowId(requestId);
   const payload: AccessRequestPayload = { requesterEmail: input.requesterEmail.trim(), scope: input.scope };
-  try {
-    await accessRequests.insert(deps.db, {
-      id: requestId,
-      customerId,
-      workflowId,
-      privacyRegime: regime,
-      dueOn,
-      actor: opts.actor,
-      idempotencyKey: opts.idempotencyKey,
-      requestHash: hash,
-      payload,
-      receivedAt,
-    });
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
-      // A concurrent call with the same key won the race: answer what it answered.
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps, winner, hash);
-    }
-    throw err;
-  }
-
   const args: Parameters<typeof accessRequestWorkflow> = [
     {
       requestId,
@@ -123,7 +111,7 @@ export async function startAccessRequest(
       },
     },
   ];
-  await startRequestWorkflow(deps, {
+  const start: RequestWorkflowStart = {
     workflowType: 'accessRequestWorkflow',
     workflowId,
     args,
@@ -132,30 +120,71 @@ export async function startAccessRequest(
     customerId,
     actor: opts.actor,
     description: 'the access request',
-  });
-  await auditEvents.append(deps.db, {
-    actor: opts.actor,
-    action: 'access.requested',
-    subjectType: 'lifecycle_request',
-    subjectId: requestId,
-    customerId: customer ? customerId : null,
+  };
+  try {
+    await deps.db.transaction(async (trx) => {
+      await accessRequests.insert(trx, {
+        id: requestId,
+        customerId,
+        workflowId,
+        privacyRegime: regime,
+        dueOn,
+        actor: opts.actor,
+        idempotencyKey: opts.idempotencyKey,
+        requestHash: hash,
+        payload,
+        receivedAt,
+      });
+      await recordOwedStart(trx, start);
+      await auditEvents.append(trx, {
+        actor: opts.actor,
+        action: 'access.requested',
+        subjectType: 'lifecycle_request',
+        subjectId: requestId,
+        customerId: customer ? customerId : null,
+        requestId,
+        workflowId,
+        details: {
+          scope: input.scope,
+          regime,
+          receivedOn,
+          dueOn,
+          customerKnown: customer !== undefined,
+          requestHash: hash,
+          idempotencyKey: opts.idempotencyKey ?? null,
+        },
+        idempotencyKey: `requested:${requestId}`,
+      });
+    });
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
+      // A concurrent call with the same key won the race: answer what it answered.
+      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+      if (winner) return replay(deps, winner, hash);
+    }
+    throw err;
+  }
+
+  const outcome = await startRequestWorkflow(deps, start);
+  deps.log.info('access request accepted', { requestId, workflowId, regime, dueOn, start: outcome });
+  return {
     requestId,
     workflowId,
-    details: {
-      scope: input.scope,
-      regime,
-      receivedOn,
-      dueOn,
-      customerKnown: customer !== undefined,
-      requestHash: hash,
-      idempotencyKey: opts.idempotencyKey ?? null,
-    },
-  });
-  deps.log.info('access request started', { requestId, workflowId, regime, dueOn });
-  return { requestId, workflowId, privacyRegime: regime, receivedOn, dueOn, clockStarts: starts, replayed: false };
+    privacyRegime: regime,
+    receivedOn,
+    dueOn,
+    clockStarts: starts,
+    replayed: false,
+    status: acceptedStatus(outcome),
+  };
 }
 
-function replay(deps: StartAccessRequestDeps, earlier: LifecycleRequest, hash: string): AccessRequestStarted {
+async function replay(
+  deps: StartAccessRequestDeps,
+  earlier: LifecycleRequest,
+  hash: string,
+): Promise<AccessRequestStarted> {
   if (earlier.type !== 'access' || earlier.requestHash !== hash) {
     throw new HttpProblem(
       422,
@@ -173,5 +202,6 @@ function replay(deps: StartAccessRequestDeps, earlier: LifecycleRequest, hash: s
     dueOn: earlier.dueOn,
     clockStarts: clockStart(regime),
     replayed: true,
+    status: await currentStatus(deps.db, earlier),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Starting a correction request: every change validated against the customer's rows before anything is written
- * (lib/correction-plan.ts), the due date from the deadline engine, the request and its changes recorded in one
- * transaction, the workflow started. Either all of it happens, or nothing is left behind.
+ * (lib/correction-plan.ts), the due date from the deadline engine, then the request, its changes, the start it is
+ * owed and its `correction.requested` event in one transaction, then the workflow start (if Temporal cannot take it,
+ * the request is still accepted and the start reconciler starts it: api/use-cases/start-request-workflow.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -25,7 +26,14 @@ import type { CorrectionRequestInput, CorrectionRequestPayload } from '../../lib
 import { correctionWorkflowId } from '../../lib/pure/temporal-ids';
 import type { correctionWorkflow } from '../../workflows/correction';
 import { HttpProblem, ValidationProblem } from '../problem';
-import { startRequestWorkflow } from './start-request-workflow';
+import {
+  acceptedStatus,
+  currentStatus,
+  recordOwedStart,
+  startRequestWorkflow,
+  type RequestWorkflowStart,
+  type StartDeps,
+} from './start-request-workflow';
 import { requestHash } from './start-onboarding';
 
 export interface StartCorrectionRequestDeps {
@@ -33,7 +41,7 @@ export interface StartCorrectionRequestDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'corrections'>;
+  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'corrections'> & NonNullable<StartDeps['config']>;
 }
 
 /** One change as the answer reports it. */
@@ -54,6 +62,8 @@ export interface CorrectionRequestStarted {
   dueOn: string | null;
   clockStarts: 'receipt' | 'identity-confirmed';
   replayed: boolean;
+  /** Where the request stands now: `received` (start owed), `running`, or, on a replay, how it ended. */
+  status: string;
   changes: StartedChange[];
 }
 
@@ -63,7 +73,8 @@ const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =
 /**
  * Validates, records and starts a correction request for `customerId`.
  * @throws HttpProblem 404 unknown customer, 409 customer not active (e.g. terminated), 400 naming each invalid change
- * and rule, 422 Idempotency-Key reused with another body, 503 Temporal unreachable (nothing recorded then).
+ * and rule, 422 Idempotency-Key reused with another body. Temporal being unreachable is no error: the request is
+ * recorded and answered `received`; the start reconciler starts it.
  */
 export async function startCorrectionRequest(
   deps: StartCorrectionRequestDeps,
@@ -129,33 +140,6 @@ export async function startCorrectionRequest(
       dataCategory: p.category,
     };
   });
-  const payload: CorrectionRequestPayload = { requesterEmail: input.requesterEmail.trim() };
-  try {
-    await deps.db.transaction(async (trx) => {
-      await lifecycleRequests.insert(trx, {
-        id: requestId,
-        type: 'correction',
-        customerId,
-        workflowId,
-        privacyRegime: regime,
-        dueOn: dueOn ?? undefined,
-        actor: opts.actor,
-        idempotencyKey: opts.idempotencyKey,
-        requestHash: hash,
-        payload,
-      });
-      await corrections.insertChanges(trx, rows);
-    });
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
-      // A concurrent call with the same key won the race: answer what it answered.
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps, winner, hash);
-    }
-    throw err;
-  }
-
   const policy = deps.config.corrections;
   const args: Parameters<typeof correctionWorkflow> = [
     {
@@ -185,46 +169,70 @@ export async function startCorrectionRequest(
       })),
     },
   ];
-  // Without a workflow nothing reads the changes: a failed start removes them with the request (503, nothing left).
+  const start: RequestWorkflowStart = {
+    workflowType: 'correctionWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'correction',
+    customerId,
+    actor: opts.actor,
+    description: 'the correction request',
+  };
+  const changes = rows.map(startedChange);
+  const payload: CorrectionRequestPayload = { requesterEmail: input.requesterEmail.trim() };
   try {
-    await startRequestWorkflow(deps, {
-      workflowType: 'correctionWorkflow',
-      workflowId,
-      args,
-      requestId,
-      requestType: 'correction',
-      customerId,
-      actor: opts.actor,
-      description: 'the correction request',
+    await deps.db.transaction(async (trx) => {
+      await lifecycleRequests.insert(trx, {
+        id: requestId,
+        type: 'correction',
+        customerId,
+        workflowId,
+        privacyRegime: regime,
+        dueOn: dueOn ?? undefined,
+        actor: opts.actor,
+        idempotencyKey: opts.idempotencyKey,
+        requestHash: hash,
+        payload,
+      });
+      await corrections.insertChanges(trx, rows);
+      await recordOwedStart(trx, start);
+      await auditEvents.append(trx, {
+        actor: opts.actor,
+        action: 'correction.requested',
+        subjectType: 'lifecycle_request',
+        subjectId: requestId,
+        customerId,
+        requestId,
+        workflowId,
+        details: {
+          changes: changes.map((c) => ({
+            changeId: c.changeId,
+            change: c.change,
+            state: c.state,
+            sensitive: c.needsApproval,
+          })),
+          regime,
+          receivedOn,
+          dueOn,
+          requestHash: hash,
+          idempotencyKey: opts.idempotencyKey ?? null,
+        },
+        idempotencyKey: `requested:${requestId}`,
+      });
     });
   } catch (err) {
-    await deps.db('correction_changes').where({ request_id: requestId }).delete();
+    const e = err as { code?: string; constraint?: string };
+    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
+      // A concurrent call with the same key won the race: answer what it answered.
+      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
+      if (winner) return replay(deps, winner, hash);
+    }
     throw err;
   }
-  const changes = rows.map(startedChange);
-  await auditEvents.append(deps.db, {
-    actor: opts.actor,
-    action: 'correction.requested',
-    subjectType: 'lifecycle_request',
-    subjectId: requestId,
-    customerId,
-    requestId,
-    workflowId,
-    details: {
-      changes: changes.map((c) => ({
-        changeId: c.changeId,
-        change: c.change,
-        state: c.state,
-        sensitive: c.needsApproval,
-      })),
-      regime,
-      receivedOn,
-      dueOn,
-      requestHash: hash,
-      idempotencyKey: opts.idempotencyKey ?? null,
-    },
-  });
-  deps.log.info('correction request started', { requestId, workflowId, regime, dueOn, changes: changes.length });
+
+  const outcome = await startRequestWorkflow(deps, start);
+  deps.log.info('correction request accepted', { requestId, workflowId, regime, dueOn, changes: changes.length });
   return {
     requestId,
     workflowId,
@@ -233,6 +241,7 @@ export async function startCorrectionRequest(
     dueOn,
     clockStarts: starts,
     replayed: false,
+    status: acceptedStatus(outcome),
     changes,
   };
 }
@@ -276,6 +285,7 @@ async function replay(
     dueOn: earlier.dueOn,
     clockStarts: clockStart(regime),
     replayed: true,
+    status: await currentStatus(deps.db, earlier),
     // As first answered: a change's state at receipt.
     changes: changes.map((c) =>
       startedChange({ ...c, state: c.state === 'unchanged' && c.stateRule === null ? 'unchanged' : 'pending' }),

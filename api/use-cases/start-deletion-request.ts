@@ -1,7 +1,7 @@
 /**
- * Starting a deletion request: the due date from the deadline engine, the request record and its parts, the workflow
- * start. Either all of it is recorded and the workflow started, or nothing is left behind (the parts go with the
- * request record, by foreign key, when the start fails).
+ * Starting a deletion request: the due date from the deadline engine, then the request record, its parts, the start
+ * it is owed and its `deletion.requested` event in one transaction, then the workflow start (if Temporal cannot take
+ * it, the request is still accepted and the start reconciler starts it: api/use-cases/start-request-workflow.ts).
  *
  * Disclosure, as for access requests (api/use-cases/start-access-request.ts): any well-formed customer id and address
  * get 202 and a running request; the workflow decides whether the requester is a registered contact, and the parts are
@@ -30,14 +30,21 @@ import { deletionRequestWorkflowId } from '../../lib/pure/temporal-ids';
 import type { deletionRequestWorkflow } from '../../workflows/deletion-request';
 import { HttpProblem } from '../problem';
 import { requestHash } from './start-onboarding';
-import { startRequestWorkflow } from './start-request-workflow';
+import {
+  acceptedStatus,
+  currentStatus,
+  recordOwedStart,
+  startRequestWorkflow,
+  type RequestWorkflowStart,
+  type StartDeps,
+} from './start-request-workflow';
 
 export interface StartDeletionRequestDeps {
   db: Knex;
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests'>;
+  config: Pick<AppConfig, 'deadlines' | 'defaultPrivacyRegime' | 'accessRequests'> & NonNullable<StartDeps['config']>;
 }
 
 /** What the API answers: the same shape for every customer id and address, and for a replay. */
@@ -50,6 +57,8 @@ export interface DeletionRequestStarted {
   clockStarts: 'receipt' | 'identity-confirmed';
   parts: DeletionPart[];
   replayed: boolean;
+  /** Where the request stands now: `received` (start owed), `running`, or, on a replay, how it ended. */
+  status: string;
 }
 
 const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =>
@@ -57,8 +66,8 @@ const asRegime = (value: string | null | undefined): PrivacyRegime | undefined =
 
 /**
  * Records and starts a deletion request for `customerId`.
- * @throws HttpProblem 422 for an Idempotency-Key reused with another body, 503 when Temporal cannot be reached
- * (nothing is recorded then).
+ * @throws HttpProblem 422 for an Idempotency-Key reused with another body. Temporal being unreachable is no error:
+ * the request is recorded and answered `received`; the start reconciler starts it.
  */
 export async function startDeletionRequest(
   deps: StartDeletionRequestDeps,
@@ -88,6 +97,31 @@ export async function startDeletionRequest(
 
   const requestId = randomUUID();
   const workflowId = deletionRequestWorkflowId(requestId);
+  const args: Parameters<typeof deletionRequestWorkflow> = [
+    {
+      requestId,
+      customerId,
+      parts,
+      regime,
+      receivedOn,
+      dueOn,
+      calendar,
+      policy: {
+        verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
+        reminderOffsets: deps.config.accessRequests.reminderOffsets,
+      },
+    },
+  ];
+  const start: RequestWorkflowStart = {
+    workflowType: 'deletionRequestWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'deletion',
+    customerId,
+    actor: opts.actor,
+    description: 'the deletion request',
+  };
   try {
     await deps.db.transaction(async (trx) => {
       await lifecycleRequests.insert(trx, {
@@ -104,6 +138,26 @@ export async function startDeletionRequest(
         payload: { requesterEmail: input.requesterEmail.trim() },
       });
       await deletionRequestParts.insertAll(trx, requestId, customerId, parts);
+      await recordOwedStart(trx, start);
+      await auditEvents.append(trx, {
+        actor: opts.actor,
+        action: 'deletion.requested',
+        subjectType: 'lifecycle_request',
+        subjectId: requestId,
+        customerId: customer ? customerId : null,
+        requestId,
+        workflowId,
+        details: {
+          parts: parts.map(partKey),
+          regime,
+          receivedOn,
+          dueOn,
+          customerKnown: customer !== undefined,
+          requestHash: hash,
+          idempotencyKey: opts.idempotencyKey ?? null,
+        },
+        idempotencyKey: `requested:${requestId}`,
+      });
     });
   } catch (err) {
     const e = err as { code?: string; constraint?: string };
@@ -114,50 +168,8 @@ export async function startDeletionRequest(
     throw err;
   }
 
-  const args: Parameters<typeof deletionRequestWorkflow> = [
-    {
-      requestId,
-      customerId,
-      parts,
-      regime,
-      receivedOn,
-      dueOn,
-      calendar,
-      policy: {
-        verificationTimeoutMs: deps.config.accessRequests.verificationTimeoutMs,
-        reminderOffsets: deps.config.accessRequests.reminderOffsets,
-      },
-    },
-  ];
-  await startRequestWorkflow(deps, {
-    workflowType: 'deletionRequestWorkflow',
-    workflowId,
-    args,
-    requestId,
-    requestType: 'deletion',
-    customerId,
-    actor: opts.actor,
-    description: 'the deletion request',
-  });
-  await auditEvents.append(deps.db, {
-    actor: opts.actor,
-    action: 'deletion.requested',
-    subjectType: 'lifecycle_request',
-    subjectId: requestId,
-    customerId: customer ? customerId : null,
-    requestId,
-    workflowId,
-    details: {
-      parts: parts.map(partKey),
-      regime,
-      receivedOn,
-      dueOn,
-      customerKnown: customer !== undefined,
-      requestHash: hash,
-      idempotencyKey: opts.idempotencyKey ?? null,
-    },
-  });
-  deps.log.info('deletion request started', { requestId, workflowId, regime, dueOn, parts: parts.length });
+  const outcome = await startRequestWorkflow(deps, start);
+  deps.log.info('deletion request accepted', { requestId, workflowId, regime, dueOn, parts: parts.length });
   return {
     requestId,
     workflowId,
@@ -167,15 +179,16 @@ export async function startDeletionRequest(
     clockStarts: starts,
     parts,
     replayed: false,
+    status: acceptedStatus(outcome),
   };
 }
 
-function replay(
+async function replay(
   deps: StartDeletionRequestDeps,
   earlier: LifecycleRequest,
   hash: string,
   parts: DeletionPart[],
-): DeletionRequestStarted {
+): Promise<DeletionRequestStarted> {
   if (earlier.type !== 'deletion' || earlier.requestHash !== hash) {
     throw new HttpProblem(
       422,
@@ -194,5 +207,6 @@ function replay(
     clockStarts: clockStart(regime),
     parts,
     replayed: true,
+    status: await currentStatus(deps.db, earlier),
   };
 }

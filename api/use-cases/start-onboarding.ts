@@ -1,6 +1,8 @@
 /**
- * Starting an onboarding: the checks that must hold before anything is written, the request record, and the
- * workflow start. Either the request is recorded and its workflow started, or nothing is left behind.
+ * Starting an onboarding: the checks that must hold before anything is written, then the request record, the start
+ * it is owed and its `onboarding.requested` event in one transaction, then the workflow start. Accepted means
+ * recorded: if Temporal cannot take the start, the answer is still 202 and the start reconciler starts it
+ * (api/use-cases/start-request-workflow.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -15,13 +17,21 @@ import type { OnboardingInput } from '../../lib/schemas/onboarding';
 import { onboardingWorkflowId } from '../../lib/pure/temporal-ids';
 import type { onboardingWorkflow } from '../../workflows/onboarding';
 import { HttpProblem, ValidationProblem } from '../problem';
-import { startRequestWorkflow } from './start-request-workflow';
+import {
+  acceptedStatus,
+  currentStatus,
+  recordOwedStart,
+  startRequestWorkflow,
+  type RequestWorkflowStart,
+  type StartDeps,
+} from './start-request-workflow';
 
 export interface StartOnboardingDeps {
   db: Knex;
   temporal: Client;
   taskQueue: string;
   log: Logger;
+  config?: StartDeps['config'];
 }
 
 /** What the API answers: the same for the first call and for a replay with the same Idempotency-Key. */
@@ -31,15 +41,13 @@ export interface OnboardingStarted {
   workflowId: string;
   /** True when this answer replays an earlier call with the same Idempotency-Key. */
   replayed: boolean;
+  /** Where the request stands now: `received` (start owed), `running`, or, on a replay, how it ended. */
+  status: string;
 }
 
 /** SHA-256 of the canonical JSON (RFC 8785) of a request, so key reuse with another body is detected. */
 export function requestHash(input: unknown): string {
   return createHash('sha256').update(canonicalize(input)).digest('hex');
-}
-
-function started(request: LifecycleRequest, replayed: boolean): OnboardingStarted {
-  return { requestId: request.id, customerId: request.customerId, workflowId: request.workflowId, replayed };
 }
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
@@ -50,8 +58,8 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 /**
  * Records and starts an onboarding.
  * @throws ValidationProblem (400) for unknown subprocessors; HttpProblem 409 for an existing customer or a live
- * onboarding of the same registration number, 422 for an Idempotency-Key reused with another body, 503 when Temporal
- * cannot be reached (nothing is recorded then).
+ * onboarding of the same registration number, 422 for an Idempotency-Key reused with another body. Temporal being
+ * unreachable is no error: the onboarding is recorded and answered `received`; the start reconciler starts it.
  */
 export async function startOnboarding(
   deps: StartOnboardingDeps,
@@ -61,7 +69,7 @@ export async function startOnboarding(
   const hash = requestHash(input);
   if (opts.idempotencyKey) {
     const earlier = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-    if (earlier) return replay(earlier, hash);
+    if (earlier) return replay(deps.db, earlier, hash);
   }
 
   const missing = await subprocessors.missingIds(deps.db, input.subprocessors);
@@ -89,18 +97,47 @@ export async function startOnboarding(
   const requestId = randomUUID();
   const customerId = randomUUID();
   const workflowId = onboardingWorkflowId(customerId);
+  const args: Parameters<typeof onboardingWorkflow> = [{ requestId, customerId }];
+  const start: RequestWorkflowStart = {
+    workflowType: 'onboardingWorkflow',
+    workflowId,
+    args,
+    requestId,
+    requestType: 'onboarding',
+    customerId,
+    actor: opts.actor,
+    description: 'the onboarding',
+  };
   try {
-    await lifecycleRequests.insert(deps.db, {
-      id: requestId,
-      type: 'onboarding',
-      customerId,
-      subjectKey: input.company.registrationNumber,
-      workflowId,
-      privacyRegime: input.company.privacyRegime,
-      actor: opts.actor,
-      idempotencyKey: opts.idempotencyKey,
-      requestHash: hash,
-      payload: input,
+    await deps.db.transaction(async (trx) => {
+      await lifecycleRequests.insert(trx, {
+        id: requestId,
+        type: 'onboarding',
+        customerId,
+        subjectKey: input.company.registrationNumber,
+        workflowId,
+        privacyRegime: input.company.privacyRegime,
+        actor: opts.actor,
+        idempotencyKey: opts.idempotencyKey,
+        requestHash: hash,
+        payload: input,
+      });
+      await recordOwedStart(trx, start);
+      await auditEvents.append(trx, {
+        actor: opts.actor,
+        action: 'onboarding.requested',
+        subjectType: 'lifecycle_request',
+        subjectId: requestId,
+        customerId,
+        requestId,
+        workflowId,
+        details: {
+          requestHash: hash,
+          subprocessors: input.subprocessors,
+          idempotencyKey: opts.idempotencyKey ?? null,
+        },
+        idempotencyKey: `requested:${requestId}`,
+      });
     });
   } catch (err) {
     if (isUniqueViolation(err, 'lifecycle_requests_one_live_onboarding')) {
@@ -113,37 +150,17 @@ export async function startOnboarding(
     if (opts.idempotencyKey && isUniqueViolation(err, 'lifecycle_requests_idempotency_key_unique')) {
       // A concurrent call with the same key won the race: answer what it answered.
       const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(winner, hash);
+      if (winner) return replay(deps.db, winner, hash);
     }
     throw err;
   }
 
-  const args: Parameters<typeof onboardingWorkflow> = [{ requestId, customerId }];
-  await startRequestWorkflow(deps, {
-    workflowType: 'onboardingWorkflow',
-    workflowId,
-    args,
-    requestId,
-    requestType: 'onboarding',
-    customerId,
-    actor: opts.actor,
-    description: 'the onboarding',
-  });
-  await auditEvents.append(deps.db, {
-    actor: opts.actor,
-    action: 'onboarding.requested',
-    subjectType: 'lifecycle_request',
-    subjectId: requestId,
-    customerId,
-    requestId,
-    workflowId,
-    details: { requestHash: hash, subprocessors: input.subprocessors, idempotencyKey: opts.idempotencyKey ?? null },
-  });
-  deps.log.info('onboarding started', { requestId, customerId, workflowId });
-  return { requestId, customerId, workflowId, replayed: false };
+  const outcome = await startRequestWorkflow(deps, start);
+  deps.log.info('onboarding accepted', { requestId, customerId, workflowId, start: outcome });
+  return { requestId, customerId, workflowId, replayed: false, status: acceptedStatus(outcome) };
 }
 
-function replay(earlier: LifecycleRequest, hash: string): OnboardingStarted {
+async function replay(db: Knex, earlier: LifecycleRequest, hash: string): Promise<OnboardingStarted> {
   if (earlier.type !== 'onboarding' || earlier.requestHash !== hash) {
     throw new HttpProblem(
       422,
@@ -151,5 +168,11 @@ function replay(earlier: LifecycleRequest, hash: string): OnboardingStarted {
       'this Idempotency-Key was already used with a different request body',
     );
   }
-  return started(earlier, true);
+  return {
+    requestId: earlier.id,
+    customerId: earlier.customerId,
+    workflowId: earlier.workflowId,
+    replayed: true,
+    status: await currentStatus(db, earlier),
+  };
 }

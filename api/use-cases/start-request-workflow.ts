@@ -1,13 +1,26 @@
 /**
  * The one way a recorded lifecycle request gets its workflow: business workflow id, no duplicate runs, who asked in
- * the memo, search attributes for the Web UI. If Temporal refuses or cannot be reached, the request record is removed
- * again and the caller answers 503: nothing is left half-written.
+ * the memo, search attributes for the Web UI.
+ *
+ * Accept, then start (docs/reliability.md "Outbox and accepted starts"): a use case records the request, the start it
+ * is owed ({@link recordOwedStart}) and its `*.requested` audit event in ONE transaction; only then is the workflow
+ * started, within TEMPORAL_START_TIMEOUT. When Temporal is down or slow, or the process dies between the commit and
+ * the start, the request stays recorded and owed: the API answers 202 all the same (status `received`), and the start
+ * reconciler (a Temporal Schedule, activities/request-starts.ts) starts it later through {@link launchRequestWorkflow}.
+ * Work once accepted is never answered 5xx. Only a start Temporal refuses for good (another request's run holds a
+ * customer-scoped workflow id) closes the request and answers 409.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests, type RequestType } from '../../db/repositories/lifecycle-requests';
+import { workflowStarts } from '../../db/repositories/workflow-starts';
+import { faultPoint } from '../../lib/fault-points';
 import { searchAttributes } from '../../lib/pure/temporal-ids';
 import { HttpProblem } from '../problem';
+
+/** How long a start waits for Temporal by default (TEMPORAL_START_TIMEOUT). */
+export const DEFAULT_START_TIMEOUT_MS = 5_000;
 
 /**
  * Where a failed start is logged: the API's winston logger, or an activity's logger when a workflow starts a request
@@ -15,6 +28,7 @@ import { HttpProblem } from '../problem';
  */
 export interface ErrorLog {
   error(message: string, meta?: Record<string, unknown>): unknown;
+  warn?(message: string, meta?: Record<string, unknown>): unknown;
 }
 
 /** What to start for which recorded request. */
@@ -27,7 +41,7 @@ export interface RequestWorkflowStart {
   customerId: string;
   /** `staff:<id>` of whoever asked. */
   actor: string;
-  /** How the request reads in the 503 answer, e.g. "the onboarding". */
+  /** How the request reads in a refusal, e.g. "the onboarding". */
   description: string;
   /**
    * Default `REJECT_DUPLICATE` (request-scoped ids never repeat). A customer-scoped id such as `termination-<id>` uses
@@ -36,42 +50,168 @@ export interface RequestWorkflowStart {
   workflowIdReusePolicy?: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE';
 }
 
-/** Starts the workflow of an already recorded request, or deletes the record and throws a 503 problem. */
-export async function startRequestWorkflow(
-  deps: { db: Knex; temporal: Client; taskQueue: string; log: ErrorLog },
-  start: RequestWorkflowStart,
+/** What the start-path needs. `config.temporal.startTimeoutMs` is TEMPORAL_START_TIMEOUT. */
+export interface StartDeps {
+  db: Knex;
+  temporal: Client;
+  taskQueue: string;
+  log: ErrorLog;
+  config?: { temporal?: { startTimeoutMs?: number } };
+}
+
+/** `started`: Temporal took it now. `pending`: recorded and owed; the start reconciler finishes it. */
+export type StartOutcome = 'started' | 'pending';
+
+/** The status an accepted request reads as: `running` once its workflow started, `received` while the start is owed. */
+export function acceptedStatus(outcome: StartOutcome): 'running' | 'received' {
+  return outcome === 'started' ? 'running' : 'received';
+}
+
+/**
+ * The status a replayed Idempotency-Key answers: the request's current one (`completed`, `failed`, ...), with a
+ * recorded request whose workflow has started reading `running`.
+ */
+export async function currentStatus(db: Knex, request: { id: string; status: string }): Promise<string> {
+  if (request.status !== 'received') return request.status;
+  return (await workflowStarts.isStarted(db, request.id)) ? 'running' : 'received';
+}
+
+/** Records the start `start.requestId` is owed: call it in the transaction that records the request. */
+export async function recordOwedStart(trx: Knex.Transaction, start: RequestWorkflowStart): Promise<void> {
+  await workflowStarts.record(trx, start.requestId, {
+    workflowType: start.workflowType,
+    args: start.args,
+    reusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
+  });
+}
+
+/** Why {@link launchRequestWorkflow} could not start: another request's run holds the workflow id. */
+export class StartConflict extends Error {
+  constructor(readonly workflowId: string) {
+    super(`another request's run holds ${workflowId}`);
+    this.name = 'StartConflict';
+  }
+}
+
+/**
+ * Starts the workflow of a recorded request within `timeoutMs`. A run of this same request already there (an earlier
+ * start whose answer was lost) counts as started.
+ * @throws StartConflict when a run of another request holds the id; anything else Temporal throws (unavailable,
+ * deadline exceeded), which leaves the start owed.
+ */
+export async function launchRequestWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  start: Pick<
+    RequestWorkflowStart,
+    'workflowType' | 'workflowId' | 'args' | 'requestId' | 'requestType' | 'customerId' | 'actor'
+  > & { workflowIdReusePolicy?: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE' },
+  timeoutMs: number,
 ): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   try {
-    await deps.temporal.workflow.start(start.workflowType, {
-      taskQueue: deps.taskQueue,
-      workflowId: start.workflowId,
-      args: start.args,
-      workflowIdReusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
-      workflowIdConflictPolicy: 'FAIL',
-      // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
-      memo: { requestedBy: start.actor },
-      typedSearchAttributes: [
-        { key: searchAttributes.customerId, value: start.customerId },
-        { key: searchAttributes.requestId, value: start.requestId },
-        { key: searchAttributes.requestType, value: start.requestType },
-        { key: searchAttributes.requestStage, value: 'received' },
-      ],
-    });
+    await withTimeout(
+      temporal.connection.withDeadline(deadline, () =>
+        temporal.workflow.start(start.workflowType, {
+          taskQueue,
+          workflowId: start.workflowId,
+          args: start.args,
+          workflowIdReusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          // Who asked, visible on the run in the Web UI (memos pass through the payload codec like everything else).
+          memo: { requestedBy: start.actor },
+          typedSearchAttributes: [
+            { key: searchAttributes.customerId, value: start.customerId },
+            { key: searchAttributes.requestId, value: start.requestId },
+            { key: searchAttributes.requestType, value: start.requestType },
+            { key: searchAttributes.requestStage, value: 'received' },
+          ],
+        }),
+      ),
+      timeoutMs,
+    );
   } catch (err) {
-    // Without a workflow the request record would never progress.
-    await lifecycleRequests.delete(deps.db, start.requestId);
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const holder = await runHolder(temporal, start.workflowId, deadline);
+    if (holder !== start.requestId) throw new StartConflict(start.workflowId);
+  }
+}
+
+/** The request id of the latest run of `workflowId` (its `RequestId` search attribute), if any. */
+async function runHolder(temporal: Client, workflowId: string, deadline: number): Promise<string | undefined> {
+  try {
+    const description = await temporal.connection.withDeadline(Math.max(deadline, Date.now() + 1000), () =>
+      temporal.workflow.getHandle(workflowId).describe(),
+    );
+    return description.typedSearchAttributes.get(searchAttributes.requestId);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Rejects after `ms` if `promise` has not settled: a bound no retry inside the client can stretch. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not take the start within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes a request whose start Temporal refused for good (another request's run holds its workflow id): the request
+ * fails with the reason and the refusal is audited. Answers whether this call closed it.
+ */
+export async function closeRefusedStart(
+  db: Knex,
+  start: Pick<RequestWorkflowStart, 'requestId' | 'customerId' | 'workflowId' | 'requestType'>,
+  actor: string,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    await lifecycleRequests.fail(trx, start.requestId, `another run holds the workflow id ${start.workflowId}`);
+    await auditEvents.append(trx, {
+      actor,
+      action: `${start.requestType}.start_refused`,
+      subjectType: 'lifecycle_request',
+      subjectId: start.requestId,
+      customerId: start.customerId,
+      requestId: start.requestId,
+      workflowId: start.workflowId,
+      details: { reason: 'workflow_id_held_by_another_request' },
+      idempotencyKey: `start_refused:${start.requestId}`,
+    });
+  });
+}
+
+/**
+ * Starts the workflow of a request that was recorded and committed with its owed start (see the module comment).
+ * Answers `started`, or `pending` when Temporal did not take it within TEMPORAL_START_TIMEOUT (the reconciler will).
+ * @throws HttpProblem 409 when another request's run holds the workflow id (the request is closed as failed).
+ */
+export async function startRequestWorkflow(deps: StartDeps, start: RequestWorkflowStart): Promise<StartOutcome> {
+  const timeoutMs = deps.config?.temporal?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  try {
+    // Between the commit and the start: `kill` here leaves the start owed (the reconciler's case), `throw` fails it.
+    await faultPoint('api.after-accept');
+    await launchRequestWorkflow(deps.temporal, deps.taskQueue, start, timeoutMs);
+  } catch (err) {
+    if (err instanceof StartConflict) {
+      await closeRefusedStart(deps.db, start, start.actor);
       throw new HttpProblem(409, 'Already running', `${start.description} is already running (${start.workflowId})`);
     }
-    deps.log.error('could not start the workflow of a request', {
-      requestId: start.requestId,
-      workflowType: start.workflowType,
-      err: (err as Error).message,
-    });
-    throw new HttpProblem(
-      503,
-      'Workflow service unavailable',
-      `${start.description} could not be started; nothing was recorded, try again`,
-    );
+    const meta = { requestId: start.requestId, workflowType: start.workflowType, err: (err as Error).message };
+    (deps.log.warn ?? deps.log.error).call(deps.log, 'workflow start owed: the start reconciler will start it', meta);
+    await workflowStarts.recordFailure(deps.db, start.requestId, (err as Error).message).catch(() => undefined);
+    return 'pending';
   }
+  // Recording it is a convenience: the reconciler finds the run and marks it if this write is lost.
+  await workflowStarts.markStarted(deps.db, start.requestId).catch((err: Error) => {
+    deps.log.error('could not mark a started workflow', { requestId: start.requestId, err: err.message });
+  });
+  return 'started';
 }

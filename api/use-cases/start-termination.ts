@@ -8,7 +8,6 @@
  * `system:contract-end`) when a contract's end date has passed; so nothing here depends on Express.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
@@ -17,7 +16,13 @@ import type { TerminationDisposition } from '../../lib/pure/termination-messages
 import { terminationWorkflowId } from '../../lib/pure/temporal-ids';
 import type { TerminationInput as TerminationWorkflowInput } from '../../workflows/termination';
 import { HttpProblem } from '../problem';
-import { startRequestWorkflow, type ErrorLog } from './start-request-workflow';
+import {
+  acceptedStatus,
+  recordOwedStart,
+  startRequestWorkflow,
+  type RequestWorkflowStart,
+  type StartDeps,
+} from './start-request-workflow';
 
 export interface TerminationStart {
   customerId: string;
@@ -37,6 +42,8 @@ export interface TerminationStarted {
   effectiveAt: string;
   disposition: TerminationDisposition;
   dispositionSource: 'contract' | 'privacy_officer_override';
+  /** `received` while the start is owed (the start reconciler starts it), `running` once started. */
+  status: 'received' | 'running';
 }
 
 /** The running termination request of a customer, if any. */
@@ -50,10 +57,11 @@ export async function runningTermination(db: Knex, customerId: string) {
 
 /**
  * Records and starts a termination.
- * @throws HttpProblem 404 (no customer), 409 (not active, no contract, or a termination already running), 503.
+ * @throws HttpProblem 404 (no customer), 409 (not active, no contract, or a termination already running). Temporal
+ * being unreachable is no error: the termination is recorded and answered `received`; the start reconciler starts it.
  */
 export async function startTermination(
-  deps: { db: Knex; temporal: Client; taskQueue: string; log: ErrorLog; config: AppConfig },
+  deps: StartDeps & { config: AppConfig },
   start: TerminationStart,
 ): Promise<TerminationStarted> {
   const { db, config } = deps;
@@ -84,29 +92,6 @@ export async function startTermination(
   const reasonSha256 = createHash('sha256').update(start.reason, 'utf8').digest('hex');
   const receivedAt = new Date().toISOString();
 
-  await db.transaction(async (trx) => {
-    await lifecycleRequests.insert(trx, {
-      id: requestId,
-      type: 'termination',
-      customerId: start.customerId,
-      workflowId,
-      actor: start.actor,
-      requestHash: createHash('sha256')
-        .update(JSON.stringify({ effectiveAt, disposition, reasonSha256 }))
-        .digest('hex'),
-    });
-    await auditEvents.append(trx, {
-      actor: start.actor,
-      action: 'termination.requested',
-      subjectType: 'lifecycle_request',
-      subjectId: requestId,
-      customerId: start.customerId,
-      requestId,
-      workflowId,
-      details: { effectiveAt, disposition, dispositionSource, reasonSha256 },
-    });
-  });
-
   const input: TerminationWorkflowInput = {
     requestId,
     customerId: start.customerId,
@@ -122,7 +107,7 @@ export async function startTermination(
       holdRecheckIntervalMs: config.erasure.holdRecheckIntervalMs,
     },
   };
-  await startRequestWorkflow(deps, {
+  const owed: RequestWorkflowStart = {
     workflowType: 'terminationWorkflow',
     workflowId,
     args: [input],
@@ -132,6 +117,40 @@ export async function startTermination(
     actor: start.actor,
     description: 'the termination',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  };
+  await db.transaction(async (trx) => {
+    await lifecycleRequests.insert(trx, {
+      id: requestId,
+      type: 'termination',
+      customerId: start.customerId,
+      workflowId,
+      actor: start.actor,
+      requestHash: createHash('sha256')
+        .update(JSON.stringify({ effectiveAt, disposition, reasonSha256 }))
+        .digest('hex'),
+    });
+    await recordOwedStart(trx, owed);
+    await auditEvents.append(trx, {
+      actor: start.actor,
+      action: 'termination.requested',
+      subjectType: 'lifecycle_request',
+      subjectId: requestId,
+      customerId: start.customerId,
+      requestId,
+      workflowId,
+      details: { effectiveAt, disposition, dispositionSource, reasonSha256 },
+      idempotencyKey: `requested:${requestId}`,
+    });
   });
-  return { requestId, customerId: start.customerId, workflowId, effectiveAt, disposition, dispositionSource };
+
+  const outcome = await startRequestWorkflow(deps, owed);
+  return {
+    requestId,
+    customerId: start.customerId,
+    workflowId,
+    effectiveAt,
+    disposition,
+    dispositionSource,
+    status: acceptedStatus(outcome),
+  };
 }

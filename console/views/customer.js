@@ -9,20 +9,7 @@ import { announce, h, replace } from '../dom.js';
 import { onSubmit, valueOf } from '../forms.js';
 import { day, instant, shortId, typeLabel, URGENCY_LABELS, words } from '../format.js';
 import { may } from '../session.js';
-
-const CATEGORIES = [
-  'business_contact',
-  'communication_records',
-  'seller_accounts',
-  'orders',
-  'inventory',
-  'listings',
-  'workflow_records',
-  'authentication_logs',
-  'api_access_logs',
-  'export_archives',
-  'audit_log',
-];
+import { DATA_CATEGORIES } from '../data-categories.js';
 
 /** @type {import('../app.js').View} */
 export async function renderCustomer(main, ctx) {
@@ -305,7 +292,7 @@ function placeForm(id, reload) {
         h(
           'div',
           { class: 'checks' },
-          CATEGORIES.map((c) =>
+          DATA_CATEGORIES.map((c) =>
             h('label', {}, h('input', { type: 'checkbox', name: 'categories', value: c }), words(c)),
           ),
         ),

@@ -65,6 +65,11 @@ export interface AuditEventInput {
   requestId?: string | null;
   workflowId?: string | null;
   details?: Record<string, unknown>;
+  /**
+   * Names the fact the event states (e.g. `notice:<dedupe key>`): a second append with the same key adds nothing and
+   * answers the event already recorded, so an activity that runs again writes no second event. Not hashed.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** An event's place in one chain. Positions are bigints, as decimal strings. */
@@ -75,7 +80,7 @@ export interface ChainLink {
 }
 
 /** A stored audit event, with its content hash and its links in the global and (if any) the customer chain. */
-export interface AuditEvent extends Required<Omit<AuditEventInput, 'details'>> {
+export interface AuditEvent extends Required<Omit<AuditEventInput, 'details' | 'idempotencyKey'>> {
   id: string;
   occurredAt: Date;
   details: Record<string, unknown>;
@@ -176,6 +181,7 @@ interface AuditEventRow {
   customer_hash: string | null;
   mac_key_id: string | null;
   mac: string | null;
+  idempotency_key?: string | null;
 }
 
 interface AnchorRow {
@@ -279,6 +285,11 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     throw new TypeError('audit event details must be an object');
   }
   await lockChains(trx);
+  // Under the chain lock every append is serialised, so a keyed event found here cannot be being written concurrently.
+  if (event.idempotencyKey) {
+    const recorded = await trx<AuditEventRow>('audit_events').where({ idempotency_key: event.idempotencyKey }).first();
+    if (recorded) return toAuditEvent(recorded);
+  }
   const customerId = event.customerId ?? null;
   const {
     rows: [head],
@@ -339,6 +350,8 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
     customer_hash: customer?.hash ?? null,
     mac_key_id: keyring.activeKeyId,
     mac,
+    // Only when set: an unkeyed append writes the columns every schema version has.
+    ...(event.idempotencyKey ? { idempotency_key: event.idempotencyKey } : {}),
   });
   return { ...content, contentHash, chains: { global, customer } };
 }
@@ -550,6 +563,8 @@ export interface AuditRequestEvent {
   action: string;
   details?: Record<string, unknown>;
   subject?: { type: string; id: string };
+  /** See {@link AuditEventInput.idempotencyKey}. */
+  idempotencyKey?: string | null;
 }
 
 /** Append-only access to the audit log. Pass a transaction so the event commits with the change it describes. */
@@ -572,6 +587,7 @@ export const auditEvents = {
       requestId: ref.requestId,
       workflowId: ref.workflowId ?? null,
       details: event.details,
+      idempotencyKey: event.idempotencyKey,
     });
   },
 

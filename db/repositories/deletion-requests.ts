@@ -96,8 +96,10 @@ export const deletionRequests = {
 
   /** Stores the subprocessor's answer to the request. */
   async recordRequestReceipt(db: Knex | Knex.Transaction, id: string, receipt: Record<string, unknown>): Promise<void> {
+    // The first receipt is the evidence: a later "already done" (409) never replaces it.
     await db('deletion_requests')
       .where({ id })
+      .whereNull('request_receipt')
       .update({ request_receipt: JSON.stringify(receipt) });
   },
 

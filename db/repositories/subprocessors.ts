@@ -93,4 +93,16 @@ export const subprocessors = {
       .first<{ registration_receipt: SubprocessorReceipt | null } | undefined>('registration_receipt');
     return { receipt: row?.registration_receipt ?? receipt, recorded: false };
   },
+
+  /** The registration receipt kept for a customer's tenant at a subprocessor, if any. */
+  async registrationReceipt(
+    db: Knex | Knex.Transaction,
+    customerId: string,
+    subprocessorId: string,
+  ): Promise<SubprocessorReceipt | undefined> {
+    const row = await db('customer_subprocessors')
+      .where({ customer_id: customerId, subprocessor_id: subprocessorId })
+      .first<{ registration_receipt: SubprocessorReceipt | null } | undefined>('registration_receipt');
+    return row?.registration_receipt ?? undefined;
+  },
 };

@@ -52,6 +52,14 @@ export function contractEndCheckScheduleId(taskQueue: string): string {
 }
 
 /**
+ * Id of the Temporal Schedule that starts accepted requests left unstarted on a task queue
+ * (workflows/request-start-reconciler.ts), and the workflow id prefix of its runs.
+ */
+export function requestStartReconcilerScheduleId(taskQueue: string): string {
+  return `request-start-reconciler-${taskQueue}`;
+}
+
+/**
  * Id of the Temporal Schedule that verifies the audit chain and signs checkpoints on a task queue
  * (workflows/audit-verify.ts), and the workflow id prefix of its runs.
  */

@@ -50,7 +50,11 @@ export const DeletionRequestStarted = z
   .object({
     requestId: z.uuid(),
     workflowId: z.string(),
-    status: z.literal('running'),
+    status: z
+      .enum(['received', 'running', 'completed', 'failed', 'cancelled'])
+      .describe(
+        '`running` once the workflow started; `received` while its start is owed (Temporal unavailable: the start reconciler starts it); a replayed Idempotency-Key answers the current status',
+      ),
     privacyRegime: z.enum(['gdpr', 'uk_gdpr', 'ccpa']),
     receivedOn: z.iso.date(),
     dueOn: z.iso.date().nullable().meta({ description: 'Null while the clock is stopped (UK GDPR)' }),

@@ -31,7 +31,11 @@ export const TerminationStarted = z
     effectiveAt: z.string(),
     disposition: z.enum(['delete', 'return_then_delete']),
     dispositionSource: z.enum(['contract', 'privacy_officer_override']),
-    status: z.literal('running'),
+    status: z
+      .enum(['received', 'running', 'completed', 'failed', 'cancelled'])
+      .describe(
+        '`running` once the workflow started; `received` while its start is owed (Temporal unavailable: the start reconciler starts it); a replayed Idempotency-Key answers the current status',
+      ),
     links: z.object({ request: z.string() }),
   })
   .meta({ id: 'TerminationStarted' });

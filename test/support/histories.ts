@@ -319,6 +319,9 @@ export function scenarioOf(staged: StagedHistory): string | undefined {
       if (status !== 'COMPLETED') return undefined;
       return has(f, 'startContractEndTermination') ? 'started' : 'nothing-due';
 
+    case 'requestStartReconcilerWorkflow':
+      // One activity, whatever it found: the path is the same.
+      return status === 'COMPLETED' ? 'completed' : undefined;
     case 'auditVerifyWorkflow':
       // One activity whatever it finds (intact or broken): one path to replay.
       return status === 'COMPLETED' ? 'verified' : undefined;

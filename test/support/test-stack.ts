@@ -158,9 +158,14 @@ export async function startTestStack(opts: {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter });
   // The contract-end check starts terminations: unless a test names its customers, it checks none of the shared
-  // database's customers (other test files seed contracts that ended).
+  // database's customers (other test files seed contracts that ended). The start reconciler likewise starts only the
+  // requests a test names.
   const schedules = opts.schedules
-    ? await ensureSchedules(client, config, { contractEndCheck: { customerIds: [] }, ...opts.schedules })
+    ? await ensureSchedules(client, config, {
+        contractEndCheck: { customerIds: [] },
+        startReconciler: { requestIds: [] },
+        ...opts.schedules,
+      })
     : undefined;
   // The audit chain is verified at every scrape: tests look at the state they just made.
   const apiMetrics = createApiMetrics({ db, auditVerifyIntervalMs: 0 });
@@ -237,6 +242,7 @@ export async function startTestStack(opts: {
       if (schedules) {
         await client.schedule.getHandle(schedules.retentionSweep.scheduleId).delete();
         await client.schedule.getHandle(schedules.contractEndCheck.scheduleId).delete();
+        await client.schedule.getHandle(schedules.startReconciler.scheduleId).delete();
         await client.schedule.getHandle(schedules.auditVerify.scheduleId).delete();
       }
       worker.shutdown();

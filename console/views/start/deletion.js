@@ -7,6 +7,7 @@ import { api } from '../../api.js';
 import { h } from '../../dom.js';
 import { compact, onSubmit, valueOf } from '../../forms.js';
 import { words } from '../../format.js';
+import { DATA_CATEGORIES } from '../../data-categories.js';
 import {
   customerDetails,
   customerField,
@@ -17,17 +18,11 @@ import {
   requesterField,
 } from './common.js';
 
-const CATEGORIES = [
-  'business_contact',
-  'communication_records',
-  'seller_accounts',
-  'orders',
-  'inventory',
-  'listings',
-  'workflow_records',
-  'authentication_logs',
-  'api_access_logs',
-];
+/**
+ * What a requester may ask to delete as a whole category: not the archives of their own access requests (they go with
+ * the categories they hold) nor the audit log (kept as evidence; erasure never deletes it).
+ */
+const CATEGORIES = DATA_CATEGORIES.filter((c) => c !== 'export_archives' && c !== 'audit_log');
 
 /** @param {import('../start.js').StartContext} ctx */
 export async function deletionForm(ctx) {
