@@ -7,11 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../lib/config';
 import { bundleWorkflowsTo } from '../../scripts/bundle-workflows';
 import { startFaultStack, type FaultStack } from '../../test/faults/support/fault-stack';
 
 /** Starts the stack with the API and one worker; `stop()` removes the temporary directory too. */
 export async function startServiceStack(name: string, env: Record<string, string> = {}): Promise<FaultStack> {
+  // The service's default database pool (the fault suite runs with smaller ones).
+  env = { DATABASE_POOL_MAX: String(loadConfig({}).database.poolMax), ...env };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dlo-bench-${name}-`));
   const workflowBundle = await bundleWorkflowsTo(path.join(dir, 'workflow-bundle.js'));
   const stack = await startFaultStack({

@@ -6,7 +6,7 @@
  * every fact has one audit event, the audit chain is intact, and the timer fired (late by no more than the outage).
  */
 import { seedDemoCustomer } from '../../scripts/seed-demo-customer';
-import { archiveDirsOf, auditChains, duplicateAuditEvents, exportMatchesDatabase } from './support/checks';
+import { auditChains, duplicateAuditEvents, exportMatchesDatabase } from './support/checks';
 import { startFaultStack, type FaultStack } from './support/fault-stack';
 import { reportFigures, secondsSince } from './support/figures';
 import {
@@ -130,9 +130,11 @@ test('a Temporal dev server killed and restarted mid-way: every workflow complet
     timerLateSeconds = Math.round((firedAt - timerDueAt) / 100) / 10;
   });
 
-  const archives = archiveDirsOf(stack.serviceEnv.EXPORT_DIR!, exportRequestId);
-  expect(archives).toHaveLength(1);
-  const exported = await exportMatchesDatabase(stack.db, archives[0]!);
+  const delivery = await stack.smtp.waitFor(
+    (m) => m.to.includes(exportEmail) && /^Your data export for .* is ready/.test(m.subject),
+    { timeoutMs: 60_000 },
+  );
+  const exported = await exportMatchesDatabase(stack.db, stack.api!.url, linkToken(delivery.text, 'download'));
   const onboardingState = await onboardingEndState(stack, onboardings);
   const exportEvents = await duplicateAuditEvents(stack.db, 'access.export_completed', (e) => String(e.request_id));
   const deliveredEvents = await duplicateAuditEvents(stack.db, 'access.export_delivered', (e) => String(e.request_id));
@@ -150,10 +152,13 @@ test('a Temporal dev server killed and restarted mid-way: every workflow complet
     timerLateSeconds,
     deliveryEmails: deliveryEmails.length,
     exportCompletedEvents: exportEvents.events,
+    exportDeliveredEvents: deliveredEvents.events,
+    closedUnverifiedEvents: closedEvents.events,
     ...onboardingState,
   });
 
   expect(exported.mismatches).toEqual([]);
+  expect(exported.manifest.requestId).toBe(exportRequestId);
   expect(onboardingState).toEqual(expect.objectContaining(expectedOnboardingEndState(ONBOARDINGS)));
   expect({ exportEvents, deliveredEvents, closedEvents }).toEqual({
     exportEvents: { events: 1, duplicates: {} },

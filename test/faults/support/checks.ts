@@ -11,7 +11,7 @@ import { EXPORT_TABLES, type ExportManifest } from '../../../activities/export';
 import { auditEvents, type AuditVerifyReport } from '../../../db/repositories/audit-events';
 import type { SmtpSink } from '../../fakes/smtp-sink';
 import type { SubprocessorSimulator } from '../../fakes/subprocessor-simulator';
-import { expectedTableCsv } from '../../support/access-export';
+import { expectedTableCsv, readTarGz } from '../../support/access-export';
 
 /** Keys occurring more than once, with their counts (empty when every key is unique). */
 export function duplicates<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
@@ -106,24 +106,34 @@ export function effectiveCallsPerKey(
 }
 
 /**
- * Compares an export archive directory with the database: each table file must be byte-for-byte what `SELECT *` of
- * the customer's rows gives (COPY CSV, key order), and the manifest's row counts and SHA-256 must describe the files.
- * Answers one line per table; `mismatches` lists the tables that differ.
+ * Downloads the archive an emailed link serves (`/exports/<token>`: the files are encrypted at rest, so the served
+ * archive is what the customer gets) and compares it with the database: each table file must be byte for byte what
+ * `SELECT *` of the customer's rows gives (COPY CSV, key order), with the manifest's SHA-256 and row count. Answers
+ * one line per table; `mismatches` lists the tables that differ.
  */
 export async function exportMatchesDatabase(
   db: Knex,
-  archiveDir: string,
+  apiUrl: string,
+  downloadToken: string,
 ): Promise<{
   manifest: ExportManifest;
+  manifestSha256: string;
   tables: { table: string; rows: number; sha256: string; matches: boolean }[];
   mismatches: string[];
 }> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(archiveDir, 'manifest.json'), 'utf8')) as ExportManifest;
+  const res = await fetch(`${apiUrl}/exports/${downloadToken}`);
+  if (res.status !== 200) throw new Error(`the download link answered ${res.status}`);
+  const files = readTarGz(Buffer.from(await res.arrayBuffer()));
+  const manifestName = [...files.keys()].find((name) => name.endsWith('/manifest.json'));
+  if (!manifestName) throw new Error('the served archive has no manifest.json');
+  const prefix = manifestName.slice(0, -'manifest.json'.length);
+  const manifestText = files.get(manifestName)!;
+  const manifest = JSON.parse(manifestText.toString('utf8')) as ExportManifest;
   const tables = [];
   for (const entry of manifest.tables) {
     const spec = EXPORT_TABLES.find((t) => t.table === entry.table);
     if (!spec) throw new Error(`manifest names an unknown table ${entry.table}`);
-    const file = fs.readFileSync(path.join(archiveDir, entry.file));
+    const file = files.get(`${prefix}${entry.file}`) ?? Buffer.alloc(0);
     const expected = await expectedTableCsv(db, spec, manifest.customerId, manifest.categories);
     const sha256 = createHash('sha256').update(file).digest('hex');
     // COPY's header line is not a row.
@@ -141,7 +151,12 @@ export async function exportMatchesDatabase(
       matches: file.equals(expected) && sha256 === entry.sha256 && rows === entry.rows,
     });
   }
-  return { manifest, tables, mismatches: tables.filter((t) => !t.matches).map((t) => t.table) };
+  return {
+    manifest,
+    manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
+    tables,
+    mismatches: tables.filter((t) => !t.matches).map((t) => t.table),
+  };
 }
 
 /**

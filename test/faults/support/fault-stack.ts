@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createDb, ensureDatabase, migrateLatest, type Db } from '../../../db/connection';
+import { configureAuditLog } from '../../../db/repositories/audit-events';
 import { staffTokens } from '../../../db/repositories/staff-tokens';
+import { loadConfig } from '../../../lib/config';
 import { createDataConverter } from '../../../lib/data-converter';
 import { parsePayloadKeys } from '../../../lib/payload-codec';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../../../lib/pure/temporal-ids';
@@ -166,6 +168,9 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
       ...opts.env,
     };
     delete serviceEnv.FAULT_POINTS;
+    // The end-state checks verify the audit chains with the services' keys (AUDIT_HMAC_KEYS, or derived ones).
+    const serviceConfig = loadConfig(serviceEnv);
+    configureAuditLog({ keyring: serviceConfig.audit.keyring, checkpoints: serviceConfig.audit.checkpoints });
 
     const workers: ServiceProcess[] = [];
     const tokens = new Map<Role, string>();
