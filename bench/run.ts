@@ -3,6 +3,7 @@
  * baseline in the same run and prints, as its last line, `<name>: ratio=<measured/baseline> target=<target> ...`.
  * Benchmarks are never part of the test suite; their method and latest figures are in docs/benchmarks.md.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -17,6 +18,14 @@ if (!name || !available.includes(name)) {
   process.exit(2);
 }
 process.argv.splice(2, 1);
+// The benchmarks that run the service's stack start their own Temporal dev servers: the pinned CLI, found (or built
+// once) the way `npm start` and `npm test` find it, unless TEMPORAL_CLI names one.
+if (!process.env.TEMPORAL_CLI || !fs.existsSync(process.env.TEMPORAL_CLI)) {
+  process.env.TEMPORAL_CLI = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'temporal-cli.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
 import(path.join(__dirname, name)).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
