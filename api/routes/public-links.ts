@@ -21,39 +21,22 @@ import { pipeline } from 'node:stream/promises';
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { auditEvents } from '../../db/repositories/audit-events';
-import { exportArchives } from '../../db/repositories/export-archives';
-import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { publicLinks } from '../../db/repositories/public-links';
-import { CONFIRMATION_REFUSED, type ConfirmIdentityResult } from '../../lib/pure/access-request-messages';
 import { maskEmail } from '../../lib/page-layout';
-import { confirmIdentityUpdate } from '../../workflows/deadline-clock';
 import { MANIFEST_FILE, servedArchiveDirectory, tarGzStream } from '../../lib/export-archive';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
-import { verifyLinkToken } from '../../lib/signed-links';
 import type { AppDeps } from '../deps';
 import { downloadPage } from '../pages/download';
 import { pageErrorHandler, sendPage, wantsJson } from '../pages/render';
 import { verificationPage, verifiedPage } from '../pages/verification';
-import { HttpProblem, parseOr400 } from '../problem';
-import {
-  describeExportLink,
-  describeVerificationLink,
-  linkProblem,
-  tokenRefused,
-  useRefused,
-} from '../use-cases/public-link-pages';
-import { updateProblem, UPDATE_DEADLINE_MS } from '../workflow-calls';
-
-/** The audit prefix of each request type that verifies its requester through `/verify`. */
-const VERIFYING_PROCESS: Partial<Record<string, string>> = { correction: 'correction', deletion: 'deletion' };
+import { parseOr400 } from '../problem';
+import { describeExportLink, describeVerificationLink } from '../use-cases/public-link-pages';
+import { claimExportDownload, confirmIdentityByLink } from '../use-cases/use-public-link';
 
 /** The body of the confirm and acknowledge forms (`token=...`), or the same as JSON; a token is a few hundred bytes. */
 export const linkFormBody = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 });
 
 export function publicLinksRouter(deps: AppDeps): Router {
   const router = Router();
-  const keyring = deps.config.links.keyring;
 
   router.get('/verify/:token', async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.params, 'path');
@@ -76,53 +59,7 @@ export function publicLinksRouter(deps: AppDeps): Router {
 
   router.post('/verify', linkFormBody, async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.body, 'body');
-    const check = verifyLinkToken(keyring, token, 'verify', Date.now());
-    if (!check.ok) throw tokenRefused(check.reason);
-    const { linkId } = check.claims;
-
-    const answer = await deps.db.transaction(async (trx) => {
-      const used = await publicLinks.use(trx, linkId, 'verify');
-      if (!used.ok) throw useRefused(used.reason);
-      const link = used.link;
-      const request = await lifecycleRequests.findById(trx, link.requestId);
-      if (!request) throw linkProblem('gone');
-      let confirmed: ConfirmIdentityResult;
-      try {
-        confirmed = await deps.temporal.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-          deps.temporal.workflow
-            .getHandle(request.workflowId)
-            .executeUpdate(confirmIdentityUpdate, { args: [{ linkId }] }),
-        );
-      } catch (err) {
-        // A closed request (ended, or no longer waiting for this link) answers 410; anything else gives the link back.
-        const closed = updateProblem(err, confirmIdentityUpdate.name, {
-          ended: linkProblem('closed'),
-          refusal: (failure) => (failure.type === CONFIRMATION_REFUSED ? linkProblem('closed') : undefined),
-        });
-        if (closed?.status === 410) throw closed;
-        deps.log.error('identity confirmation not delivered to the workflow', {
-          requestId: request.id,
-          err: (err as Error).message,
-        });
-        // Rolling back gives the link back: it can be used again once the workflow service answers.
-        throw new HttpProblem(
-          503,
-          'Try again later',
-          'the confirmation could not be recorded; use the link again later',
-        );
-      }
-      await auditEvents.appendForRequest(
-        trx,
-        { requestId: request.id, customerId: link.customerId, workflowId: request.workflowId },
-        {
-          actor: `link:${linkId}`,
-          action: `${VERIFYING_PROCESS[request.type] ?? 'access'}.verification_link_used`,
-          details: { contactId: link.contactId, verifiedOn: confirmed.verifiedOn, dueOn: confirmed.dueOn },
-          subject: { type: 'public_link', id: linkId },
-        },
-      );
-      return { requestId: request.id, type: request.type, dueOn: confirmed.dueOn };
-    });
+    const answer = await confirmIdentityByLink(deps, token);
     if (!wantsJson(req)) {
       sendPage(res, deps.config.brand, 200, verifiedPage(deps.config.brand, answer));
       return;
@@ -161,30 +98,7 @@ export function publicLinksRouter(deps: AppDeps): Router {
 
   router.get('/exports/:token', async (req, res) => {
     const { token } = parseOr400(PublicLinkParam, req.params, 'path');
-    const check = verifyLinkToken(keyring, token, 'export', Date.now());
-    if (!check.ok) throw tokenRefused(check.reason);
-    const { linkId } = check.claims;
-    // The use is counted and audited in one transaction, before a byte leaves.
-    const { link, archive } = await deps.db.transaction(async (trx) => {
-      const used = await publicLinks.use(trx, linkId, 'export');
-      if (!used.ok) throw useRefused(used.reason);
-      const found = used.link.archiveId ? await exportArchives.findById(trx, used.link.archiveId) : undefined;
-      if (!found || found.status !== 'complete' || !found.tables) throw linkProblem('gone');
-      await auditEvents.appendForRequest(
-        trx,
-        { requestId: used.link.requestId, customerId: used.link.customerId },
-        {
-          actor: `link:${linkId}`,
-          action: 'access.export_downloaded',
-          details: { linkId, download: used.link.useCount, manifestSha256: found.manifestSha256 },
-          subject: { type: 'export_archive', id: found.id },
-        },
-      );
-      return {
-        link: used.link,
-        archive: { id: found.id, tables: found.tables, manifestSha256: found.manifestSha256! },
-      };
-    });
+    const { link, archive } = await claimExportDownload(deps, token);
     const name = `access-export-${link.requestId}`;
     // The content-addressed directory of the manifest the database recorded: exactly what was delivered.
     const stream = tarGzStream(

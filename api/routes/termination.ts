@@ -14,21 +14,18 @@
 import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { auditEvents } from '../../db/repositories/audit-events';
-import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
-import { publicLinks } from '../../db/repositories/public-links';
 import { PublicLinkParam } from '../../lib/schemas/access-request';
 import { CustomerIdParam } from '../../lib/schemas/params';
 import { TerminationInput, TerminationStarted } from '../../lib/schemas/termination';
-import { verifyLinkToken } from '../../lib/signed-links';
-import { ACKNOWLEDGEMENT_REFUSED, TERMINATION_NOT_CANCELLABLE } from '../../lib/pure/termination-messages';
-import { acknowledgeReturnUpdate, cancelTerminationUpdate } from '../../workflows/termination';
+import { TERMINATION_NOT_CANCELLABLE } from '../../lib/pure/termination-messages';
+import { cancelTerminationUpdate } from '../../workflows/termination';
 import type { AppDeps } from '../deps';
 import { executeRequestUpdate } from '../workflow-calls';
 import { acknowledgedPage, acknowledgementPage } from '../pages/acknowledgement';
 import { pageErrorHandler, sendPage, wantsJson } from '../pages/render';
 import { HttpProblem, parseOr400 } from '../problem';
-import { describeAcknowledgeLink, linkProblem, tokenRefused, useRefused } from '../use-cases/public-link-pages';
+import { describeAcknowledgeLink } from '../use-cases/public-link-pages';
+import { acknowledgeReturnAsStaff, acknowledgeReturnByLink } from '../use-cases/acknowledge-return';
 import { linkFormBody } from './public-links';
 import { runningTermination, startTermination } from '../use-cases/start-termination';
 
@@ -84,31 +81,7 @@ export function terminationRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/termination/acknowledgement', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const request = await running(id);
-    const actor = res.locals.actor as string;
-    const { acknowledgedAt } = await executeRequestUpdate(
-      deps.temporal,
-      request.workflow_id,
-      acknowledgeReturnUpdate,
-      [{ via: 'api', actor }],
-      {
-        refusal: (f) =>
-          f.type === ACKNOWLEDGEMENT_REFUSED
-            ? new HttpProblem(409, 'Not awaiting an acknowledgement', f.message)
-            : undefined,
-      },
-    );
-    await auditEvents.append(deps.db, {
-      actor,
-      action: 'termination.return_acknowledged',
-      subjectType: 'lifecycle_request',
-      subjectId: request.id,
-      customerId: id,
-      requestId: request.id,
-      workflowId: request.workflow_id,
-      details: { via: 'api' },
-    });
-    res.json({ requestId: request.id, acknowledgedAt });
+    res.json(await acknowledgeReturnAsStaff(deps, id, res.locals.actor as string));
   });
 
   router.get('/acknowledge/:token', async (req, res) => {
@@ -129,39 +102,7 @@ export function terminationRouter(deps: AppDeps): Router {
   });
 
   async function acknowledge(req: Request, res: Response, token: string) {
-    const check = verifyLinkToken(deps.config.links.keyring, token, 'acknowledge', Date.now());
-    if (!check.ok) throw tokenRefused(check.reason);
-    const { linkId } = check.claims;
-    // The use is claimed in the same transaction that delivers the acknowledgement: refused or undelivered, it rolls
-    // back and the link stays usable.
-    const answer = await deps.db.transaction(async (trx) => {
-      const used = await publicLinks.use(trx, linkId, 'acknowledge');
-      if (!used.ok) throw useRefused(used.reason);
-      const request = await lifecycleRequests.findById(trx, used.link.requestId);
-      if (!request) throw linkProblem('gone');
-      // Refused or undelivered, the problem rolls the transaction back and the link stays usable.
-      const { acknowledgedAt } = await executeRequestUpdate(
-        deps.temporal,
-        request.workflowId,
-        acknowledgeReturnUpdate,
-        [{ via: 'link', actor: `link:${linkId}`, linkId }],
-        {
-          refusal: (f) => (f.type === ACKNOWLEDGEMENT_REFUSED ? linkProblem('closed') : undefined),
-          ended: linkProblem('closed'),
-        },
-      );
-      await auditEvents.append(trx, {
-        actor: `link:${linkId}`,
-        action: 'termination.return_acknowledged',
-        subjectType: 'public_link',
-        subjectId: linkId,
-        customerId: used.link.customerId,
-        requestId: request.id,
-        workflowId: request.workflowId,
-        details: { via: 'link', contactId: used.link.contactId },
-      });
-      return { requestId: request.id, acknowledgedAt };
-    });
+    const answer = await acknowledgeReturnByLink(deps, token);
     if (!wantsJson(req)) {
       sendPage(res, deps.config.brand, 200, acknowledgedPage(deps.config.brand, answer));
       return;
