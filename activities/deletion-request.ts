@@ -541,7 +541,7 @@ export function createDeletionRequestActivities(deps: DeletionRequestDeps) {
     async failDeletionRequest(step: DeletionStep & { reason: string }): Promise<void> {
       const customerId = await auditCustomer(step.customerId);
       await db.transaction(async (trx) => {
-        await lifecycleRequests.fail(trx, step.requestId, step.reason, { result: 'failed' });
+        if (!(await lifecycleRequests.fail(trx, step.requestId, step.reason, { result: 'failed' }))) return; // a re-run
         await lifecycleRequests.clearPayload(trx, step.requestId);
         await auditEvents.appendForRequest(
           trx,

@@ -230,10 +230,12 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
     async activateCustomer(step: OnboardingStep & { receipts: Record<string, SubprocessorReceipt> }): Promise<void> {
       await db.transaction(async (trx) => {
         await customers.setStatus(trx, step.customerId, 'active');
-        await lifecycleRequests.complete(trx, step.requestId, {
+        const closed = await lifecycleRequests.complete(trx, step.requestId, {
           customerStatus: 'active',
           subprocessors: step.receipts,
         });
+        // A re-run after a crash between commit and completion finds the request closed: no second event.
+        if (!closed) return;
         await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'customer.activated',
@@ -249,9 +251,10 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
         await trx('customers')
           .where({ id: step.customerId })
           .update({ status: 'onboarding_failed', updated_at: trx.fn.now() });
-        await lifecycleRequests.fail(trx, step.requestId, step.reason, {
+        const closed = await lifecycleRequests.fail(trx, step.requestId, step.reason, {
           failedSubprocessors: step.failedSubprocessors,
         });
+        if (!closed) return; // a re-run: recorded already
         await auditEvents.appendForRequest(trx, step, {
           actor: ACTOR,
           action: 'onboarding.failed',

@@ -361,7 +361,10 @@ export function createTerminationActivities(deps: TerminationDeps) {
     /** The erasure was refused: the request ends `failed` with the reason; the data stays until staff decide anew. */
     async recordTerminationRejected(step: TerminationStep & { actor: string }): Promise<void> {
       await db.transaction(async (trx) => {
-        await lifecycleRequests.fail(trx, step.requestId, 'erasure approval refused', { result: 'rejected' });
+        const closed = await lifecycleRequests.fail(trx, step.requestId, 'erasure approval refused', {
+          result: 'rejected',
+        });
+        if (!closed) return; // a re-run: recorded already
         await audit(step, 'termination.rejected', { decidedBy: step.actor }, trx);
       });
     },

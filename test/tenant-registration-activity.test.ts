@@ -87,3 +87,28 @@ describe('registering a tenant', () => {
     expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set([first.idempotencyKey]));
   });
 });
+
+describe('activating the customer', () => {
+  it('when the worker dies after the activation committed, the retried activity writes no second event', async () => {
+    const { customerId } = await seedDemoCustomer(db, { operationalRows: 0, technicalRows: 0, communicationRows: 0 });
+    const requestId = randomUUID();
+    await db('lifecycle_requests').insert({
+      id: requestId,
+      type: 'onboarding',
+      customer_id: customerId,
+      status: 'running',
+      stage: 'activating',
+      workflow_id: `onboarding-${customerId}`,
+      actor: 'staff:activation-test',
+      request_hash: requestId,
+    });
+    const step = { requestId, customerId, workflowId: `onboarding-${customerId}`, receipts: {} };
+    const acts = activities();
+    for (const attempt of [1, 2]) {
+      await new MockActivityEnvironment({ attempt }).run((s: typeof step) => acts.activateCustomer(s), step);
+    }
+    const events = await db('audit_events').where({ request_id: requestId, action: 'customer.activated' });
+    expect(events).toHaveLength(1);
+    expect(await db('lifecycle_requests').where({ id: requestId }).first()).toMatchObject({ status: 'completed' });
+  });
+});

@@ -131,8 +131,12 @@ export const lifecycleRequests = {
     await db('lifecycle_requests').where({ id }).update({ payload: null, updated_at: db.fn.now() });
   },
 
-  async complete(db: Knex | Knex.Transaction, id: string, outcome: Record<string, unknown>): Promise<void> {
-    await db('lifecycle_requests')
+  /**
+   * Closes the request as completed unless it has ended already.
+   * @returns whether this call closed it (false on a re-run: the caller writes no second audit event).
+   */
+  async complete(db: Knex | Knex.Transaction, id: string, outcome: Record<string, unknown>): Promise<boolean> {
+    const changed = await db('lifecycle_requests')
       .where({ id })
       .whereNotIn('status', TERMINAL)
       .update({
@@ -142,15 +146,20 @@ export const lifecycleRequests = {
         completed_at: db.fn.now(),
         updated_at: db.fn.now(),
       });
+    return changed > 0;
   },
 
+  /**
+   * Closes the request as failed unless it has ended already.
+   * @returns whether this call closed it (false on a re-run: the caller writes no second audit event).
+   */
   async fail(
     db: Knex | Knex.Transaction,
     id: string,
     reason: string,
     outcome: Record<string, unknown> = {},
-  ): Promise<void> {
-    await db('lifecycle_requests')
+  ): Promise<boolean> {
+    const changed = await db('lifecycle_requests')
       .where({ id })
       .whereNotIn('status', TERMINAL)
       .update({
@@ -161,6 +170,7 @@ export const lifecycleRequests = {
         completed_at: db.fn.now(),
         updated_at: db.fn.now(),
       });
+    return changed > 0;
   },
 };
 
