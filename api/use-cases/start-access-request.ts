@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { accessRequests } from '../../db/repositories/access-requests';
-import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
@@ -33,7 +32,7 @@ import { HttpProblem } from '../problem';
 import {
   acceptedStatus,
   currentStatus,
-  recordOwedStart,
+  acceptRequest,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -121,8 +120,24 @@ export async function startAccessRequest(
     actor: opts.actor,
     description: 'the access request',
   };
-  try {
-    await deps.db.transaction(async (trx) => {
+  const acceptance = await acceptRequest(
+    deps.db,
+    start,
+    {
+      action: 'access.requested',
+      customerId: customer ? customerId : null,
+      idempotencyKey: opts.idempotencyKey,
+      details: {
+        scope: input.scope,
+        regime,
+        receivedOn,
+        dueOn,
+        customerKnown: customer !== undefined,
+        requestHash: hash,
+        idempotencyKey: opts.idempotencyKey ?? null,
+      },
+    },
+    async (trx) => {
       await accessRequests.insert(trx, {
         id: requestId,
         customerId,
@@ -135,36 +150,10 @@ export async function startAccessRequest(
         payload,
         receivedAt,
       });
-      await recordOwedStart(trx, start);
-      await auditEvents.append(trx, {
-        actor: opts.actor,
-        action: 'access.requested',
-        subjectType: 'lifecycle_request',
-        subjectId: requestId,
-        customerId: customer ? customerId : null,
-        requestId,
-        workflowId,
-        details: {
-          scope: input.scope,
-          regime,
-          receivedOn,
-          dueOn,
-          customerKnown: customer !== undefined,
-          requestHash: hash,
-          idempotencyKey: opts.idempotencyKey ?? null,
-        },
-        idempotencyKey: `requested:${requestId}`,
-      });
-    });
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
-      // A concurrent call with the same key won the race: answer what it answered.
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps, winner, hash);
-    }
-    throw err;
-  }
+    },
+  );
+  // A concurrent call with the same key won the race: answer what it answered.
+  if (!acceptance.accepted) return replay(deps, acceptance.winner, hash);
 
   const outcome = await startRequestWorkflow(deps, start);
   deps.log.info('access request accepted', { requestId, workflowId, regime, dueOn, start: outcome });

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { auditEvents } from '../../db/repositories/audit-events';
 import { corrections, type NewCorrectionChange } from '../../db/repositories/corrections';
 import { customers } from '../../db/repositories/customers';
 import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
@@ -29,7 +28,7 @@ import { HttpProblem, ValidationProblem } from '../problem';
 import {
   acceptedStatus,
   currentStatus,
-  recordOwedStart,
+  acceptRequest,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -181,8 +180,28 @@ export async function startCorrectionRequest(
   };
   const changes = rows.map(startedChange);
   const payload: CorrectionRequestPayload = { requesterEmail: input.requesterEmail.trim() };
-  try {
-    await deps.db.transaction(async (trx) => {
+  const acceptance = await acceptRequest(
+    deps.db,
+    start,
+    {
+      action: 'correction.requested',
+      customerId: customerId,
+      idempotencyKey: opts.idempotencyKey,
+      details: {
+        changes: changes.map((c) => ({
+          changeId: c.changeId,
+          change: c.change,
+          state: c.state,
+          sensitive: c.needsApproval,
+        })),
+        regime,
+        receivedOn,
+        dueOn,
+        requestHash: hash,
+        idempotencyKey: opts.idempotencyKey ?? null,
+      },
+    },
+    async (trx) => {
       await lifecycleRequests.insert(trx, {
         id: requestId,
         type: 'correction',
@@ -196,40 +215,10 @@ export async function startCorrectionRequest(
         payload,
       });
       await corrections.insertChanges(trx, rows);
-      await recordOwedStart(trx, start);
-      await auditEvents.append(trx, {
-        actor: opts.actor,
-        action: 'correction.requested',
-        subjectType: 'lifecycle_request',
-        subjectId: requestId,
-        customerId,
-        requestId,
-        workflowId,
-        details: {
-          changes: changes.map((c) => ({
-            changeId: c.changeId,
-            change: c.change,
-            state: c.state,
-            sensitive: c.needsApproval,
-          })),
-          regime,
-          receivedOn,
-          dueOn,
-          requestHash: hash,
-          idempotencyKey: opts.idempotencyKey ?? null,
-        },
-        idempotencyKey: `requested:${requestId}`,
-      });
-    });
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
-      // A concurrent call with the same key won the race: answer what it answered.
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps, winner, hash);
-    }
-    throw err;
-  }
+    },
+  );
+  // A concurrent call with the same key won the race: answer what it answered.
+  if (!acceptance.accepted) return replay(deps, acceptance.winner, hash);
 
   const outcome = await startRequestWorkflow(deps, start);
   deps.log.info('correction request accepted', { requestId, workflowId, regime, dueOn, changes: changes.length });

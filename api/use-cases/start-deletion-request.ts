@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { deletionRequestParts } from '../../db/repositories/deletion-request-parts';
 import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
@@ -33,7 +32,7 @@ import { requestHash } from './start-onboarding';
 import {
   acceptedStatus,
   currentStatus,
-  recordOwedStart,
+  acceptRequest,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -122,8 +121,24 @@ export async function startDeletionRequest(
     actor: opts.actor,
     description: 'the deletion request',
   };
-  try {
-    await deps.db.transaction(async (trx) => {
+  const acceptance = await acceptRequest(
+    deps.db,
+    start,
+    {
+      action: 'deletion.requested',
+      customerId: customer ? customerId : null,
+      idempotencyKey: opts.idempotencyKey,
+      details: {
+        parts: parts.map(partKey),
+        regime,
+        receivedOn,
+        dueOn,
+        customerKnown: customer !== undefined,
+        requestHash: hash,
+        idempotencyKey: opts.idempotencyKey ?? null,
+      },
+    },
+    async (trx) => {
       await lifecycleRequests.insert(trx, {
         id: requestId,
         type: 'deletion',
@@ -138,35 +153,10 @@ export async function startDeletionRequest(
         payload: { requesterEmail: input.requesterEmail.trim() },
       });
       await deletionRequestParts.insertAll(trx, requestId, customerId, parts);
-      await recordOwedStart(trx, start);
-      await auditEvents.append(trx, {
-        actor: opts.actor,
-        action: 'deletion.requested',
-        subjectType: 'lifecycle_request',
-        subjectId: requestId,
-        customerId: customer ? customerId : null,
-        requestId,
-        workflowId,
-        details: {
-          parts: parts.map(partKey),
-          regime,
-          receivedOn,
-          dueOn,
-          customerKnown: customer !== undefined,
-          requestHash: hash,
-          idempotencyKey: opts.idempotencyKey ?? null,
-        },
-        idempotencyKey: `requested:${requestId}`,
-      });
-    });
-  } catch (err) {
-    const e = err as { code?: string; constraint?: string };
-    if (opts.idempotencyKey && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps, winner, hash, parts);
-    }
-    throw err;
-  }
+    },
+  );
+  // A concurrent call with the same key won the race: answer what it answered.
+  if (!acceptance.accepted) return replay(deps, acceptance.winner, hash, parts);
 
   const outcome = await startRequestWorkflow(deps, start);
   deps.log.info('deletion request accepted', { requestId, workflowId, regime, dueOn, parts: parts.length });

@@ -13,7 +13,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
-import { lifecycleRequests, type RequestType } from '../../db/repositories/lifecycle-requests';
+import { lifecycleRequests, type LifecycleRequest, type RequestType } from '../../db/repositories/lifecycle-requests';
 import { workflowStarts } from '../../db/repositories/workflow-starts';
 import { faultPoint } from '../../lib/fault-points';
 import { searchAttributes } from '../../lib/pure/temporal-ids';
@@ -83,6 +83,58 @@ export async function recordOwedStart(trx: Knex.Transaction, start: RequestWorkf
     args: start.args,
     reusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
   });
+}
+
+/** The `*.requested` audit event an accepted request is recorded with. */
+export interface RequestedEvent {
+  /** e.g. `access.requested`. */
+  action: string;
+  /** The request's customer in the audit log; null when the customer is not known (nothing to chain it to). */
+  customerId: string | null;
+  details: Record<string, unknown>;
+}
+
+/** {@link acceptRequest}'s answer: accepted now, or a concurrent call with the same Idempotency-Key was first. */
+export type Acceptance = { accepted: true } | { accepted: false; winner: LifecycleRequest };
+
+/**
+ * Accepts a request in one transaction: `record` writes its rows (the `lifecycle_requests` row first), then the
+ * workflow start it is owed and its `*.requested` audit event (keyed, so it is written once). Either all of it commits
+ * or nothing does. A concurrent call with the same Idempotency-Key that committed first is answered as `winner`, for
+ * the caller to replay.
+ */
+export async function acceptRequest(
+  db: Knex,
+  start: RequestWorkflowStart,
+  requested: RequestedEvent & { idempotencyKey?: string },
+  record: (trx: Knex.Transaction) => Promise<void>,
+): Promise<Acceptance> {
+  try {
+    await db.transaction(async (trx) => {
+      await record(trx);
+      await recordOwedStart(trx, start);
+      await auditEvents.append(trx, {
+        actor: start.actor,
+        action: requested.action,
+        subjectType: 'lifecycle_request',
+        subjectId: start.requestId,
+        customerId: requested.customerId,
+        requestId: start.requestId,
+        workflowId: start.workflowId,
+        details: requested.details,
+        idempotencyKey: `requested:${start.requestId}`,
+      });
+    });
+    return { accepted: true };
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string };
+    const key = requested.idempotencyKey;
+    if (key && e.code === '23505' && e.constraint === 'lifecycle_requests_idempotency_key_unique') {
+      const winner = await lifecycleRequests.findByIdempotencyKey(db, key);
+      if (winner) return { accepted: false, winner };
+    }
+    throw err;
+  }
 }
 
 /** Why {@link launchRequestWorkflow} could not start: another request's run holds the workflow id. */
