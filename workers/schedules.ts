@@ -68,45 +68,19 @@ export async function ensureSchedules(
 ): Promise<EnsuredSchedules> {
   const taskQueue = config.temporal.taskQueue;
   const sweepId = retentionSweepScheduleId(taskQueue);
-  const sweepAction: ScheduleOptionsStartWorkflowAction<typeof retentionSweepWorkflow> = {
-    type: 'startWorkflow',
-    workflowType: 'retentionSweepWorkflow',
-    workflowId: sweepId,
-    taskQueue,
-    args: [opts.sweep ?? {}],
-  };
   const checkId = contractEndCheckScheduleId(taskQueue);
-  const checkAction: ScheduleOptionsStartWorkflowAction<typeof contractEndCheckWorkflow> = {
-    type: 'startWorkflow',
-    workflowType: 'contractEndCheckWorkflow',
-    workflowId: checkId,
-    taskQueue,
-    args: [opts.contractEndCheck ?? {}],
-  };
   const checkEveryMs = opts.contractEndCheckIntervalMs ?? config.termination.contractEndCheckIntervalMs;
   const reconcilerId = requestStartReconcilerScheduleId(taskQueue);
-  const reconcilerAction: ScheduleOptionsStartWorkflowAction<typeof requestStartReconcilerWorkflow> = {
-    type: 'startWorkflow',
-    workflowType: 'requestStartReconcilerWorkflow',
-    workflowId: reconcilerId,
-    taskQueue,
-    args: [opts.startReconciler ?? {}],
-  };
   const reconcileEveryMs = opts.startReconcileIntervalMs ?? config.temporal.startReconcileIntervalMs;
   const auditId = auditVerifyScheduleId(taskQueue);
-  const auditAction: ScheduleOptionsStartWorkflowAction<typeof auditVerifyWorkflow> = {
-    type: 'startWorkflow',
-    workflowType: 'auditVerifyWorkflow',
-    workflowId: auditId,
-    taskQueue,
-    args: [],
-  };
   const auditEveryMs = opts.auditVerifyIntervalMs ?? config.audit.verifyIntervalMs;
   return {
     retentionSweep: await ensureSchedule(client, {
       scheduleId: sweepId,
       everyMs: opts.sweepIntervalMs ?? config.retention.sweepIntervalMs,
-      action: sweepAction,
+      action: startAction<typeof retentionSweepWorkflow>('retentionSweepWorkflow', sweepId, taskQueue, [
+        opts.sweep ?? {},
+      ]),
       catchupWindowMs: config.retention.sweepCatchupWindowMs,
       note: 'Rolling retention sweep (workers/schedules.ts); interval from RETENTION_SWEEP_INTERVAL',
     }),
@@ -115,7 +89,9 @@ export async function ensureSchedules(
     contractEndCheck: await ensureSchedule(client, {
       scheduleId: checkId,
       everyMs: checkEveryMs,
-      action: checkAction,
+      action: startAction<typeof contractEndCheckWorkflow>('contractEndCheckWorkflow', checkId, taskQueue, [
+        opts.contractEndCheck ?? {},
+      ]),
       catchupWindowMs: Math.max(checkEveryMs, 60_000),
       note: 'Starts terminations at contract end (workers/schedules.ts); interval from CONTRACT_END_CHECK_INTERVAL',
     }),
@@ -123,7 +99,12 @@ export async function ensureSchedules(
     startReconciler: await ensureSchedule(client, {
       scheduleId: reconcilerId,
       everyMs: reconcileEveryMs,
-      action: reconcilerAction,
+      action: startAction<typeof requestStartReconcilerWorkflow>(
+        'requestStartReconcilerWorkflow',
+        reconcilerId,
+        taskQueue,
+        [opts.startReconciler ?? {}],
+      ),
       catchupWindowMs: Math.max(reconcileEveryMs, 60_000),
       note: 'Starts accepted requests left unstarted (workers/schedules.ts); interval REQUEST_START_RECONCILE_INTERVAL',
     }),
@@ -131,11 +112,22 @@ export async function ensureSchedules(
     auditVerify: await ensureSchedule(client, {
       scheduleId: auditId,
       everyMs: auditEveryMs,
-      action: auditAction,
+      action: startAction<typeof auditVerifyWorkflow>('auditVerifyWorkflow', auditId, taskQueue, []),
       catchupWindowMs: Math.max(auditEveryMs, 60_000),
       note: 'Verifies the audit chain and signs checkpoints (workers/schedules.ts); interval from AUDIT_VERIFY_INTERVAL',
     }),
   };
+}
+
+/** A schedule's action: start `workflowType` as `workflowId` (the schedule's own id) with `args`. */
+function startAction<W extends Workflow>(
+  workflowType: string,
+  workflowId: string,
+  taskQueue: string,
+  args: Parameters<W>,
+): ScheduleOptionsStartWorkflowAction<W> {
+  // The SDK's conditional option types do not narrow for a generic W; `args` is checked against W above.
+  return { type: 'startWorkflow', workflowType, workflowId, taskQueue, args } as ScheduleOptionsStartWorkflowAction<W>;
 }
 
 /** Creates one schedule, or brings the existing one to this interval, action and policies. */
