@@ -41,6 +41,9 @@ export function hashToken(token: string): string {
 }
 
 /** Store for `staff_tokens`. */
+/** How precisely `last_used_at` is kept: it is written at most once per this interval per token. */
+const LAST_USE_RESOLUTION_MS = 60_000;
+
 export const staffTokens = {
   /**
    * Creates a token that works for `ttlMs` (default {@link DEFAULT_TOKEN_TTL_MS}; pass `config.staffTokens.ttlMs`);
@@ -70,9 +73,13 @@ export const staffTokens = {
       .where({ token_hash: hashToken(token) })
       .whereNull('revoked_at')
       .where('expires_at', '>', db.fn.now())
-      .first('id', 'name', 'role');
+      .first('id', 'name', 'role', 'last_used_at');
     if (!row) return undefined;
-    // At most one write a minute per token: enough for "last used" without a write per request.
+    // At most one write a minute per token: enough for "last used" without a statement per request (the read above
+    // says whether one is due; the condition below keeps concurrent requests from writing twice).
+    if (row.last_used_at && Date.now() - row.last_used_at.getTime() < LAST_USE_RESOLUTION_MS) {
+      return { id: row.id, name: row.name, role: row.role };
+    }
     void db('staff_tokens')
       .where({ id: row.id })
       .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw("now() - interval '1 minute'")))
