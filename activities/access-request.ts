@@ -20,7 +20,7 @@ import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { exportArchives } from '../db/repositories/export-archives';
 import { contacts } from '../db/repositories/contacts';
-import { issueVerificationLink } from './verification-links';
+import { issueVerificationLink, recordVerifiedIdentity } from './identity-verification';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import type { AppConfig } from '../lib/config';
@@ -178,34 +178,10 @@ export function createAccessRequestActivities(deps: AccessRequestDeps) {
         clockStartedOn: string | null;
       },
     ): Promise<void> {
-      const customerId = await auditCustomer(step.customerId);
-      await db.transaction(async (trx) => {
-        const request = await lifecycleRequests.findById(trx, step.requestId);
-        if (!request) throw new RequestNotFoundError(step.requestId);
-        if (request.payload === null && request.dueOn === step.dueOn) return; // recorded already
-        await accessRequests.setDueOn(trx, step.requestId, step.dueOn);
-        await lifecycleRequests.clearPayload(trx, step.requestId);
-        await accessRequests.mergeOutcome(trx, step.requestId, {
-          verifiedContactId: step.contactId,
-          verifiedOn: step.verifiedOn,
-          ...(step.clockStartedOn ? { clockStartedOn: step.clockStartedOn } : {}),
-        });
-        await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
-        await auditEvents.appendForRequest(
-          trx,
-          { ...step, customerId },
-          {
-            actor: ACTOR,
-            action: 'access.identity_verified',
-            details: {
-              contactId: step.contactId,
-              linkId: step.linkId,
-              verifiedOn: step.verifiedOn,
-              clockStartedOn: step.clockStartedOn,
-              dueOn: step.dueOn,
-            },
-          },
-        );
+      await recordVerifiedIdentity(db, step, {
+        actor: ACTOR,
+        action: 'access.identity_verified',
+        auditCustomerId: await auditCustomer(step.customerId),
       });
     },
 

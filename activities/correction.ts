@@ -17,7 +17,7 @@ import { reasonText } from '../db/repositories/request-texts';
 import { auditEvents } from '../db/repositories/audit-events';
 import { corrections, type CorrectionChange } from '../db/repositories/corrections';
 import { contacts } from '../db/repositories/contacts';
-import { issueVerificationLink } from './verification-links';
+import { issueVerificationLink, recordVerifiedIdentity } from './identity-verification';
 import { lifecycleRequests } from '../db/repositories/lifecycle-requests';
 import { publicLinks } from '../db/repositories/public-links';
 import { subprocessors } from '../db/repositories/subprocessors';
@@ -273,34 +273,10 @@ export function createCorrectionActivities(deps: CorrectionDeps) {
         clockStartedOn: string | null;
       },
     ): Promise<void> {
-      const customerId = await auditCustomer(step.customerId);
-      await db.transaction(async (trx) => {
-        const request = await lifecycleRequests.findById(trx, step.requestId);
-        if (!request) throw new RequestNotFoundError(step.requestId);
-        if (request.payload === null && request.dueOn === step.dueOn) return; // recorded already
-        await accessRequests.setDueOn(trx, step.requestId, step.dueOn);
-        await lifecycleRequests.clearPayload(trx, step.requestId);
-        await accessRequests.mergeOutcome(trx, step.requestId, {
-          verifiedContactId: step.contactId,
-          verifiedOn: step.verifiedOn,
-          ...(step.clockStartedOn ? { clockStartedOn: step.clockStartedOn } : {}),
-        });
-        await lifecycleRequests.setStage(trx, step.requestId, 'identity-verified');
-        await auditEvents.appendForRequest(
-          trx,
-          { ...step, customerId },
-          {
-            actor: ACTOR,
-            action: 'correction.identity_verified',
-            details: {
-              contactId: step.contactId,
-              linkId: step.linkId,
-              verifiedOn: step.verifiedOn,
-              clockStartedOn: step.clockStartedOn,
-              dueOn: step.dueOn,
-            },
-          },
-        );
+      await recordVerifiedIdentity(db, step, {
+        actor: ACTOR,
+        action: 'correction.identity_verified',
+        auditCustomerId: await auditCustomer(step.customerId),
       });
     },
 

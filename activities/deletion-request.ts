@@ -46,7 +46,7 @@ import {
   deletionExtensionEmail,
 } from './deletion-request-emails';
 import { createRequestNotices } from './request-notices';
-import { issueVerificationLink } from './verification-links';
+import { issueVerificationLink } from './identity-verification';
 import type { RetainedRows, SubprocessorDeletionReceipt } from './erasure';
 
 /** What the deletion-request activities need. */
