@@ -29,7 +29,8 @@ import { Command } from 'commander';
 import { FAILURE_CONVERTER_PATH } from '../lib/data-converter';
 import { onboardingBody } from '../test/support/fixtures';
 import { SUBPROCESSORS } from '../test/faults/support/onboardings';
-import { startServiceStack } from './support/service-stack';
+import { breakdownOf, describeBreakdown } from './support/history-breakdown';
+import { percentile, startServiceStack } from './support/service-stack';
 
 const TARGET = 0.7;
 
@@ -64,8 +65,13 @@ async function main(): Promise<void> {
   const stack = await startServiceStack('orchestration');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlo-bench-orchestration-'));
   try {
+    const measuredIds: string[] = [];
+    const baselineIds: string[] = [];
+    const apiMs: number[] = [];
     const onboard = async () => {
+      const t0 = performance.now();
       const res = await stack.http('POST', '/v1/customers', onboardingBody(SUBPROCESSORS));
+      apiMs.push(performance.now() - t0);
       if (res.status !== 202) throw new Error(`onboarding answered ${res.status}: ${JSON.stringify(res.body)}`);
       await stack.client.workflow.getHandle(res.body.workflowId as string).result();
       return res.body.workflowId as string;
@@ -95,15 +101,18 @@ async function main(): Promise<void> {
       dataConverter: stack.client.options.dataConverter,
     });
     const input = { activities, parallel: SUBPROCESSORS.length };
-    const run = (i: string) =>
-      stack.client.workflow.execute('noopActivitiesWorkflow', {
+    const run = async (i: string) => {
+      await stack.client.workflow.execute('noopActivitiesWorkflow', {
         taskQueue,
         workflowId: `bench-noop-${i}`,
         args: [input],
       });
+      return `bench-noop-${i}`;
+    };
 
     // Rounds of N/R onboardings and N/R baseline workflows, the side going first alternating, so that the load of
     // other processes on a shared machine falls on both alike.
+    apiMs.length = 0;
     let onboardingSeconds = 0;
     let baselineSeconds = 0;
     await worker.runUntil(async () => {
@@ -111,9 +120,18 @@ async function main(): Promise<void> {
       for (let round = 0; round < opts.rounds; round++) {
         const size = Math.floor(n / opts.rounds) + (round < n % opts.rounds ? 1 : 0);
         const sides = [
-          async () => (onboardingSeconds += await inFlight(size, concurrency, async () => void (await onboard()))),
           async () =>
-            (baselineSeconds += await inFlight(size, concurrency, async (i) => void (await run(`${round}-${i}`)))),
+            (onboardingSeconds += await inFlight(
+              size,
+              concurrency,
+              async () => void measuredIds.push(await onboard()),
+            )),
+          async () =>
+            (baselineSeconds += await inFlight(
+              size,
+              concurrency,
+              async (i) => void baselineIds.push(await run(`${round}-${i}`)),
+            )),
         ];
         if (round % 2 === 1) sides.reverse();
         for (const side of sides) await side();
@@ -127,6 +145,15 @@ async function main(): Promise<void> {
     console.log(`  onboardings: ${n} in ${onboardingSeconds.toFixed(1)} s = ${onboardingsPerSecond.toFixed(2)}/s`);
     const baselinePerSecond = n / baselineSeconds;
     console.log(`  baseline: ${n} in ${baselineSeconds.toFixed(1)} s = ${baselinePerSecond.toFixed(2)}/s`);
+
+    // Where the time went, from the histories: what to look at when the ratio misses its target.
+    console.log(
+      `  API answer (POST /v1/customers): p50 ${percentile(apiMs, 50).toFixed(1)} ms, p99 ${percentile(apiMs, 99).toFixed(1)} ms`,
+    );
+    for (const line of describeBreakdown('onboardings', await breakdownOf(stack.client.workflow, measuredIds)))
+      console.log(line);
+    for (const line of describeBreakdown('baseline', await breakdownOf(stack.client.workflow, baselineIds)))
+      console.log(line);
 
     const ratio = onboardingsPerSecond / baselinePerSecond;
     console.log(
