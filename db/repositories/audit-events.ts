@@ -17,6 +17,7 @@
  * calls it reads them from its environment on first use, so every process of one deployment uses the same keys.
  */
 import type { Knex } from 'knex';
+import { escapeLiteral } from 'pg';
 import {
   auditContentHash,
   auditLinkMac,
@@ -240,30 +241,52 @@ async function lockChains(trx: Knex.Transaction): Promise<void> {
 }
 
 /**
- * Read under the lock, in one round trip: a new id, the instant (database clock, milliseconds, never before the global
- * head's so that chain order and time order agree), the ids and details as they will read back from their columns
- * (so the content hash is computed over exactly what verification will see), and the head of each chain.
+ * Takes the chain lock and reads under it, in ONE round trip (the lock is held until the transaction ends, so every
+ * round trip after it lengthens the queue of appends behind it): a new id, the instant (database clock,
+ * milliseconds, never before the global head's so that chain order and time order agree), the ids and details as they
+ * will read back from their columns (so the content hash is computed over exactly what verification will see), the
+ * head of each chain and, for a keyed append, the id of the event already recorded under its key.
+ *
+ * Two statements in one simple-protocol query: in READ COMMITTED each statement of a query string takes its own
+ * snapshot, so the second one (the heads) sees every append committed before the lock was granted, which one
+ * statement reading its own lock could not. The simple protocol carries no parameters: the values are inlined as
+ * literals escaped by the driver (`escapeLiteral`), the uuids checked as uuids first.
  */
-const HEADS_SQL = `
+function lockAndReadHeadsSql(customerId: string | null, requestId: string | null, details: string, key: string | null) {
+  const uuid = (v: string | null) => (v === null ? 'null' : `${escapeLiteral(asUuid(v))}::uuid`);
+  const recorded =
+    key === null ? 'null' : `(select id::text from audit_events where idempotency_key = ${escapeLiteral(key)})`;
+  return `select pg_advisory_xact_lock(hashtextextended(${escapeLiteral(CHAIN_LOCK)}, 0));
   with g as (select global_seq as seq, global_hash as hash, occurred_at
                from audit_events order by global_seq desc limit 1),
        ga as (select last_seq as seq, last_hash as hash
                 from audit_chain_anchors where chain = 'global' order by last_seq desc limit 1),
        c as (select customer_seq as seq, customer_hash as hash
-               from audit_events where customer_id = ?::uuid order by customer_seq desc limit 1),
+               from audit_events where customer_id = ${uuid(customerId)} order by customer_seq desc limit 1),
        ca as (select last_seq as seq, last_hash as hash
-                from audit_chain_anchors where chain = 'customer:' || ?::uuid order by last_seq desc limit 1)
-  select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
+                from audit_chain_anchors where chain = 'customer:' || ${uuid(customerId)} order by last_seq desc limit 1)
+  select ${recorded} as recorded_id,
+         nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
          greatest(date_trunc('milliseconds', clock_timestamp()), (select occurred_at from g)) as occurred_at,
-         ?::uuid::text as customer_id,
-         ?::uuid::text as request_id,
-         ?::jsonb as details,
+         ${uuid(customerId)}::text as customer_id,
+         ${uuid(requestId)}::text as request_id,
+         ${escapeLiteral(details)}::jsonb as details,
          coalesce((select seq from g), (select seq from ga), 0)::text as global_seq,
-         coalesce((select hash from g), (select hash from ga), ?) as global_hash,
+         coalesce((select hash from g), (select hash from ga), ${escapeLiteral(GENESIS_HASH)}) as global_hash,
          coalesce((select seq from c), (select seq from ca), 0)::text as customer_seq,
-         coalesce((select hash from c), (select hash from ca), ?) as customer_hash`;
+         coalesce((select hash from c), (select hash from ca), ${escapeLiteral(GENESIS_HASH)}) as customer_hash`;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `v` if it is a uuid; what PostgreSQL's `::uuid` cast would refuse is refused here with the same message. */
+function asUuid(v: string): string {
+  if (!UUID_PATTERN.test(v)) throw new TypeError(`invalid input syntax for type uuid: "${v}"`);
+  return v;
+}
 
 interface HeadsRow {
+  recorded_id: string | null;
   id: string;
   occurred_at: Date;
   customer_id: string | null;
@@ -284,24 +307,16 @@ async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<
   if (typeof details !== 'object' || details === null || Array.isArray(details)) {
     throw new TypeError('audit event details must be an object');
   }
-  await lockChains(trx);
+  const customerId = event.customerId ?? null;
+  const results = await trx.raw<Array<{ rows: HeadsRow[] }>>(
+    lockAndReadHeadsSql(customerId, event.requestId ?? null, JSON.stringify(details), event.idempotencyKey ?? null),
+  );
+  const head = results[1]?.rows[0];
   // Under the chain lock every append is serialised, so a keyed event found here cannot be being written concurrently.
-  if (event.idempotencyKey) {
-    const recorded = await trx<AuditEventRow>('audit_events').where({ idempotency_key: event.idempotencyKey }).first();
+  if (head?.recorded_id) {
+    const recorded = await trx<AuditEventRow>('audit_events').where({ id: head.recorded_id }).first();
     if (recorded) return toAuditEvent(recorded);
   }
-  const customerId = event.customerId ?? null;
-  const {
-    rows: [head],
-  } = await trx.raw<{ rows: HeadsRow[] }>(HEADS_SQL, [
-    customerId,
-    customerId,
-    customerId,
-    event.requestId ?? null,
-    JSON.stringify(details),
-    GENESIS_HASH,
-    GENESIS_HASH,
-  ]);
   if (!head) throw new Error('reading the audit chain heads returned no row');
 
   const content: AuditContent = {
