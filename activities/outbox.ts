@@ -74,11 +74,7 @@ export function createOutbox(deps: { db: Knex; mailer?: Mailer; subprocessorClie
     /** Sends `e` once (see the module comment); answers whether it was sent before, and its Message-ID. */
     async sendEmail(e: OutboxEmail): Promise<{ alreadySent: boolean; messageId: string }> {
       if (!deps.mailer) throw new Error('this outbox has no mailer');
-      const done = await outboxIntents.find(db, e.key);
-      if (done?.completedAt) {
-        const accepted = done.result?.messageId;
-        return { alreadySent: true, messageId: typeof accepted === 'string' ? accepted : (done.messageId ?? '') };
-      }
+      // One statement records the intent (or counts this attempt) and answers whether it was completed before.
       const intent = await outboxIntents.begin(db, {
         key: e.key,
         kind: 'email',
@@ -86,6 +82,10 @@ export function createOutbox(deps: { db: Knex; mailer?: Mailer; subprocessorClie
         target: e.recipient,
         operation: e.operation,
       });
+      if (intent.completedAt) {
+        const accepted = intent.result?.messageId;
+        return { alreadySent: true, messageId: typeof accepted === 'string' ? accepted : (intent.messageId ?? '') };
+      }
       const messageId = intent.messageId ?? messageIdFor(e.key);
       const accepted = await deps.mailer.send({ ...e.mail, messageId });
       await faultPoint('email.after-accept');
@@ -107,14 +107,13 @@ export function createOutbox(deps: { db: Knex; mailer?: Mailer; subprocessorClie
      */
     async callSubprocessor<R>(c: OutboxCall<R>): Promise<R> {
       if (!deps.subprocessorClient) throw new Error('this outbox has no subprocessor client');
-      const done = await outboxIntents.find(db, c.key);
-      if (done?.completedAt) return c.recorded(done.result as unknown as OutboxCallReceipt);
-      await outboxIntents.begin(db, {
+      const intent = await outboxIntents.begin(db, {
         key: c.key,
         kind: 'subprocessor_call',
         target: c.subprocessor.id,
         operation: c.operation,
       });
+      if (intent.completedAt) return c.recorded(intent.result as unknown as OutboxCallReceipt);
       const answer = await deps.subprocessorClient.post(c.subprocessor, c.path, c.body, c.key);
       await faultPoint('subprocessor.after-answer');
       const receipt: OutboxCallReceipt = {

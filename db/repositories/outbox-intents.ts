@@ -55,8 +55,9 @@ export const outboxIntents = {
   },
 
   /**
-   * Records the intent unless it is recorded (the first attempt's Message-ID stays), counts this attempt, and answers
-   * the intent as it now stands: one statement, so two attempts racing count two and share one row.
+   * Records the intent unless it is recorded (the first attempt's Message-ID stays), counts this attempt (not when
+   * the intent is completed already), and answers the intent as it now stands, `completedAt` included: one statement,
+   * so two attempts racing count two and share one row, and a re-run learns in the same round trip that it is done.
    */
   async begin(
     db: Db,
