@@ -181,15 +181,16 @@ export function createOnboardingActivities(deps: OnboardingDeps) {
     async sendWelcomeEmail(step: OnboardingStep): Promise<{ alreadySent: boolean; messageId: string }> {
       const dedupeKey = `welcome-${step.customerId}`;
       // Welcome emails recorded before the outbox existed have a communication record and no intent.
-      const sent = await db<{ dedupe_key: string; message_id: string }>('communication_records')
-        .where({ dedupe_key: dedupeKey })
-        .first('message_id');
+      // Three independent reads, side by side (each a round trip on every onboarding's way to completion).
+      const [sent, customer, contact] = await Promise.all([
+        db<{ dedupe_key: string; message_id: string }>('communication_records')
+          .where({ dedupe_key: dedupeKey })
+          .first('message_id'),
+        customers.findById(db, step.customerId),
+        customers.primaryContact(db, step.customerId),
+      ]);
       if (sent) return { alreadySent: true, messageId: sent.message_id };
-
-      const customer = await customers.findById(db, step.customerId);
-      if (!customer) throw new CustomerNotFoundError(step.customerId);
-      const contact = await customers.primaryContact(db, step.customerId);
-      if (!contact) throw new CustomerNotFoundError(step.customerId);
+      if (!customer || !contact) throw new CustomerNotFoundError(step.customerId);
       const mail = welcomeEmail({ contactName: contact.name, companyName: customer.companyName });
       return outbox.sendEmail({
         key: dedupeKey,

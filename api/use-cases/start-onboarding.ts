@@ -72,7 +72,11 @@ export async function startOnboarding(
     if (earlier) return replay(deps.db, earlier, hash);
   }
 
-  const missing = await subprocessors.missingIds(deps.db, input.subprocessors);
+  // Two independent reads, side by side: each is a round trip on the way to every answer.
+  const [missing, existing] = await Promise.all([
+    subprocessors.missingIds(deps.db, input.subprocessors),
+    customers.findByRegistrationNumber(deps.db, input.company.registrationNumber),
+  ]);
   if (missing.length > 0) {
     throw new ValidationProblem(
       missing.map((id) => ({
@@ -82,7 +86,6 @@ export async function startOnboarding(
       })),
     );
   }
-  const existing = await customers.findByRegistrationNumber(deps.db, input.company.registrationNumber);
   if (existing) {
     throw new HttpProblem(
       409,
