@@ -41,12 +41,13 @@ import {
 
 /**
  * Workflows a worker keeps in memory between their tasks unless TEMPORAL_MAX_CACHED_WORKFLOWS says otherwise. The
- * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap, ~0.5 MB each: a worker with 10,000
- * sleeping retention workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and
- * one that is not cached replays its (short) history at its next task, so a few hundred cover the workflows that are
- * busy at any moment (onboardings, exports, erasures) at a bounded memory cost (docs/benchmarks.md "timers").
+ * SDK's own default grows with the V8 heap limit (~2,300 with a 4 GB heap: a worker with 10,000 sleeping retention
+ * workflows peaked at 2.1 GB). Most of this service's workflows sleep for days between tasks, and one that is not
+ * cached replays its (short) history at its next task, so a hundred cover the workflows that are busy at any moment
+ * (onboardings, exports, erasures) at a bounded memory cost: with 10,000 retention workflows started 100 at a time
+ * the worker peaked at 615 MB with 200 and at 492 MB with 100 (docs/benchmarks.md "timers").
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 /** A TCP port: digits only (so `PORT=abc` is named as such instead of "received NaN"), 0 to 65535. */
 const port = z

@@ -42,7 +42,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
-    // Bounded (TEMPORAL_MAX_CACHED_WORKFLOWS, default 200) rather than the SDK's heap-sized default: see lib/config.ts.
+    // Bounded (TEMPORAL_MAX_CACHED_WORKFLOWS, default 100) rather than the SDK's heap-sized default: see lib/config.ts.
     maxCachedWorkflows: opts.deps.config.temporal.maxCachedWorkflows,
     dataConverter: opts.dataConverter,
     sinks: opts.sinks,
