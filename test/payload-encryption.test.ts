@@ -246,6 +246,12 @@ const isPayload = (o: any) =>
 const isFailure = (o: any) => Object.keys(o).some((k) => k.endsWith('FailureInfo') && o[k]);
 /** Search attributes stay plain so the server can index them; they hold ids and stages only. */
 const isSearchAttribute = (path: string) => /\.searchAttributes\b/.test(path);
+/**
+ * The marker a `patched()` call records (docs/versioning.md) is written by the SDK's core, not through the payload
+ * codec: it holds the patch id, a name from this code, and whether it is deprecated; nothing else may be in it.
+ */
+const isPatchMarker = (path: string) =>
+  /\.markerRecordedEventAttributes\.details\.patch-data\.payloads\.\d+$/.test(path);
 
 /** Everything a history holds as text: strings, and bytes read as UTF-8 and Latin-1. */
 function allText(events: unknown[]): string {
@@ -263,10 +269,17 @@ function allText(events: unknown[]): string {
 function expectEncrypted(events: unknown[]) {
   const payloads: Found[] = [];
   const failures: Found[] = [];
+  const patchMarkers: Found[] = [];
   walk(events, 'events', (f) => {
-    if (isPayload(f.value) && !isSearchAttribute(f.path)) payloads.push(f);
+    if (isPayload(f.value) && isPatchMarker(f.path)) patchMarkers.push(f);
+    else if (isPayload(f.value) && !isSearchAttribute(f.path)) payloads.push(f);
     if (isFailure(f.value)) failures.push(f);
   });
+  for (const { path, value } of patchMarkers) {
+    const marker = JSON.parse(Buffer.from(value.data).toString('utf8'));
+    expect([path, Object.keys(marker).sort(), typeof marker.id]).toEqual([path, ['deprecated', 'id'], 'string']);
+    expect(marker.id).toMatch(/^[a-z]+(-[a-z]+)+$/);
+  }
   expect(payloads.length).toBeGreaterThan(0);
   for (const { path, value } of payloads) {
     expect([path, text(value.metadata.encoding)]).toEqual([path, ENCRYPTED_ENCODING]);
