@@ -196,8 +196,11 @@ interface AnchorRow {
 /** The category the retention policy applies to audit events. */
 const AUDIT_DATA_CATEGORY = 'audit_log';
 
-/** Name of the advisory lock that serialises every writer of the chains (hashed to a bigint by PostgreSQL). */
-const CHAIN_LOCK = 'audit_events.chain';
+/**
+ * Takes the advisory lock that serialises every writer of the chains (its name hashed to a bigint by PostgreSQL),
+ * held until the transaction ends. A constant statement: appends send it in one query string with the heads' read.
+ */
+const LOCK_CHAINS_SQL = "select pg_advisory_xact_lock(hashtextextended('audit_events.chain', 0))";
 
 /** Rows read per round trip while verifying. */
 const VERIFY_BATCH = 1000;
@@ -237,7 +240,7 @@ function isTransaction(db: Knex | Knex.Transaction): db is Knex.Transaction {
 }
 
 async function lockChains(trx: Knex.Transaction): Promise<void> {
-  await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [CHAIN_LOCK]);
+  await trx.raw(LOCK_CHAINS_SQL);
 }
 
 /**
@@ -250,13 +253,14 @@ async function lockChains(trx: Knex.Transaction): Promise<void> {
  * Two statements in one simple-protocol query: in READ COMMITTED each statement of a query string takes its own
  * snapshot, so the second one (the heads) sees every append committed before the lock was granted, which one
  * statement reading its own lock could not. The simple protocol carries no parameters: the values are inlined as
- * literals escaped by the driver (`escapeLiteral`), the uuids checked as uuids first.
+ * literals escaped by the driver (`escapeLiteral`) and cast as before, so a malformed uuid fails as PostgreSQL's
+ * `::uuid` cast always made it fail.
  */
 function lockAndReadHeadsSql(customerId: string | null, requestId: string | null, details: string, key: string | null) {
-  const uuid = (v: string | null) => (v === null ? 'null' : `${escapeLiteral(asUuid(v))}::uuid`);
+  const uuid = (v: string | null) => (v === null ? 'null::uuid' : `${escapeLiteral(v)}::uuid`);
   const recorded =
     key === null ? 'null' : `(select id::text from audit_events where idempotency_key = ${escapeLiteral(key)})`;
-  return `select pg_advisory_xact_lock(hashtextextended(${escapeLiteral(CHAIN_LOCK)}, 0));
+  return `${LOCK_CHAINS_SQL};
   with g as (select global_seq as seq, global_hash as hash, occurred_at
                from audit_events order by global_seq desc limit 1),
        ga as (select last_seq as seq, last_hash as hash
@@ -275,14 +279,6 @@ function lockAndReadHeadsSql(customerId: string | null, requestId: string | null
          coalesce((select hash from g), (select hash from ga), ${escapeLiteral(GENESIS_HASH)}) as global_hash,
          coalesce((select seq from c), (select seq from ca), 0)::text as customer_seq,
          coalesce((select hash from c), (select hash from ca), ${escapeLiteral(GENESIS_HASH)}) as customer_hash`;
-}
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `v` if it is a uuid; what PostgreSQL's `::uuid` cast would refuse is refused here with the same message. */
-function asUuid(v: string): string {
-  if (!UUID_PATTERN.test(v)) throw new TypeError(`invalid input syntax for type uuid: "${v}"`);
-  return v;
 }
 
 interface HeadsRow {
