@@ -136,3 +136,23 @@ export function auditLinkMacMatches(key: Buffer, input: AuditMacInput, mac: stri
   const given = Buffer.from(HASH_PATTERN.test(mac) ? mac : '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/** Version of the intake MAC's canonical form. */
+export const AUDIT_INTAKE_MAC_VERSION = 1;
+
+/**
+ * HMAC-SHA256 (hex) of an event waiting in the audit intake, under `key`: its idempotency key and the event exactly as
+ * it will be appended (its links do not exist yet). A row altered before it is chained no longer matches.
+ */
+export function auditIntakeMac(key: Buffer, idempotencyKey: string, event: unknown): string {
+  return createHmac('sha256', key)
+    .update(canonicalize({ v: AUDIT_INTAKE_MAC_VERSION, intake: idempotencyKey, event }), 'utf8')
+    .digest('hex');
+}
+
+/** Whether `mac` is the intake MAC of `idempotencyKey` and `event` under `key` (constant time). */
+export function auditIntakeMacMatches(key: Buffer, idempotencyKey: string, event: unknown, mac: string): boolean {
+  const expected = Buffer.from(auditIntakeMac(key, idempotencyKey, event), 'hex');
+  const given = Buffer.from(HASH_PATTERN.test(mac) ? mac : '', 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -151,11 +151,11 @@ describe('while Temporal is down', () => {
         Date.now() - new Date(row.received_at).getTime() > 2 * stack.config.temporal.startTimeoutMs ? true : undefined,
       ),
     );
-    expect(await reconcile([requestId])).toEqual({ started: [requestId], closed: [], failed: [] });
+    expect(await reconcile([requestId])).toMatchObject({ started: [requestId], closed: [], failed: [] });
     const result = await stack.client.workflow.getHandle(workflowId).result();
     expect(result).toMatchObject({ customerId, status: 'active' });
     // A second pass finds nothing owed.
-    expect(await reconcile([requestId])).toEqual({ started: [], closed: [], failed: [] });
+    expect(await reconcile([requestId])).toMatchObject({ started: [], closed: [], failed: [] });
 
     // The replay answers where the request stands now, not "running".
     const replay = await stack.http('POST', '/v1/customers', body, { 'Idempotency-Key': key });
@@ -166,7 +166,7 @@ describe('while Temporal is down', () => {
 });
 
 describe('a failure between the commit and the workflow start', () => {
-  it('answers 202 received; the reconciler schedule starts the access request, which then runs', async () => {
+  it('answers 202 received; the reconciler schedule chains its event and starts the access request, which then runs', async () => {
     const customer = await stack.http('POST', '/v1/customers', onboardingBody([crm]));
     await stack.client.workflow.getHandle(customer.body.workflowId).result();
     const key = `accept-${randomUUID()}`;
@@ -180,7 +180,9 @@ describe('a failure between the commit and the workflow start', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'received' });
     const { requestId } = res.body;
-    expect(await auditEvents.list(stack.db, { requestId, action: 'access.requested' })).toHaveLength(1);
+    // As if the API died right after its commit: the event waits in the audit intake, committed with the request.
+    expect(await stack.db('audit_intake').where({ idempotency_key: `requested:${requestId}` })).toHaveLength(1);
+    expect(await auditEvents.list(stack.db, { requestId, action: 'access.requested' })).toHaveLength(0);
 
     const scheduleId = requestStartReconcilerScheduleId(stack.taskQueue);
     try {
@@ -205,6 +207,9 @@ describe('a failure between the commit and the workflow start', () => {
         await stack.client.schedule.getHandle(id).delete();
       }
     }
+    // The reconciler chained the event before it started the request, once.
+    expect(await auditEvents.list(stack.db, { requestId, action: 'access.requested' })).toHaveLength(1);
+    expect(await stack.db('audit_intake').where({ idempotency_key: `requested:${requestId}` })).toHaveLength(0);
     // It runs as any access request: the address given gets the acknowledgement.
     await stack.smtp.waitFor((m) => m.to.includes('someone-unknown@example.com'));
     const replay = await stack.http('POST', `/v1/customers/${customer.body.customerId}/access-requests`, input, {

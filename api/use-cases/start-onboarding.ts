@@ -1,6 +1,7 @@
 /**
  * Starting an onboarding: the checks that must hold before anything is written, then the request record, the start
- * it is owed and its `onboarding.requested` event in one transaction, then the workflow start. Accepted means
+ * it is owed and its `onboarding.requested` event (in the audit intake) in one transaction, then the workflow start
+ * (and the event chained beside it). Accepted means
  * recorded: if Temporal cannot take the start, the answer is still 202 and the start reconciler starts it
  * (api/use-cases/start-request-workflow.ts).
  */
@@ -8,7 +9,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { canonicalize } from 'json-canonicalize';
 import type { Knex } from 'knex';
-import { auditEvents } from '../../db/repositories/audit-events';
 import { customers } from '../../db/repositories/customers';
 import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
 import { subprocessors } from '../../db/repositories/subprocessors';
@@ -21,6 +21,7 @@ import {
   acceptedStatus,
   currentStatus,
   recordOwedStart,
+  recordRequestedEvent,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -126,20 +127,14 @@ export async function startOnboarding(
         payload: input,
       });
       await recordOwedStart(trx, start);
-      await auditEvents.append(trx, {
-        actor: opts.actor,
+      await recordRequestedEvent(trx, start, {
         action: 'onboarding.requested',
-        subjectType: 'lifecycle_request',
-        subjectId: requestId,
         customerId,
-        requestId,
-        workflowId,
         details: {
           requestHash: hash,
           subprocessors: input.subprocessors,
           idempotencyKey: opts.idempotencyKey ?? null,
         },
-        idempotencyKey: `requested:${requestId}`,
       });
     });
   } catch (err) {

@@ -4,15 +4,18 @@
  *
  * Accept, then start (docs/reliability.md "Outbox and accepted starts"): a use case records the request, the start it
  * is owed ({@link recordOwedStart}) and its `*.requested` audit event in ONE transaction; only then is the workflow
- * started, within TEMPORAL_START_TIMEOUT. When Temporal is down or slow, or the process dies between the commit and
- * the start, the request stays recorded and owed: the API answers 202 all the same (status `received`), and the start
- * reconciler (a Temporal Schedule, activities/request-starts.ts) starts it later through {@link launchRequestWorkflow}.
+ * started, within TEMPORAL_START_TIMEOUT. The event is recorded in the audit intake (db/repositories/audit-intake.ts),
+ * so the accepting transaction never queues for the audit chain's lock, and it is chained beside the start, before
+ * the answer. When Temporal is down or slow, or the process dies between the commit and the start, the request stays
+ * recorded and owed: the API answers 202 all the same (status `received`), and the start reconciler (a Temporal
+ * Schedule, activities/request-starts.ts) chains its event and starts it later through {@link launchRequestWorkflow}.
  * Work once accepted is never answered 5xx. Only a start Temporal refuses for good (another request's run holds a
  * customer-scoped workflow id) closes the request and answers 409.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
+import { auditIntake } from '../../db/repositories/audit-intake';
 import { lifecycleRequests, type LifecycleRequest, type RequestType } from '../../db/repositories/lifecycle-requests';
 import { workflowStarts } from '../../db/repositories/workflow-starts';
 import { faultPoint } from '../../lib/fault-points';
@@ -85,6 +88,52 @@ export async function recordOwedStart(trx: Knex.Transaction, start: RequestWorkf
   });
 }
 
+/** The key of a request's `*.requested` audit event: in the intake, then in the chain. */
+export function requestedEventKey(requestId: string): string {
+  return `requested:${requestId}`;
+}
+
+/**
+ * Records the `*.requested` event of `start` in the audit intake, in the transaction that records the request: one
+ * INSERT, no wait for the chain lock. {@link startRequestWorkflow} chains it.
+ */
+export async function recordRequestedEvent(
+  trx: Knex.Transaction,
+  start: Pick<RequestWorkflowStart, 'actor' | 'requestId' | 'workflowId'>,
+  requested: RequestedEvent,
+): Promise<void> {
+  await auditIntake.record(trx, {
+    actor: start.actor,
+    action: requested.action,
+    subjectType: 'lifecycle_request',
+    subjectId: start.requestId,
+    customerId: requested.customerId,
+    requestId: start.requestId,
+    workflowId: start.workflowId,
+    details: requested.details,
+    idempotencyKey: requestedEventKey(start.requestId),
+  });
+}
+
+/**
+ * Chains the request's `*.requested` event from the intake. Never rejects: a failure leaves the event in the intake,
+ * committed with the request, for the start reconciler to chain; it is logged, and the answer is unaffected.
+ */
+async function chainRequestedEvent(deps: StartDeps, requestId: string): Promise<void> {
+  try {
+    await auditIntake.chain(deps.db, requestedEventKey(requestId));
+  } catch (err) {
+    (deps.log.warn ?? deps.log.error).call(
+      deps.log,
+      'requested event left in the audit intake: the reconciler chains it',
+      {
+        requestId,
+        err: (err as Error).message,
+      },
+    );
+  }
+}
+
 /** The `*.requested` audit event an accepted request is recorded with. */
 export interface RequestedEvent {
   /** e.g. `access.requested`. */
@@ -99,9 +148,9 @@ export type Acceptance = { accepted: true } | { accepted: false; winner: Lifecyc
 
 /**
  * Accepts a request in one transaction: `record` writes its rows (the `lifecycle_requests` row first), then the
- * workflow start it is owed and its `*.requested` audit event (keyed, so it is written once). Either all of it commits
- * or nothing does. A concurrent call with the same Idempotency-Key that committed first is answered as `winner`, for
- * the caller to replay.
+ * workflow start it is owed and its `*.requested` audit event (in the audit intake, keyed, so it is chained once by
+ * {@link startRequestWorkflow}). Either all of it commits or nothing does. A concurrent call with the same
+ * Idempotency-Key that committed first is answered as `winner`, for the caller to replay.
  */
 export async function acceptRequest(
   db: Knex,
@@ -113,17 +162,7 @@ export async function acceptRequest(
     await db.transaction(async (trx) => {
       await record(trx);
       await recordOwedStart(trx, start);
-      await auditEvents.append(trx, {
-        actor: start.actor,
-        action: requested.action,
-        subjectType: 'lifecycle_request',
-        subjectId: start.requestId,
-        customerId: requested.customerId,
-        requestId: start.requestId,
-        workflowId: start.workflowId,
-        details: requested.details,
-        idempotencyKey: `requested:${start.requestId}`,
-      });
+      await recordRequestedEvent(trx, start, requested);
     });
     return { accepted: true };
   } catch (err) {
@@ -246,24 +285,50 @@ export async function closeRefusedStart(
  * @throws HttpProblem 409 when another request's run holds the workflow id (the request is closed as failed).
  */
 export async function startRequestWorkflow(deps: StartDeps, start: RequestWorkflowStart): Promise<StartOutcome> {
+  try {
+    // Right after the commit: `kill` here leaves the event in the audit intake and the start owed (the reconciler's
+    // case), `throw` skips both as a failure there would.
+    await faultPoint('api.after-accept');
+  } catch (err) {
+    return leaveStartOwed(deps, start, err as Error);
+  }
+  // Beside the start, not before it: chaining waits for the audit chain's lock, the start for Temporal.
+  const chaining = chainRequestedEvent(deps, start.requestId);
+  try {
+    return await launchAccepted(deps, start, chaining);
+  } finally {
+    await chaining;
+  }
+}
+
+async function launchAccepted(
+  deps: StartDeps,
+  start: RequestWorkflowStart,
+  requestedChained: Promise<void>,
+): Promise<StartOutcome> {
   const timeoutMs = deps.config?.temporal?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   try {
-    // Between the commit and the start: `kill` here leaves the start owed (the reconciler's case), `throw` fails it.
-    await faultPoint('api.after-accept');
     await launchRequestWorkflow(deps.temporal, deps.taskQueue, start, timeoutMs);
   } catch (err) {
     if (err instanceof StartConflict) {
+      // The refusal follows the request's own event in the chain.
+      await requestedChained;
       await closeRefusedStart(deps.db, start, start.actor);
       throw new HttpProblem(409, 'Already running', `${start.description} is already running (${start.workflowId})`);
     }
-    const meta = { requestId: start.requestId, workflowType: start.workflowType, err: (err as Error).message };
-    (deps.log.warn ?? deps.log.error).call(deps.log, 'workflow start owed: the start reconciler will start it', meta);
-    await workflowStarts.recordFailure(deps.db, start.requestId, (err as Error).message).catch(() => undefined);
-    return 'pending';
+    return leaveStartOwed(deps, start, err as Error);
   }
   // Recording it is a convenience: the reconciler finds the run and marks it if this write is lost.
   await workflowStarts.markStarted(deps.db, start.requestId).catch((err: Error) => {
     deps.log.error('could not mark a started workflow', { requestId: start.requestId, err: err.message });
   });
   return 'started';
+}
+
+/** A start that did not happen now: noted on the request, for the start reconciler. */
+async function leaveStartOwed(deps: StartDeps, start: RequestWorkflowStart, err: Error): Promise<'pending'> {
+  const meta = { requestId: start.requestId, workflowType: start.workflowType, err: err.message };
+  (deps.log.warn ?? deps.log.error).call(deps.log, 'workflow start owed: the start reconciler will start it', meta);
+  await workflowStarts.recordFailure(deps.db, start.requestId, err.message).catch(() => undefined);
+  return 'pending';
 }

@@ -9,7 +9,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { auditEvents } from '../../db/repositories/audit-events';
 import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
 import type { TerminationDisposition } from '../../lib/pure/termination-messages';
@@ -19,6 +18,7 @@ import { HttpProblem } from '../problem';
 import {
   acceptedStatus,
   recordOwedStart,
+  recordRequestedEvent,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -130,16 +130,10 @@ export async function startTermination(
         .digest('hex'),
     });
     await recordOwedStart(trx, owed);
-    await auditEvents.append(trx, {
-      actor: start.actor,
+    await recordRequestedEvent(trx, owed, {
       action: 'termination.requested',
-      subjectType: 'lifecycle_request',
-      subjectId: requestId,
       customerId: start.customerId,
-      requestId,
-      workflowId,
       details: { effectiveAt, disposition, dispositionSource, reasonSha256 },
-      idempotencyKey: `requested:${requestId}`,
     });
   });
 

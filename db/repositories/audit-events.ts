@@ -256,7 +256,14 @@ async function lockChains(trx: Knex.Transaction): Promise<void> {
  * literals escaped by the driver (`escapeLiteral`) and cast as before, so a malformed uuid fails as PostgreSQL's
  * `::uuid` cast always made it fail.
  */
-function lockAndReadHeadsSql(customerId: string | null, requestId: string | null, details: string, key: string | null) {
+function lockAndReadHeadsSql(
+  customerId: string | null,
+  requestId: string | null,
+  details: string,
+  key: string | null,
+  occurredAt: Date | null,
+) {
+  const instant = occurredAt === null ? 'clock_timestamp()' : `${escapeLiteral(occurredAt.toISOString())}::timestamptz`;
   const uuid = (v: string | null) => (v === null ? 'null::uuid' : `${escapeLiteral(v)}::uuid`);
   const recorded =
     key === null ? 'null' : `(select id::text from audit_events where idempotency_key = ${escapeLiteral(key)})`;
@@ -271,7 +278,7 @@ function lockAndReadHeadsSql(customerId: string | null, requestId: string | null
                 from audit_chain_anchors where chain = 'customer:' || ${uuid(customerId)} order by last_seq desc limit 1)
   select ${recorded} as recorded_id,
          nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id,
-         greatest(date_trunc('milliseconds', clock_timestamp()), (select occurred_at from g)) as occurred_at,
+         greatest(date_trunc('milliseconds', ${instant}), (select occurred_at from g)) as occurred_at,
          ${uuid(customerId)}::text as customer_id,
          ${uuid(requestId)}::text as request_id,
          ${escapeLiteral(details)}::jsonb as details,
@@ -298,14 +305,29 @@ function nextLink(headSeq: string, headHash: string, contentHash: string): Chain
   return { seq: (BigInt(headSeq) + 1n).toString(), prevHash: headHash, hash: chainLinkHash(headHash, contentHash) };
 }
 
-async function appendIn(trx: Knex.Transaction, event: AuditEventInput): Promise<AuditEvent> {
+/** Options of {@link auditEvents.append}. */
+export interface AppendOptions {
+  /**
+   * When it happened, if before now: an event recorded in the intake (db/repositories/audit-intake.ts) occurred when
+   * it was recorded. Never before the global chain's head, so that chain order and time order still agree.
+   */
+  occurredAt?: Date;
+}
+
+async function appendIn(trx: Knex.Transaction, event: AuditEventInput, opts: AppendOptions = {}): Promise<AuditEvent> {
   const details = event.details ?? {};
   if (typeof details !== 'object' || details === null || Array.isArray(details)) {
     throw new TypeError('audit event details must be an object');
   }
   const customerId = event.customerId ?? null;
   const results = await trx.raw<Array<{ rows: HeadsRow[] }>>(
-    lockAndReadHeadsSql(customerId, event.requestId ?? null, JSON.stringify(details), event.idempotencyKey ?? null),
+    lockAndReadHeadsSql(
+      customerId,
+      event.requestId ?? null,
+      JSON.stringify(details),
+      event.idempotencyKey ?? null,
+      opts.occurredAt ?? null,
+    ),
   );
   const head = results[1]?.rows[0];
   // Under the chain lock every append is serialised, so a keyed event found here cannot be being written concurrently.
@@ -607,9 +629,9 @@ export const auditEvents = {
    * it takes the chain lock inside it (held until it ends); given a plain knex instance it opens its own.
    * @returns the stored event with its hashes.
    */
-  async append(db: Knex | Knex.Transaction, event: AuditEventInput): Promise<AuditEvent> {
-    if (isTransaction(db)) return appendIn(db, event);
-    return db.transaction((trx) => appendIn(trx, event));
+  async append(db: Knex | Knex.Transaction, event: AuditEventInput, opts: AppendOptions = {}): Promise<AuditEvent> {
+    if (isTransaction(db)) return appendIn(db, event, opts);
+    return db.transaction((trx) => appendIn(trx, event, opts));
   },
 
   /** Events matching `filter`, in id order (which is also chain order). */
