@@ -11,7 +11,12 @@ import { activityInfo, Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { auditIntake } from '../db/repositories/audit-intake';
 import { workflowStarts } from '../db/repositories/workflow-starts';
-import { closeRefusedStart, launchRequestWorkflow, StartConflict } from '../api/use-cases/start-request-workflow';
+import {
+  closeRefusedStart,
+  launchRequestWorkflow,
+  requestedEventKey,
+  StartConflict,
+} from '../api/use-cases/start-request-workflow';
 import type { AppConfig } from '../lib/config';
 
 /** What the reconciler needs. The Temporal client is the worker's own (activity context). */
@@ -43,11 +48,11 @@ export function createRequestStartActivities(deps: RequestStartDeps) {
     async reconcileRequestStarts(input: { limit?: number; requestIds?: string[] } = {}): Promise<ReconcileSummary> {
       const timeoutMs = deps.config.temporal.startTimeoutMs;
       const receivedBefore = new Date(Date.now() - 2 * timeoutMs);
-      // The requests' events first, so that every start below follows its request's event in the audit chain. The
-      // whole intake, not only `requestIds`: chaining is idempotent and what is left there is always owed.
-      const intake = await auditIntake.chainBacklog(deps.db, receivedBefore, input.limit ?? 100, (key) =>
-        Context.current().heartbeat(key),
-      );
+      // The requests' events first, so that every start below follows its request's event in the audit chain.
+      const intake = await auditIntake.chainBacklog(deps.db, receivedBefore, input.limit ?? 100, {
+        only: input.requestIds?.map(requestedEventKey),
+        onChained: (key) => Context.current().heartbeat(key),
+      });
       if (intake.refused > 0)
         log.error('audit intake rows refused: their MAC does not match', { refused: intake.refused });
       let owed = await workflowStarts.unstarted(deps.db, receivedBefore, input.limit ?? 100);

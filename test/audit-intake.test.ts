@@ -105,7 +105,9 @@ it('what a process left in the intake (it died after its commit) is chained by t
   const events = [requested(randomUUID()), requested(randomUUID()), requested(randomUUID())];
   for (const e of events) await recordCommitted(e);
   const seen: string[] = [];
-  const counts = await auditIntake.chainBacklog(db, new Date(Date.now() + 60_000), 1000, (key) => seen.push(key));
+  const counts = await auditIntake.chainBacklog(db, new Date(Date.now() + 60_000), 1000, {
+    onChained: (key) => seen.push(key),
+  });
   expect(counts.chained).toBeGreaterThanOrEqual(3);
   const mine = seen.filter((k) => events.some((e) => e.idempotencyKey === k));
   expect(mine).toEqual(events.map((e) => e.idempotencyKey));
@@ -115,7 +117,11 @@ it('what a process left in the intake (it died after its commit) is chained by t
   await recordCommitted(late);
   await auditIntake.chainBacklog(db, new Date(Date.now() - 60_000), 1000);
   expect(await db('audit_intake').where({ idempotency_key: late.idempotencyKey })).toHaveLength(1);
-  expect(await auditIntake.backlog(db)).toMatchObject({ waiting: expect.any(Number) });
+  expect(await auditIntake.waiting(db, new Date(Date.now() + 60_000), 10_000)).toContainEqual({
+    key: late.idempotencyKey,
+    action: 'onboarding.requested',
+    recordedAt: expect.any(Date),
+  });
   expect(await auditIntake.chain(db, late.idempotencyKey)).toBe('chained');
 });
 

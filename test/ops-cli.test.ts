@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { auditEvents } from '../db/repositories/audit-events';
+import { auditIntake } from '../db/repositories/audit-intake';
 import { outboxIntents } from '../db/repositories/outbox-intents';
 import { staffTokens } from '../db/repositories/staff-tokens';
 import { retentionSweepScheduleId } from '../lib/pure/temporal-ids';
@@ -136,12 +137,33 @@ describe('the ops CLI', () => {
       .whereIn('key', [owed, done])
       .update({ created_at: stack.db.raw(`now() - interval '10 minutes'`) });
 
+    // An audit event recorded in the intake by an API that died before chaining it (the reconciler's work).
+    const unchained = `requested:${randomUUID()}`;
+    await stack.db.transaction((trx) =>
+      auditIntake.record(trx, {
+        actor: 'staff:ops-cli-test',
+        action: 'access.requested',
+        subjectType: 'lifecycle_request',
+        subjectId: unstarted,
+        idempotencyKey: unchained,
+      }),
+    );
+    await stack
+      .db('audit_intake')
+      .where({ idempotency_key: unchained })
+      .update({ recorded_at: stack.db.raw(`now() - interval '10 minutes'`) });
+
     const res = await cli('pending', '--older-than', 'PT5M', '--json');
     expect(res.code).toBe(0);
     const pending = JSON.parse(res.stdout) as {
       unstartedRequests: { requestId: string }[];
+      unchainedAuditEvents: { key: string; action: string }[];
       openIntents: { key: string; messageId: string }[];
     };
+    expect(pending.unchainedAuditEvents).toContainEqual(
+      expect.objectContaining({ key: unchained, action: 'access.requested' }),
+    );
+    await auditIntake.chain(stack.db, unchained);
     const requestIds = pending.unstartedRequests.map((r) => r.requestId);
     expect(requestIds).toContain(unstarted);
     expect(requestIds).not.toContain(fresh); // within the grace period: the API or the reconciler is on it

@@ -106,34 +106,38 @@ export const auditIntake = {
 
   /**
    * Chains up to `limit` rows recorded before `recordedBefore`, oldest first: what a process recorded and did not
-   * live to chain. `onChained` is called after each (a heartbeat).
+   * live to chain. `only` restricts the pass to these keys (tests sharing a database); `onChained` is called after
+   * each (a heartbeat).
    */
   async chainBacklog(
     db: Knex,
     recordedBefore: Date,
     limit: number,
-    onChained: (key: string, outcome: IntakeOutcome) => void = () => undefined,
+    opts: { only?: string[]; onChained?: (key: string, outcome: IntakeOutcome) => void } = {},
   ): Promise<Record<IntakeOutcome, number>> {
-    const keys = await db('audit_intake')
-      .where('recorded_at', '<', recordedBefore)
-      .orderBy('recorded_at')
-      .limit(limit)
-      .pluck<string[]>('idempotency_key');
+    const q = db('audit_intake').where('recorded_at', '<', recordedBefore).orderBy('recorded_at').limit(limit);
+    if (opts.only) void q.whereIn('idempotency_key', opts.only);
+    const keys = await q.pluck<string[]>('idempotency_key');
     const counts: Record<IntakeOutcome, number> = { chained: 0, gone: 0, refused: 0 };
     for (const key of keys) {
       const outcome = await auditIntake.chain(db, key);
       counts[outcome] += 1;
-      onChained(key, outcome);
+      opts.onChained?.(key, outcome);
     }
     return counts;
   },
 
-  /** Rows waiting to be chained, and when the oldest was recorded. */
-  async backlog(db: Knex): Promise<{ waiting: number; oldest: Date | null }> {
-    const row = await db('audit_intake').first<{ waiting: string; oldest: Date | null }>(
-      db.raw('count(*)::text as waiting'),
-      db.raw('min(recorded_at) as oldest'),
-    );
-    return { waiting: Number(row?.waiting ?? 0), oldest: row?.oldest ?? null };
+  /** Rows recorded before `recordedBefore` and still waiting to be chained, oldest first (the CLI's `pending`). */
+  async waiting(
+    db: Knex,
+    recordedBefore: Date,
+    limit: number,
+  ): Promise<Array<{ key: string; action: string; recordedAt: Date }>> {
+    const rows = await db<IntakeRow>('audit_intake')
+      .where('recorded_at', '<', recordedBefore)
+      .orderBy('recorded_at')
+      .limit(limit)
+      .select('idempotency_key', 'event', 'recorded_at');
+    return rows.map((r) => ({ key: r.idempotency_key, action: r.event.action, recordedAt: r.recorded_at }));
   },
 };

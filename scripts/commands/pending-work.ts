@@ -1,11 +1,13 @@
 /**
  * `pending [--older-than <duration>] [--limit <n>] [--json]`: work the service accepted and still owes, older than a
  * grace period (default PT5M, longer than the reconciler's interval): requests whose workflow has not started yet
- * (the start reconciler retries them) and emails or subprocessor calls recorded as intents but not confirmed (the
- * activity that owns one retries it with the same Message-ID or idempotency key). Both lists empty is the normal state;
- * an entry that stays is what to look into (docs/reliability.md).
+ * and audit events recorded in the intake but not chained yet (the start reconciler does both), and emails or
+ * subprocessor calls recorded as intents but not confirmed (the activity that owns one retries it with the same
+ * Message-ID or idempotency key). Every list empty is the normal state; an entry that stays is what to look into
+ * (docs/reliability.md).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { auditIntake } from '../../db/repositories/audit-intake';
 import { outboxIntents } from '../../db/repositories/outbox-intents';
 import { workflowStarts } from '../../db/repositories/workflow-starts';
 import { exactDurationMs } from '../../lib/pure/deadlines';
@@ -23,6 +25,7 @@ export interface PendingWork {
     receivedAt: string;
     startAttempts: number;
   }>;
+  unchainedAuditEvents: Array<{ key: string; action: string; recordedAt: string }>;
   openIntents: Array<{
     key: string;
     kind: string;
@@ -52,7 +55,9 @@ function parseLimit(value: string): number {
 export function registerPendingWorkCommand(program: Command): void {
   program
     .command('pending')
-    .description('Accepted work still owed: requests not started yet, emails and subprocessor calls not confirmed')
+    .description(
+      'Accepted work still owed: requests not started yet, audit events not chained yet, emails and subprocessor calls not confirmed',
+    )
     .option('--older-than <duration>', 'only what has waited at least this long (ISO 8601)', parseDuration, 'PT5M')
     .option('--limit <n>', 'at most this many of each', parseLimit, 100)
     .option('--json', 'print JSON')
@@ -69,6 +74,11 @@ export function registerPendingWorkCommand(program: Command): void {
           receivedAt: r.receivedAt.toISOString(),
           startAttempts: r.startAttempts,
         })),
+        unchainedAuditEvents: (await auditIntake.waiting(db, before, opts.limit)).map((e) => ({
+          key: e.key,
+          action: e.action,
+          recordedAt: e.recordedAt.toISOString(),
+        })),
         openIntents: (await outboxIntents.open(db, before, opts.limit)).map((i) => ({
           key: i.key,
           kind: i.kind,
@@ -82,6 +92,10 @@ export function registerPendingWorkCommand(program: Command): void {
       output(opts.json, pending, (p) => {
         console.log(`Requests accepted but not started (older than ${p.olderThan}): ${p.unstartedRequests.length}`);
         if (p.unstartedRequests.length > 0) console.table(p.unstartedRequests);
+        console.log(
+          `Audit events recorded but not chained (older than ${p.olderThan}): ${p.unchainedAuditEvents.length}`,
+        );
+        if (p.unchainedAuditEvents.length > 0) console.table(p.unchainedAuditEvents);
         console.log(`Emails and subprocessor calls not confirmed (older than ${p.olderThan}): ${p.openIntents.length}`);
         if (p.openIntents.length > 0) console.table(p.openIntents);
       });
