@@ -2,10 +2,11 @@
  * The start reconciler's activity (workflows/request-start-reconciler.ts, run by a Temporal Schedule every
  * REQUEST_START_RECONCILE_INTERVAL): finishes what the API accepted but could not start. A request recorded with the
  * start it is owed (api/use-cases/start-request-workflow.ts) and still unstarted after twice TEMPORAL_START_TIMEOUT
- * (so the API's own attempt is over) is started with its recorded input, exactly as the API would have, after its
- * `*.requested` event is chained from the audit intake if the API did not live to (db/repositories/audit-intake.ts); a run of the
- * same request already there (the API's start whose answer was lost) is only marked. A start Temporal refuses for good
- * (another request's run holds a customer-scoped workflow id) closes the request as failed, audited.
+ * (so the API's own attempt is over) is started with its recorded input, exactly as the API would have, once its
+ * `*.requested` event is chained from the audit intake where the API did not live to chain it
+ * (db/repositories/audit-intake.ts); a run of the same request already there (the API's start whose answer was lost)
+ * is only marked. A start Temporal refuses for good (another request's run holds a customer-scoped workflow id)
+ * closes the request as failed, audited.
  */
 import { activityInfo, Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';

@@ -1,9 +1,8 @@
 /**
  * Starting an onboarding: the checks that must hold before anything is written, then the request record, the start
  * it is owed and its `onboarding.requested` event (in the audit intake) in one transaction, then the workflow start
- * (and the event chained beside it). Accepted means
- * recorded: if Temporal cannot take the start, the answer is still 202 and the start reconciler starts it
- * (api/use-cases/start-request-workflow.ts).
+ * (and the event chained beside it). Accepted means recorded: if Temporal cannot take the start, the answer is still
+ * 202 and the start reconciler starts it (api/use-cases/start-request-workflow.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
