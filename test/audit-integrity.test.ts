@@ -11,40 +11,31 @@ import { createHmac, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { createDb, dropDatabase, migrateLatest, type Db } from '../db/connection';
-import { withDatabase } from '../db/embedded-postgres';
+import type { Db } from '../db/connection';
 import { auditEvents, type AuditEvent } from '../db/repositories/audit-events';
-import { dropRoles, grantServiceRole, provisionDatabaseRoles, type DatabaseRoles } from '../db/roles';
+import type { DatabaseRoles } from '../db/roles';
 import { auditContentHash, chainLinkHash, type AuditContent } from '../lib/audit-hash';
 import { readCheckpoints } from '../lib/audit-checkpoints';
 import { auditVerifyScheduleId } from '../lib/pure/temporal-ids';
 import type { AuditVerification } from '../activities/audit-integrity';
+import { createPrivateDatabase, type PrivateDatabase } from './support/private-database';
 import { startTestStack, TEST_ACTIVE_PAYLOAD_KEY_ID, TEST_PAYLOAD_KEYS, type TestStack } from './support/test-stack';
 
 jest.setTimeout(180_000);
 
 const ROOT = path.join(__dirname, '..');
 const ALERT_EMAIL = 'audit-alerts@example.com';
-const runDatabase = new URL(process.env.TEST_DATABASE_ADMIN_URL!).pathname.slice(1);
-const database = `${runDatabase}_integrity`;
-const checkpointPath = path.join(ROOT, '.data', 'test', `audit-checkpoints-${database}.jsonl`);
+const checkpointPath = path.join(ROOT, '.data', 'test', `audit-checkpoints-${process.pid}-integrity.jsonl`);
 
+let database: PrivateDatabase;
 let roles: DatabaseRoles;
 let admin: Db;
 let owner: Db;
 let stack: TestStack;
 
 beforeAll(async () => {
-  const server = process.env.TEST_DATABASE_ADMIN_URL!;
-  roles = await provisionDatabaseRoles(server, {
-    database,
-    owner: `${runDatabase}_i_owner`,
-    service: `${runDatabase}_i_app`,
-  });
-  owner = createDb(roles.ownerUrl, 2);
-  await migrateLatest(owner);
-  await grantServiceRole(owner, roles.service);
-  admin = createDb(withDatabase(server, database), 2);
+  database = await createPrivateDatabase('integrity');
+  ({ roles, admin, owner } = database);
   stack = await startTestStack({
     name: 'audit-integrity',
     databaseUrl: roles.serviceUrl,
@@ -55,10 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await owner?.destroy();
-  await admin?.destroy();
-  await dropDatabase(withDatabase(process.env.TEST_DATABASE_ADMIN_URL!, database));
-  await dropRoles(process.env.TEST_DATABASE_ADMIN_URL!, [roles.service, roles.owner]);
+  await database?.drop();
   fs.rmSync(checkpointPath, { force: true });
 });
 
