@@ -106,7 +106,11 @@ describe('the automatic start of a termination at contract end', () => {
         async () => (await terminationRequests(ended))[0],
       );
       expect(started).toMatchObject({ actor: 'system:contract-end', workflow_id: `termination-${ended}` });
-      const [audited] = await auditEvents.list(stack.db, { customerId: ended, action: 'termination.requested' });
+      // Its event is committed with it in the audit intake and chained a moment later (beside the workflow start).
+      const audited = await until(
+        'the termination.requested event in the chain',
+        async () => (await auditEvents.list(stack.db, { customerId: ended, action: 'termination.requested' }))[0],
+      );
       expect(audited).toMatchObject({
         actor: 'system:contract-end',
         subjectId: started.id,
