@@ -86,7 +86,21 @@ export async function onboardingEndState(stack: FaultStack, onboardings: readonl
     tenantKeys: tenants.keys,
     tenantCalls: tenants.calls,
     tenantEffectiveDuplicates: tenants.effectiveDuplicates,
+    // Every accepted onboarding's event reached the chain from the audit intake (db/repositories/audit-intake.ts).
+    requestedEvents: (
+      await stack.db('audit_events').whereIn('request_id', ids).where({ action: 'onboarding.requested' }).select('id')
+    ).length,
+    unchainedRequestedEvents: (
+      await stack
+        .db('audit_intake')
+        .whereIn(
+          'idempotency_key',
+          ids.map((id) => `requested:${id}`),
+        )
+        .select('idempotency_key')
+    ).length,
     auditDuplicates: {
+      'onboarding.requested': (await duplicateAuditEvents(stack.db, 'onboarding.requested')).duplicates,
       'customer.recorded': (await duplicateAuditEvents(stack.db, 'customer.recorded')).duplicates,
       'subprocessor.tenant_registered': (
         await duplicateAuditEvents(
@@ -112,7 +126,10 @@ export function expectedOnboardingEndState(count: number) {
     contactsWithSeveralWelcomes: [],
     tenantKeys: count * SUBPROCESSORS.length,
     tenantEffectiveDuplicates: {},
+    requestedEvents: count,
+    unchainedRequestedEvents: 0,
     auditDuplicates: {
+      'onboarding.requested': {},
       'customer.recorded': {},
       'subprocessor.tenant_registered': {},
       'notification.welcome_sent': {},
