@@ -132,9 +132,14 @@ export function auditLinkMac(key: Buffer, input: AuditMacInput): string {
 
 /** Whether `mac` is the MAC of `input` under `key` (constant time). */
 export function auditLinkMacMatches(key: Buffer, input: AuditMacInput, mac: string): boolean {
-  const expected = Buffer.from(auditLinkMac(key, input), 'hex');
+  return hexMacMatches(auditLinkMac(key, input), mac);
+}
+
+/** Whether a stored `mac` (anything, as read from a row) equals the `expected` hex MAC, in constant time. */
+function hexMacMatches(expected: string, mac: string): boolean {
+  const want = Buffer.from(expected, 'hex');
   const given = Buffer.from(HASH_PATTERN.test(mac) ? mac : '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 /** Version of the intake MAC's canonical form. */
@@ -152,7 +157,5 @@ export function auditIntakeMac(key: Buffer, idempotencyKey: string, event: unkno
 
 /** Whether `mac` is the intake MAC of `idempotencyKey` and `event` under `key` (constant time). */
 export function auditIntakeMacMatches(key: Buffer, idempotencyKey: string, event: unknown, mac: string): boolean {
-  const expected = Buffer.from(auditIntakeMac(key, idempotencyKey, event), 'hex');
-  const given = Buffer.from(HASH_PATTERN.test(mac) ? mac : '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return hexMacMatches(auditIntakeMac(key, idempotencyKey, event), mac);
 }

@@ -47,6 +47,11 @@ function asStored(event: IntakeEvent): Omit<AuditEventInput, 'idempotencyKey'> {
   return JSON.parse(JSON.stringify({ ...event, idempotencyKey: undefined })) as Omit<AuditEventInput, 'idempotencyKey'>;
 }
 
+/** Intake rows recorded before `recordedBefore`, oldest first, at most `limit` (what both backlog readers take). */
+function recordedBeforeOldestFirst(db: Knex, recordedBefore: Date, limit: number) {
+  return db<IntakeRow>('audit_intake').where('recorded_at', '<', recordedBefore).orderBy('recorded_at').limit(limit);
+}
+
 export const auditIntake = {
   /**
    * Records `event` in the intake, in `trx`: one INSERT, no chain lock. Call {@link auditIntake.chain} with its key
@@ -115,7 +120,7 @@ export const auditIntake = {
     limit: number,
     opts: { only?: string[]; onChained?: (key: string, outcome: IntakeOutcome) => void } = {},
   ): Promise<Record<IntakeOutcome, number>> {
-    const q = db('audit_intake').where('recorded_at', '<', recordedBefore).orderBy('recorded_at').limit(limit);
+    const q = recordedBeforeOldestFirst(db, recordedBefore, limit);
     if (opts.only) void q.whereIn('idempotency_key', opts.only);
     const keys = await q.pluck<string[]>('idempotency_key');
     const counts: Record<IntakeOutcome, number> = { chained: 0, gone: 0, refused: 0 };
@@ -133,11 +138,11 @@ export const auditIntake = {
     recordedBefore: Date,
     limit: number,
   ): Promise<Array<{ key: string; action: string; recordedAt: Date }>> {
-    const rows = await db<IntakeRow>('audit_intake')
-      .where('recorded_at', '<', recordedBefore)
-      .orderBy('recorded_at')
-      .limit(limit)
-      .select('idempotency_key', 'event', 'recorded_at');
+    const rows = await recordedBeforeOldestFirst(db, recordedBefore, limit).select(
+      'idempotency_key',
+      'event',
+      'recorded_at',
+    );
     return rows.map((r) => ({ key: r.idempotency_key, action: r.event.action, recordedAt: r.recorded_at }));
   },
 };

@@ -3,6 +3,7 @@
  * finished, and the end-state checks an onboarding must pass after any fault (one customer, one tenant registration
  * per subprocessor with one effective call per idempotency key, one welcome email, one audit event per fact).
  */
+import { requestedEventKey } from '../../../api/use-cases/start-request-workflow';
 import { onboardingBody } from '../../support/fixtures';
 import { auditChains, duplicateAuditEvents, effectiveCallsPerKey } from './checks';
 import type { FaultStack } from './fault-stack';
@@ -91,13 +92,7 @@ export async function onboardingEndState(stack: FaultStack, onboardings: readonl
       await stack.db('audit_events').whereIn('request_id', ids).where({ action: 'onboarding.requested' }).select('id')
     ).length,
     unchainedRequestedEvents: (
-      await stack
-        .db('audit_intake')
-        .whereIn(
-          'idempotency_key',
-          ids.map((id) => `requested:${id}`),
-        )
-        .select('idempotency_key')
+      await stack.db('audit_intake').whereIn('idempotency_key', ids.map(requestedEventKey)).select('idempotency_key')
     ).length,
     auditDuplicates: {
       'onboarding.requested': (await duplicateAuditEvents(stack.db, 'onboarding.requested')).duplicates,
