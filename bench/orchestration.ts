@@ -16,6 +16,8 @@
  *    started with `client.workflow.execute`, C at a time.
  *
  * Rate = N / the summed time of a side's rounds (first start ... last completion). ratio = onboardings/s / no-op workflows/s (target >= 0.7).
+ * Where the time went: the CPU each process of the stack used per run on each side (bench/support/process-cpu.ts),
+ * then waits and runs from the histories (bench/support/history-breakdown.ts).
  *
  * Last line: `orchestration: ratio=... target=0.7 onboardings_per_s=... baseline_per_s=... activities=...`.
  * Method and figures: docs/benchmarks.md.
@@ -30,6 +32,7 @@ import { FAILURE_CONVERTER_PATH } from '../lib/data-converter';
 import { onboardingBody } from '../test/support/fixtures';
 import { SUBPROCESSORS } from '../test/faults/support/onboardings';
 import { breakdownOf, describeBreakdown } from './support/history-breakdown';
+import { addCpu, describeCpu, readStackCpu, type CpuReading } from './support/process-cpu';
 import { percentile, startServiceStack } from './support/service-stack';
 
 const TARGET = 0.7;
@@ -115,23 +118,27 @@ async function main(): Promise<void> {
     apiMs.length = 0;
     let onboardingSeconds = 0;
     let baselineSeconds = 0;
+    const onboardingCpu: CpuReading = {};
+    const baselineCpu: CpuReading = {};
     await worker.runUntil(async () => {
       await inFlight(Math.min(5, n), concurrency, async (i) => void (await run(`warm-${i}`)));
       for (let round = 0; round < opts.rounds; round++) {
         const size = Math.floor(n / opts.rounds) + (round < n % opts.rounds ? 1 : 0);
         const sides = [
-          async () =>
-            (onboardingSeconds += await inFlight(
-              size,
-              concurrency,
-              async () => void measuredIds.push(await onboard()),
-            )),
-          async () =>
-            (baselineSeconds += await inFlight(
+          async () => {
+            const before = readStackCpu(stack);
+            onboardingSeconds += await inFlight(size, concurrency, async () => void measuredIds.push(await onboard()));
+            addCpu(onboardingCpu, before, readStackCpu(stack));
+          },
+          async () => {
+            const before = readStackCpu(stack);
+            baselineSeconds += await inFlight(
               size,
               concurrency,
               async (i) => void baselineIds.push(await run(`${round}-${i}`)),
-            )),
+            );
+            addCpu(baselineCpu, before, readStackCpu(stack));
+          },
         ];
         if (round % 2 === 1) sides.reverse();
         for (const side of sides) await side();
@@ -150,6 +157,11 @@ async function main(): Promise<void> {
     console.log(
       `  API answer (POST /v1/customers): p50 ${percentile(apiMs, 50).toFixed(1)} ms, p99 ${percentile(apiMs, 99).toFixed(1)} ms`,
     );
+    for (const line of [
+      ...describeCpu('onboardings', onboardingCpu, n, onboardingSeconds),
+      ...describeCpu('baseline', baselineCpu, n, baselineSeconds),
+    ])
+      console.log(line);
     for (const line of describeBreakdown('onboardings', await breakdownOf(stack.client.workflow, measuredIds)))
       console.log(line);
     for (const line of describeBreakdown('baseline', await breakdownOf(stack.client.workflow, baselineIds)))

@@ -22,6 +22,8 @@ export interface PrivatePostgres {
   start(): void;
   /** Stops it (if running) and deletes its data directory. */
   destroy(): void;
+  /** The postmaster's process id while it runs (its `postmaster.pid`), for benchmarks that count its CPU. */
+  serverPid(): number | undefined;
 }
 
 /** The directory of the newest PostgreSQL server binaries Debian installed. */
@@ -75,6 +77,14 @@ export async function startPrivatePostgres(name: string): Promise<PrivatePostgre
       if (!running) return;
       run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', '-t', '120', 'stop']);
       running = false;
+    },
+    serverPid() {
+      try {
+        const pid = Number.parseInt(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!, 10);
+        return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+      } catch {
+        return undefined;
+      }
     },
     destroy() {
       try {
