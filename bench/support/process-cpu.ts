@@ -4,11 +4,13 @@
  * "where the time went" has to be counted in CPU per process, not only in waits read from histories.
  *
  * A process's CPU is user + system time of all its threads (`/proc/<pid>/stat` fields 14 and 15). PostgreSQL is the
- * postmaster and its children (the backends of the pools, which live as long as their connections). Elsewhere than
- * Linux every reading is empty and the benchmark prints no CPU lines.
+ * postmaster, its running children and those that have exited (fields 16 and 17 of the postmaster), so a backend
+ * whose connection closed between two readings still counts. Elsewhere than Linux every reading is empty and the
+ * benchmark prints no CPU lines.
  */
 import fs from 'node:fs';
 import type { FaultStack } from '../../test/faults/support/fault-stack';
+import { procStatFields } from '../../test/faults/support/processes';
 
 /** Clock ticks per second of /proc's times (USER_HZ: 100 on every Linux the service runs on). */
 const TICKS_PER_SECOND = 100;
@@ -16,31 +18,28 @@ const TICKS_PER_SECOND = 100;
 /** CPU milliseconds so far, per named part of the stack. */
 export type CpuReading = Record<string, number>;
 
-/** Fields of /proc/<pid>/stat after the command name (which may hold spaces), or undefined when it is gone. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
+/**
+ * User + system CPU milliseconds of process `pid` (all its threads), with `children` also those of its children that
+ * have exited and been waited for; 0 when it is gone.
+ */
+function processCpuMs(pid: number, opts: { children?: boolean } = {}): number {
+  const f = procStatFields(pid);
+  if (!f) return 0;
+  const ticks = Number(f[11]) + Number(f[12]) + (opts.children ? Number(f[13]) + Number(f[14]) : 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
-/** User + system CPU milliseconds of process `pid` (all its threads); 0 when it is gone. */
-function processCpuMs(pid: number): number {
-  const f = statFields(pid);
-  // After the name: state(0) ppid(1) ... utime(11) stime(12).
-  return f ? ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND : 0;
-}
-
-/** `pid` and the processes whose parent it is (PostgreSQL's backends and background workers). */
-function withChildren(pid: number): number[] {
-  const pids = [pid];
+/**
+ * CPU milliseconds of the PostgreSQL server: the postmaster, its running children (backends, background workers) and
+ * the children that have exited (a backend whose connection closed), which the postmaster waited for.
+ */
+function postgresCpuMs(postmaster: number): number {
+  let ms = processCpuMs(postmaster, { children: true });
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    if (Number(statFields(Number(entry))?.[1]) === pid) pids.push(Number(entry));
+    if (/^\d+$/.test(entry) && Number(procStatFields(Number(entry))?.[1]) === postmaster)
+      ms += processCpuMs(Number(entry));
   }
-  return pids;
+  return ms;
 }
 
 /**
@@ -54,7 +53,7 @@ export function readStackCpu(stack: FaultStack): CpuReading {
   const postmaster = stack.postgres.serverPid();
   return {
     temporal: processCpuMs(stack.temporal.process().pid),
-    postgres: postmaster ? withChildren(postmaster).reduce((sum, pid) => sum + processCpuMs(pid), 0) : 0,
+    postgres: postmaster ? postgresCpuMs(postmaster) : 0,
     api: stack.api ? processCpuMs(stack.api.process.pid) : 0,
     worker: stack.workers.reduce((sum, w) => sum + processCpuMs(w.pid), 0),
     benchmark: (own.user + own.system) / 1000,

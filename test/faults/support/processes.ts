@@ -76,17 +76,26 @@ export function spawnService(name: string, entry: string, env: NodeJS.ProcessEnv
 }
 
 /**
+ * The fields of `/proc/<pid>/stat` after the command name, or undefined when there is no such process. The command
+ * name (field 2) is in parentheses and may contain spaces, so the fields are split after the last `)`: index 0 is the
+ * state (field 3), 1 the parent's pid, 11 and 12 the process's user and system time, 13 and 14 those of its children
+ * that it has waited for (clock ticks).
+ */
+export function procStatFields(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The scheduler state of a process from `/proc/<pid>/stat` (`R` running, `S` sleeping, `T` stopped, `Z` zombie, ...),
  * or undefined when there is no such process.
  */
 export function processState(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may contain spaces: the state follows the last `)`.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
+  return procStatFields(pid)?.[0];
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined; fails after `timeoutMs`. */
