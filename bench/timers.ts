@@ -39,7 +39,8 @@ import { Command } from 'commander';
 import { createDb, dropDatabase, ensureDatabase, migrateLatest } from '../db/connection';
 import { loadConfig } from '../lib/config';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../lib/data-converter';
-import { ALL_SEARCH_ATTRIBUTES, retentionWorkflowId } from '../lib/pure/temporal-ids';
+import { retentionWorkflowId } from '../lib/pure/temporal-ids';
+import { devServerSearchAttributeArgs } from '../lib/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../workers/worker';
 import type { RetentionWorkerMessage } from './timers-workflows/retention-worker';
 import type { SettleSinks } from './timers-workflows/settle-interceptors';
@@ -105,7 +106,7 @@ async function startDevServer(dir: string): Promise<{ child: ChildProcess; addre
       'synchronous=OFF',
       '--log-level',
       'error',
-      ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+      ...devServerSearchAttributeArgs(),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );

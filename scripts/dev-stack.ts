@@ -30,7 +30,7 @@ import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
+import { devServerSearchAttributeArgs } from '../lib/temporal-dev-server';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
 import { auditChainGauge, subprocessorFailureCounter } from '../workers/metrics';
 import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
@@ -140,7 +140,7 @@ async function startTemporal(
     'error',
     '--ui-codec-endpoint',
     codecEndpoint(config),
-    ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...devServerSearchAttributeArgs(),
   ];
   // Its own process group: Ctrl-C reaches only us, and we stop the server last, after the worker has drained.
   const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });

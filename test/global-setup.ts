@@ -10,7 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createDb, migrateLatest } from '../db/connection';
 import { resolveDatabaseServer, withDatabase, type DatabaseServer } from '../db/embedded-postgres';
 import { grantServiceRole, provisionDatabaseRoles } from '../db/roles';
-import { ALL_SEARCH_ATTRIBUTES } from '../lib/pure/temporal-ids';
+import { devServerSearchAttributeArgs } from '../lib/temporal-dev-server';
 import { bundleWorkflowsTo } from '../scripts/bundle-workflows';
 
 const ROOT = path.join(__dirname, '..');
@@ -76,7 +76,8 @@ export default async function globalSetup(): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: cli },
       namespace,
-      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      // As every dev server of the service runs (lib/temporal-dev-server.ts).
+      extraArgs: devServerSearchAttributeArgs(),
     },
   });
 

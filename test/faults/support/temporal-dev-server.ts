@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import { ALL_SEARCH_ATTRIBUTES } from '../../../lib/pure/temporal-ids';
+import { devServerSearchAttributeArgs } from '../../../lib/temporal-dev-server';
 import { freePort, killHard, spawnProcess, stopGracefully, waitUntil, type ServiceProcess } from './processes';
 
 /** A dev server the suite controls. */
@@ -64,10 +63,7 @@ export async function startFaultTemporalServer(opts: {
     opts.namespace,
     '--log-level',
     'warn',
-    ...ALL_SEARCH_ATTRIBUTES.flatMap((key) => [
-      '--search-attribute',
-      `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`,
-    ]),
+    ...devServerSearchAttributeArgs(),
   ];
   let current: ServiceProcess | undefined;
   let starts = 0;
