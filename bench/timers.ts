@@ -40,7 +40,7 @@ import { createDb, dropDatabase, ensureDatabase, migrateLatest } from '../db/con
 import { loadConfig } from '../lib/config';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../lib/data-converter';
 import { retentionWorkflowId } from '../lib/pure/temporal-ids';
-import { devServerSearchAttributeArgs } from '../lib/temporal-dev-server';
+import { devServerSearchAttributeArgs, devServerStateFileArgs } from '../lib/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../workers/worker';
 import type { RetentionWorkerMessage } from './timers-workflows/retention-worker';
 import type { SettleSinks } from './timers-workflows/settle-interceptors';
@@ -97,13 +97,7 @@ async function startDevServer(dir: string): Promise<{ child: ChildProcess; addre
       '--headless',
       '--namespace',
       NAMESPACE,
-      '--db-filename',
-      dbFile,
-      // As the dev stack runs it (scripts/dev-stack.ts).
-      '--sqlite-pragma',
-      'journal_mode=WAL',
-      '--sqlite-pragma',
-      'synchronous=OFF',
+      ...devServerStateFileArgs(dbFile),
       '--log-level',
       'error',
       ...devServerSearchAttributeArgs(),

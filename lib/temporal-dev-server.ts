@@ -1,7 +1,7 @@
 /**
- * What every `temporal server start-dev` of the service is started with besides its ports and files: the dev stack
- * (`npm start`), the tests, the fault suite and the benchmarks all run the server through these arguments, so that
- * what the benchmarks measure is what `npm start` runs.
+ * The arguments every `temporal server start-dev` of the service shares (its ports, namespace and log level are each
+ * caller's own): the dev stack (`npm start`), the tests, the fault suite and the benchmarks all run the server through
+ * these, so that what the benchmarks and the fault suite exercise is what `npm start` runs.
  */
 import { TypedSearchAttributes } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from './pure/temporal-ids';
@@ -26,4 +26,14 @@ export function devServerSearchAttributeArgs(): string[] {
     '--dynamic-config-value',
     'system.forceSearchAttributesCacheRefreshOnRead=false',
   ];
+}
+
+/**
+ * Keeps the server's state in the SQLite file `dbFile`, so that workflows, timers and tasks outlive a restart. The
+ * WAL journal lets readers and the one writer work side by side; `synchronous=OFF` skips the fsync of every commit,
+ * which loses nothing when only the server process dies (the kernel still holds the writes), only when the machine
+ * does: the trade a development server makes for speed.
+ */
+export function devServerStateFileArgs(dbFile: string): string[] {
+  return ['--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
 }

@@ -30,7 +30,7 @@ import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { createSubprocessorClient } from '../lib/subprocessor-client';
 import { temporalConnectionOptions } from '../lib/temporal-connection';
 import { databaseTlsOptions, httpTlsOptions } from '../lib/tls-files';
-import { devServerSearchAttributeArgs } from '../lib/temporal-dev-server';
+import { devServerSearchAttributeArgs, devServerStateFileArgs } from '../lib/temporal-dev-server';
 import { startSmtpSink } from '../test/fakes/smtp-sink';
 import { auditChainGauge, subprocessorFailureCounter } from '../workers/metrics';
 import { ensureRetentionLifecycles } from '../workers/retention-lifecycles';
@@ -130,12 +130,7 @@ async function startTemporal(
     String(ports.metrics),
     '--namespace',
     config.temporal.namespace,
-    '--db-filename',
-    path.join(DATA_DIR, 'temporal.db'),
-    '--sqlite-pragma',
-    'journal_mode=WAL',
-    '--sqlite-pragma',
-    'synchronous=OFF',
+    ...devServerStateFileArgs(path.join(DATA_DIR, 'temporal.db')),
     '--log-level',
     'error',
     '--ui-codec-endpoint',

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from '../../../lib/temporal-dev-server';
+import { devServerSearchAttributeArgs, devServerStateFileArgs } from '../../../lib/temporal-dev-server';
 import { freePort, killHard, spawnProcess, stopGracefully, waitUntil, type ServiceProcess } from './processes';
 
 /** A dev server the suite controls. */
@@ -53,12 +53,7 @@ export async function startFaultTemporalServer(opts: {
     '--port',
     String(port),
     '--headless',
-    '--db-filename',
-    dbFile,
-    '--sqlite-pragma',
-    'journal_mode=WAL',
-    '--sqlite-pragma',
-    'synchronous=OFF',
+    ...devServerStateFileArgs(dbFile),
     '--namespace',
     opts.namespace,
     '--log-level',
