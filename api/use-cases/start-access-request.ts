@@ -12,7 +12,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { accessRequests } from '../../db/repositories/access-requests';
 import { customers } from '../../db/repositories/customers';
 import { lifecycleRequests, type LifecycleRequest } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
@@ -137,19 +136,20 @@ export async function startAccessRequest(
         idempotencyKey: opts.idempotencyKey ?? null,
       },
     },
-    async (trx) => {
-      await accessRequests.insert(trx, {
+    {
+      request: {
         id: requestId,
+        type: 'access',
         customerId,
         workflowId,
         privacyRegime: regime,
-        dueOn,
+        dueOn: dueOn ?? undefined,
         actor: opts.actor,
         idempotencyKey: opts.idempotencyKey,
         requestHash: hash,
         payload,
         receivedAt,
-      });
+      },
     },
   );
   // A concurrent call with the same key won the race: answer what it answered.

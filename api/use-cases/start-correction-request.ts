@@ -201,8 +201,8 @@ export async function startCorrectionRequest(
         idempotencyKey: opts.idempotencyKey ?? null,
       },
     },
-    async (trx) => {
-      await lifecycleRequests.insert(trx, {
+    {
+      request: {
         id: requestId,
         type: 'correction',
         customerId,
@@ -213,8 +213,8 @@ export async function startCorrectionRequest(
         idempotencyKey: opts.idempotencyKey,
         requestHash: hash,
         payload,
-      });
-      await corrections.insertChanges(trx, rows);
+      },
+      dependents: [corrections.insertChangesQuery(deps.db, rows)],
     },
   );
   // A concurrent call with the same key won the race: answer what it answered.

@@ -138,8 +138,8 @@ export async function startDeletionRequest(
         idempotencyKey: opts.idempotencyKey ?? null,
       },
     },
-    async (trx) => {
-      await lifecycleRequests.insert(trx, {
+    {
+      request: {
         id: requestId,
         type: 'deletion',
         customerId,
@@ -151,8 +151,8 @@ export async function startDeletionRequest(
         requestHash: hash,
         // The address stays until the request closes (activities/deletion-request.ts says why).
         payload: { requesterEmail: input.requesterEmail.trim() },
-      });
-      await deletionRequestParts.insertAll(trx, requestId, customerId, parts);
+      },
+      dependents: [deletionRequestParts.insertAllQuery(deps.db, requestId, customerId, parts)],
     },
   );
   // A concurrent call with the same key won the race: answer what it answered.

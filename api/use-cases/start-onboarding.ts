@@ -1,6 +1,6 @@
 /**
  * Starting an onboarding: the checks that must hold before anything is written, then the request record, the start
- * it is owed and its `onboarding.requested` event (in the audit intake) in one transaction, then the workflow start
+ * it is owed and its `onboarding.requested` event (in the audit intake) in one statement, then the workflow start
  * (and the event chained beside it). Accepted means recorded: if Temporal cannot take the start, the answer is still
  * 202 and the start reconciler starts it (api/use-cases/start-request-workflow.ts).
  */
@@ -18,10 +18,10 @@ import type { onboardingWorkflow } from '../../workflows/onboarding';
 import { HttpProblem, ValidationProblem } from '../problem';
 import {
   acceptedStatus,
+  acceptRequest,
   currentStatus,
-  recordOwedStart,
-  recordRequestedEvent,
   startRequestWorkflow,
+  type Acceptance,
   type RequestWorkflowStart,
   type StartDeps,
 } from './start-request-workflow';
@@ -111,31 +111,36 @@ export async function startOnboarding(
     actor: opts.actor,
     description: 'the onboarding',
   };
+  let acceptance: Acceptance;
   try {
-    await deps.db.transaction(async (trx) => {
-      await lifecycleRequests.insert(trx, {
-        id: requestId,
-        type: 'onboarding',
-        customerId,
-        subjectKey: input.company.registrationNumber,
-        workflowId,
-        privacyRegime: input.company.privacyRegime,
-        actor: opts.actor,
-        idempotencyKey: opts.idempotencyKey,
-        requestHash: hash,
-        payload: input,
-      });
-      await recordOwedStart(trx, start);
-      await recordRequestedEvent(trx, start, {
+    acceptance = await acceptRequest(
+      deps.db,
+      start,
+      {
         action: 'onboarding.requested',
         customerId,
+        idempotencyKey: opts.idempotencyKey,
         details: {
           requestHash: hash,
           subprocessors: input.subprocessors,
           idempotencyKey: opts.idempotencyKey ?? null,
         },
-      });
-    });
+      },
+      {
+        request: {
+          id: requestId,
+          type: 'onboarding',
+          customerId,
+          subjectKey: input.company.registrationNumber,
+          workflowId,
+          privacyRegime: input.company.privacyRegime,
+          actor: opts.actor,
+          idempotencyKey: opts.idempotencyKey,
+          requestHash: hash,
+          payload: input,
+        },
+      },
+    );
   } catch (err) {
     if (isUniqueViolation(err, 'lifecycle_requests_one_live_onboarding')) {
       throw new HttpProblem(
@@ -144,13 +149,10 @@ export async function startOnboarding(
         'an onboarding of this company.registrationNumber is already running',
       );
     }
-    if (opts.idempotencyKey && isUniqueViolation(err, 'lifecycle_requests_idempotency_key_unique')) {
-      // A concurrent call with the same key won the race: answer what it answered.
-      const winner = await lifecycleRequests.findByIdempotencyKey(deps.db, opts.idempotencyKey);
-      if (winner) return replay(deps.db, winner, hash);
-    }
     throw err;
   }
+  // A concurrent call with the same key won the race: answer what it answered.
+  if (!acceptance.accepted) return replay(deps.db, acceptance.winner, hash);
 
   const outcome = await startRequestWorkflow(deps, start);
   deps.log.info('onboarding accepted', { requestId, customerId, workflowId, start: outcome });

@@ -3,8 +3,8 @@
  * the memo, search attributes for the Web UI.
  *
  * Accept, then start (docs/reliability.md "Outbox and accepted starts"): a use case records the request, the start it
- * is owed ({@link recordOwedStart}) and its `*.requested` audit event in ONE transaction; only then is the workflow
- * started, within TEMPORAL_START_TIMEOUT. The event is recorded in the audit intake (db/repositories/audit-intake.ts),
+ * is owed and its `*.requested` audit event atomically, in ONE statement ({@link acceptRequest}); only then is the
+ * workflow started, within TEMPORAL_START_TIMEOUT. The event is recorded in the audit intake (db/repositories/audit-intake.ts),
  * so the accepting transaction never queues for the audit chain's lock, and it is chained beside the start, before
  * the answer. When Temporal is down or slow, or the process dies between the commit and the start, the request stays
  * recorded and owed: the API answers 202 all the same (status `received`), and the start reconciler (a Temporal
@@ -16,7 +16,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { auditIntake } from '../../db/repositories/audit-intake';
-import { lifecycleRequests, type LifecycleRequest, type RequestType } from '../../db/repositories/lifecycle-requests';
+import {
+  lifecycleRequests,
+  type LifecycleRequest,
+  type NewLifecycleRequest,
+  type RequestType,
+} from '../../db/repositories/lifecycle-requests';
 import { workflowStarts } from '../../db/repositories/workflow-starts';
 import { faultPoint } from '../../lib/fault-points';
 import { searchAttributes } from '../../lib/pure/temporal-ids';
@@ -79,40 +84,9 @@ export async function currentStatus(db: Knex, request: { id: string; status: str
   return (await workflowStarts.isStarted(db, request.id)) ? 'running' : 'received';
 }
 
-/** Records the start `start.requestId` is owed: call it in the transaction that records the request. */
-export async function recordOwedStart(trx: Knex.Transaction, start: RequestWorkflowStart): Promise<void> {
-  await workflowStarts.record(trx, start.requestId, {
-    workflowType: start.workflowType,
-    args: start.args,
-    reusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
-  });
-}
-
 /** The key of a request's `*.requested` audit event: in the intake, then in the chain. */
 export function requestedEventKey(requestId: string): string {
   return `requested:${requestId}`;
-}
-
-/**
- * Records the `*.requested` event of `start` in the audit intake, in the transaction that records the request: one
- * INSERT, no wait for the chain lock. {@link startRequestWorkflow} chains it.
- */
-export async function recordRequestedEvent(
-  trx: Knex.Transaction,
-  start: Pick<RequestWorkflowStart, 'actor' | 'requestId' | 'workflowId'>,
-  requested: RequestedEvent,
-): Promise<void> {
-  await auditIntake.record(trx, {
-    actor: start.actor,
-    action: requested.action,
-    subjectType: 'lifecycle_request',
-    subjectId: start.requestId,
-    customerId: requested.customerId,
-    requestId: start.requestId,
-    workflowId: start.workflowId,
-    details: requested.details,
-    idempotencyKey: requestedEventKey(start.requestId),
-  });
 }
 
 /**
@@ -146,24 +120,54 @@ export interface RequestedEvent {
 /** {@link acceptRequest}'s answer: accepted now, or a concurrent call with the same Idempotency-Key was first. */
 export type Acceptance = { accepted: true } | { accepted: false; winner: LifecycleRequest };
 
+/** The rows that record a request: its `lifecycle_requests` row, and rows of its own that reference it. */
+export interface AcceptedRows {
+  /** The request's row; the start it is owed is added from the {@link RequestWorkflowStart}. */
+  request: Omit<NewLifecycleRequest, 'owedStart'>;
+  /** INSERTs not yet run (e.g. `corrections.insertChangesQuery`), of rows that reference the request. */
+  dependents?: Knex.QueryBuilder[];
+}
+
 /**
- * Accepts a request in one transaction: `record` writes its rows (the `lifecycle_requests` row first), then the
- * workflow start it is owed and its `*.requested` audit event (in the audit intake, keyed, so it is chained once by
- * {@link startRequestWorkflow}). Either all of it commits or nothing does. A concurrent call with the same
- * Idempotency-Key that committed first is answered as `winner`, for the caller to replay.
+ * Accepts a request: its row with the workflow start it is owed, the `rows.dependents`, and its `*.requested` event
+ * (in the audit intake, keyed, so it is chained once by {@link startRequestWorkflow}), written by ONE statement of
+ * data-modifying CTEs. A statement is atomic on its own: all of it commits or nothing does, in one round trip to the
+ * database instead of the five of BEGIN, three INSERTs and COMMIT, which is most of what the API adds to a start
+ * (docs/benchmarks.md `api-load`). A concurrent call with the same Idempotency-Key that committed first is answered as
+ * `winner`, for the caller to replay; any other failure (such as another unique constraint) is thrown as it is.
  */
 export async function acceptRequest(
   db: Knex,
   start: RequestWorkflowStart,
   requested: RequestedEvent & { idempotencyKey?: string },
-  record: (trx: Knex.Transaction) => Promise<void>,
+  rows: AcceptedRows,
 ): Promise<Acceptance> {
+  const request = lifecycleRequests.insertQuery(db, {
+    ...rows.request,
+    owedStart: {
+      workflowType: start.workflowType,
+      args: start.args,
+      reusePolicy: start.workflowIdReusePolicy ?? 'REJECT_DUPLICATE',
+    },
+  });
+  const event = auditIntake.recordQuery(db, {
+    actor: start.actor,
+    action: requested.action,
+    subjectType: 'lifecycle_request',
+    subjectId: start.requestId,
+    customerId: requested.customerId,
+    requestId: start.requestId,
+    workflowId: start.workflowId,
+    details: requested.details,
+    idempotencyKey: requestedEventKey(start.requestId),
+  });
+  // Rows that reference the request are checked against it at the end of the statement, when it is there.
+  let statement = db.with('request', request);
+  (rows.dependents ?? []).forEach((dependent, i) => {
+    statement = statement.with(`dependent_${i}`, dependent);
+  });
   try {
-    await db.transaction(async (trx) => {
-      await record(trx);
-      await recordOwedStart(trx, start);
-      await recordRequestedEvent(trx, start, requested);
-    });
+    await statement.with('requested_event', event).select(db.raw('1'));
     return { accepted: true };
   } catch (err) {
     const e = err as { code?: string; constraint?: string };

@@ -9,7 +9,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { lifecycleRequests } from '../../db/repositories/lifecycle-requests';
 import type { AppConfig } from '../../lib/config';
 import type { TerminationDisposition } from '../../lib/pure/termination-messages';
 import { terminationWorkflowId } from '../../lib/pure/temporal-ids';
@@ -17,8 +16,7 @@ import type { TerminationInput as TerminationWorkflowInput } from '../../workflo
 import { HttpProblem } from '../problem';
 import {
   acceptedStatus,
-  recordOwedStart,
-  recordRequestedEvent,
+  acceptRequest,
   startRequestWorkflow,
   type RequestWorkflowStart,
   type StartDeps,
@@ -118,24 +116,27 @@ export async function startTermination(
     description: 'the termination',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   };
-  await db.transaction(async (trx) => {
-    await lifecycleRequests.insert(trx, {
-      id: requestId,
-      type: 'termination',
-      customerId: start.customerId,
-      workflowId,
-      actor: start.actor,
-      requestHash: createHash('sha256')
-        .update(JSON.stringify({ effectiveAt, disposition, reasonSha256 }))
-        .digest('hex'),
-    });
-    await recordOwedStart(trx, owed);
-    await recordRequestedEvent(trx, owed, {
+  await acceptRequest(
+    db,
+    owed,
+    {
       action: 'termination.requested',
       customerId: start.customerId,
       details: { effectiveAt, disposition, dispositionSource, reasonSha256 },
-    });
-  });
+    },
+    {
+      request: {
+        id: requestId,
+        type: 'termination',
+        customerId: start.customerId,
+        workflowId,
+        actor: start.actor,
+        requestHash: createHash('sha256')
+          .update(JSON.stringify({ effectiveAt, disposition, reasonSha256 }))
+          .digest('hex'),
+      },
+    },
+  );
 
   const outcome = await startRequestWorkflow(deps, owed);
   return {

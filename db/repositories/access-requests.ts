@@ -1,7 +1,7 @@
 /**
  * Store for what the access-request process records beyond the generic lifecycle request (db/repositories/
- * lifecycle-requests.ts): its creation with the instant of receipt, due-date changes, how it closed, the extensions
- * granted and the notices sent.
+ * lifecycle-requests.ts, which records it): due-date changes, how it closed, the extensions granted and the notices
+ * sent.
  */
 import type { Knex } from 'knex';
 import type { RequestStatus } from './lifecycle-requests';
@@ -9,21 +9,6 @@ import type { RequestStatus } from './lifecycle-requests';
 type Db = Knex | Knex.Transaction;
 
 const TERMINAL: RequestStatus[] = ['completed', 'failed', 'cancelled'];
-
-/** A new access request. */
-export interface NewAccessRequest {
-  id: string;
-  customerId: string;
-  workflowId: string;
-  privacyRegime: string;
-  dueOn: string | null;
-  actor: string;
-  idempotencyKey?: string;
-  requestHash: string;
-  /** The requester's address and the scope, kept until the request no longer needs the address. */
-  payload: unknown;
-  receivedAt: Date;
-}
 
 /** Who a notice went to: the address named in the request, a registered contact, or the staff mailbox. */
 export type NoticeRecipient = 'requester' | 'contact' | 'staff';
@@ -45,24 +30,6 @@ export interface RequestExtension {
 }
 
 export const accessRequests = {
-  /** Records a new access request (type `access`) received at `receivedAt`. */
-  async insert(db: Db, r: NewAccessRequest): Promise<void> {
-    await db('lifecycle_requests').insert({
-      id: r.id,
-      type: 'access',
-      customer_id: r.customerId,
-      workflow_id: r.workflowId,
-      privacy_regime: r.privacyRegime,
-      due_on: r.dueOn,
-      actor: r.actor,
-      idempotency_key: r.idempotencyKey ?? null,
-      request_hash: r.requestHash,
-      payload: JSON.stringify(r.payload),
-      received_at: r.receivedAt,
-      updated_at: r.receivedAt,
-    });
-  },
-
   /** Sets the legal due date (clock started, or extended). */
   async setDueOn(db: Db, id: string, dueOn: string): Promise<void> {
     await db('lifecycle_requests').where({ id }).update({ due_on: dueOn, updated_at: db.fn.now() });

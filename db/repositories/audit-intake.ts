@@ -58,9 +58,18 @@ export const auditIntake = {
    * once `trx` has committed. A key already waiting keeps its first event.
    */
   async record(trx: Knex.Transaction, event: IntakeEvent): Promise<void> {
+    await auditIntake.recordQuery(trx, event);
+  },
+
+  /**
+   * {@link auditIntake.record}'s INSERT, not yet run: for a statement that records the event together with the rows it
+   * is about (the API's accepting statement, api/use-cases/start-request-workflow.ts), atomically without a
+   * transaction around it.
+   */
+  recordQuery(db: Knex | Knex.Transaction, event: IntakeEvent): Knex.QueryBuilder {
     const stored = asStored(event);
     const { keyring } = auditLogSecurity();
-    await trx('audit_intake')
+    return db('audit_intake')
       .insert({
         idempotency_key: event.idempotencyKey,
         event: JSON.stringify(stored),

@@ -215,9 +215,12 @@ export const corrections = {
     };
   },
 
-  async insertChanges(db: Db, changes: NewCorrectionChange[]): Promise<void> {
-    if (changes.length === 0) return;
-    await db('correction_changes').insert(
+  /**
+   * The INSERT of a request's changes (at least one), not yet run: a part of the statement that accepts the request
+   * (api/use-cases/start-request-workflow.ts `acceptRequest`).
+   */
+  insertChangesQuery(db: Db, changes: NewCorrectionChange[]): Knex.QueryBuilder {
+    return db('correction_changes').insert(
       changes.map((c) => ({
         id: c.id,
         request_id: c.requestId,

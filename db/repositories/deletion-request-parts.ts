@@ -57,8 +57,12 @@ function toPart(row: PartRow): RecordedDeletionPart {
 
 export const deletionRequestParts = {
   /** Records the parts of a new request, undecided. */
-  async insertAll(db: Db, requestId: string, customerId: string, parts: readonly DeletionPart[]): Promise<void> {
-    await db('deletion_request_parts').insert(
+  /**
+   * The INSERT of a request's parts, not yet run: a part of the statement that accepts the request
+   * (api/use-cases/start-request-workflow.ts `acceptRequest`).
+   */
+  insertAllQuery(db: Db, requestId: string, customerId: string, parts: readonly DeletionPart[]): Knex.QueryBuilder {
+    return db('deletion_request_parts').insert(
       parts.map((part, position) => {
         const [kind, target] = partKey(part).split(/:(.*)/s) as [string, string];
         return { request_id: requestId, position, customer_id: customerId, kind, target };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { owedStartColumns, type OwedStart } from './workflow-starts';
 
 export type RequestType = 'onboarding' | 'access' | 'correction' | 'deletion' | 'termination' | 'retention';
 export type RequestStatus = 'received' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -82,6 +83,10 @@ export interface NewLifecycleRequest {
   idempotencyKey?: string;
   requestHash: string;
   payload?: unknown;
+  /** When it was received (default: now); tests record requests received in the past. */
+  receivedAt?: Date;
+  /** The workflow start it is owed (db/repositories/workflow-starts.ts), recorded in the same row. */
+  owedStart?: OwedStart;
 }
 
 const TERMINAL: RequestStatus[] = ['completed', 'failed', 'cancelled'];
@@ -89,7 +94,15 @@ const TERMINAL: RequestStatus[] = ['completed', 'failed', 'cancelled'];
 /** Store for `lifecycle_requests`. */
 export const lifecycleRequests = {
   async insert(db: Knex | Knex.Transaction, r: NewLifecycleRequest): Promise<void> {
-    await db('lifecycle_requests').insert({
+    await lifecycleRequests.insertQuery(db, r);
+  },
+
+  /**
+   * The INSERT of `r`, not yet run: a builder that {@link insert} awaits, and that the API's accepting statement
+   * (api/use-cases/start-request-workflow.ts) runs as one of its parts.
+   */
+  insertQuery(db: Knex | Knex.Transaction, r: NewLifecycleRequest): Knex.QueryBuilder {
+    return db('lifecycle_requests').insert({
       id: r.id,
       type: r.type,
       customer_id: r.customerId,
@@ -101,6 +114,8 @@ export const lifecycleRequests = {
       idempotency_key: r.idempotencyKey ?? null,
       request_hash: r.requestHash,
       payload: r.payload === undefined ? null : JSON.stringify(r.payload),
+      ...(r.receivedAt ? { received_at: r.receivedAt, updated_at: r.receivedAt } : {}),
+      ...(r.owedStart ? owedStartColumns(r.owedStart) : {}),
     });
   },
 

@@ -1,7 +1,7 @@
 /**
- * The workflow start a recorded request is owed (columns `workflow_*` of `lifecycle_requests`): recorded with the
- * request, in its transaction, and marked once Temporal took it. What stays unmarked is the start reconciler's work
- * (activities/request-starts.ts). See docs/reliability.md "Outbox and accepted starts".
+ * The workflow start a recorded request is owed (columns `workflow_*` of `lifecycle_requests`): recorded in the
+ * request's own row ({@link owedStartColumns}), and marked once Temporal took it. What stays unmarked is the start
+ * reconciler's work (activities/request-starts.ts). See docs/reliability.md "Outbox and accepted starts".
  */
 import type { Knex } from 'knex';
 import type { RequestStatus, RequestType } from './lifecycle-requests';
@@ -42,18 +42,19 @@ interface UnstartedRow {
   start_attempts: number;
 }
 
-export const workflowStarts = {
-  /** Records the start `requestId` is owed (call in the transaction that records the request). */
-  async record(db: Db, requestId: string, start: OwedStart): Promise<void> {
-    await db('lifecycle_requests')
-      .where({ id: requestId })
-      .update({
-        workflow_type: start.workflowType,
-        workflow_args: JSON.stringify(start.args),
-        workflow_id_reuse_policy: start.reusePolicy,
-      });
-  },
+/**
+ * The columns that record `start` as owed: written with the request's row, in its INSERT
+ * (db/repositories/lifecycle-requests.ts `NewLifecycleRequest.owedStart`).
+ */
+export function owedStartColumns(start: OwedStart): Record<string, string> {
+  return {
+    workflow_type: start.workflowType,
+    workflow_args: JSON.stringify(start.args),
+    workflow_id_reuse_policy: start.reusePolicy,
+  };
+}
 
+export const workflowStarts = {
   /** Temporal took the start (or a run of this request exists): nothing is owed any more. */
   async markStarted(db: Db, requestId: string): Promise<void> {
     await db('lifecycle_requests')
