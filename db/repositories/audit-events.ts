@@ -9,7 +9,7 @@
  * is held until the surrounding transaction ends: append as the last statement of a transaction, so that the lock is
  * held briefly and no other row lock is taken after it (which could deadlock with another appending transaction).
  * Appends must run in READ COMMITTED transactions (the default), so that the heads read after the lock are current.
- * A transaction that must not queue for the lock (the API's accepting transaction) records its event in the intake
+ * A write that must not queue for the lock (the API's accepting statement) records its event in the intake
  * instead (db/repositories/audit-intake.ts), which chains it through {@link auditEvents.append} right after.
  *
  * Keys (README "Security"): every append MACs its links with the active AUDIT_HMAC_KEYS key, verification checks the

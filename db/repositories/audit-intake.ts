@@ -2,7 +2,7 @@
  * The audit log's intake: how a transaction records an audit event without taking the chain lock.
  *
  * Every append to the chains takes one lock (db/repositories/audit-events.ts) and holds it until its transaction
- * ends, so an append waits for every append ahead of it in every process. The API's accepting transaction (the
+ * ends, so an append waits for every append ahead of it in every process. The API's accepting statement (the
  * request, the start it is owed and its `*.requested` event, api/use-cases/start-request-workflow.ts) must not wait
  * there: under load, the worker's appends made it queue for up to ~200 ms (docs/benchmarks.md `api-load`). So it
  * records the event here instead: a row in `audit_intake`, keyed and MACed, committed with the request (no request
