@@ -7,6 +7,7 @@
  * As the service's role (TEST_DATABASE_URL), against the shared test database: assertions name this file's own ids.
  */
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import { createDb, type Db } from '../db/connection';
 import { deletionRequestParts } from '../db/repositories/deletion-request-parts';
 import type { DataCategory } from '../lib/pure/data-categories';
@@ -47,15 +48,24 @@ function deletionStart(): RequestWorkflowStart {
   return start;
 }
 
+/**
+ * Accepts `start` as start-deletion-request.ts would: its row, the parts of `categories` (or the given `dependents`
+ * instead) and its `deletion.requested` event.
+ */
 function accept(
   start: RequestWorkflowStart,
-  idempotencyKey?: string,
-  categories: DataCategory[] = ['communication_records'],
+  opts: { idempotencyKey?: string; categories?: DataCategory[]; dependents?: Knex.QueryBuilder[] } = {},
 ) {
+  const categories = opts.categories ?? ['communication_records'];
   return acceptRequest(
     db,
     start,
-    { action: 'deletion.requested', customerId: null, idempotencyKey, details: { categories } },
+    {
+      action: 'deletion.requested',
+      customerId: null,
+      idempotencyKey: opts.idempotencyKey,
+      details: { categories },
+    },
     {
       request: {
         id: start.requestId,
@@ -63,11 +73,11 @@ function accept(
         customerId: start.customerId,
         workflowId: start.workflowId,
         actor: start.actor,
-        idempotencyKey,
+        idempotencyKey: opts.idempotencyKey,
         requestHash: 'b'.repeat(64),
         payload: { requesterEmail: 'someone@example.test' },
       },
-      dependents: [
+      dependents: opts.dependents ?? [
         deletionRequestParts.insertAllQuery(
           db,
           start.requestId,
@@ -91,7 +101,7 @@ async function rowsOf(start: RequestWorkflowStart) {
 
 it('a request is recorded with the start it is owed, the rows that reference it and its requested event', async () => {
   const start = deletionStart();
-  await expect(accept(start, undefined, ['communication_records', 'business_contact'])).resolves.toEqual({
+  await expect(accept(start, { categories: ['communication_records', 'business_contact'] })).resolves.toEqual({
     accepted: true,
   });
 
@@ -115,27 +125,14 @@ it('a request is recorded with the start it is owed, the rows that reference it 
 it('when a row that references the request cannot be written, nothing of the request is: no row, no part, no event', async () => {
   const start = deletionStart();
   // Two INSERTs of parts, each valid on its own, both at position 0: the second is the write that fails.
-  const failing = acceptRequest(
-    db,
-    start,
-    { action: 'deletion.requested', customerId: null, details: {} },
-    {
-      request: {
-        id: start.requestId,
-        type: 'deletion',
-        customerId: start.customerId,
-        workflowId: start.workflowId,
-        actor: start.actor,
-        requestHash: 'c'.repeat(64),
-      },
-      dependents: [
-        deletionRequestParts.insertAllQuery(db, start.requestId, start.customerId, [
-          { category: 'communication_records' },
-        ]),
-        deletionRequestParts.insertAllQuery(db, start.requestId, start.customerId, [{ category: 'business_contact' }]),
-      ],
-    },
-  );
+  const failing = accept(start, {
+    dependents: [
+      deletionRequestParts.insertAllQuery(db, start.requestId, start.customerId, [
+        { category: 'communication_records' },
+      ]),
+      deletionRequestParts.insertAllQuery(db, start.requestId, start.customerId, [{ category: 'business_contact' }]),
+    ],
+  });
   await expect(failing).rejects.toMatchObject({ code: '23505', constraint: 'deletion_request_parts_pkey' });
 
   const { request, parts, event } = await rowsOf(start);
@@ -148,9 +145,9 @@ it('a second call with the same Idempotency-Key writes nothing and is answered w
   const key = `accept-test-${randomUUID()}`;
   const first = deletionStart();
   const second = deletionStart();
-  await expect(accept(first, key)).resolves.toEqual({ accepted: true });
+  await expect(accept(first, { idempotencyKey: key })).resolves.toEqual({ accepted: true });
 
-  const answer = await accept(second, key);
+  const answer = await accept(second, { idempotencyKey: key });
   expect(answer).toMatchObject({ accepted: false, winner: { id: first.requestId, idempotencyKey: key } });
   const { request, parts, event } = await rowsOf(second);
   expect(request).toBeUndefined();
