@@ -16,6 +16,7 @@ import { seedDemoCustomer, type SeedResult } from '../scripts/seed-demo-customer
 import type { SignedCertificate } from '../lib/certificate';
 import { archiveDirectory } from '../lib/export-archive';
 import { startTestStack, type TestStack } from './support/test-stack';
+import { withSettingDuring } from './support/setting-during';
 
 let stack: TestStack;
 let secondOfficer: string;
@@ -229,13 +230,11 @@ describe('contract termination', () => {
   it('return then delete after the acknowledgement link: export delivered, acknowledged, erased, certified', async () => {
     const seeded = await seed();
     const { customerId } = seeded;
-    // This termination's grace period is long enough for the steps below on a busy machine (the file's 6 s are for
-    // the grace period test). The durations are fixed at the start, so restoring right after it is enough.
-    const gracePeriodMs = stack.config.termination.returnGracePeriodMs;
-    stack.config.termination.returnGracePeriodMs = 10 * 60_000;
-    const { body } = await stack
-      .http('POST', `/v1/customers/${customerId}/termination`, { reason: 'end' })
-      .finally(() => (stack.config.termination.returnGracePeriodMs = gracePeriodMs));
+    // A grace period of its own, long enough for the steps below on a busy machine (the file's 6 s are for the grace
+    // period test).
+    const { body } = await withSettingDuring(stack.config.termination, 'returnGracePeriodMs', 10 * 60_000, () =>
+      stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'end' }),
+    );
     expect(body).toMatchObject({ disposition: 'return_then_delete', dispositionSource: 'contract' });
     const mail = await stack.smtp.waitFor((m) => m.to.includes(seeded.email) && /termination/.test(m.subject));
     // The email links the download page; the archive itself is at /exports/ with the same token.
