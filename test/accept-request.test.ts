@@ -15,7 +15,10 @@ import { acceptRequest, requestedEventKey, type RequestWorkflowStart } from '../
 
 let db: Db;
 let admin: Db;
-/** The requests this file wrote: removed at the end, so no owed start or intake row outlives it in the shared database. */
+/**
+ * The requests this file wrote: removed at the end, so none of its owed starts or intake rows stays in the shared
+ * database.
+ */
 const written: RequestWorkflowStart[] = [];
 
 beforeAll(() => {

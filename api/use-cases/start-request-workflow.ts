@@ -6,9 +6,10 @@
  * is owed and its `*.requested` audit event atomically, in ONE statement ({@link acceptRequest}); only then is the
  * workflow started, within TEMPORAL_START_TIMEOUT. The event is recorded in the audit intake
  * (db/repositories/audit-intake.ts), so accepting never queues for the audit chain's lock, and it is chained beside
- * the start, before the answer. When Temporal is down or slow, or the process dies between the commit and the start, the request stays
- * recorded and owed: the API answers 202 all the same (status `received`), and the start reconciler (a Temporal
- * Schedule, activities/request-starts.ts) chains its event and starts it later through {@link launchRequestWorkflow}.
+ * the start, before the answer. When Temporal is down or slow, or the process dies between the commit and the start,
+ * the request stays recorded and owed: the API answers 202 all the same (status `received`), and the start reconciler
+ * (a Temporal Schedule, activities/request-starts.ts) chains its event and starts it later through
+ * {@link launchRequestWorkflow}.
  * Work once accepted is never answered 5xx. Only a start Temporal refuses for good (another request's run holds a
  * customer-scoped workflow id) closes the request and answers 409.
  */
