@@ -56,9 +56,8 @@ function toPart(row: PartRow): RecordedDeletionPart {
 }
 
 export const deletionRequestParts = {
-  /** Records the parts of a new request, undecided. */
   /**
-   * The INSERT of a request's parts, not yet run: a part of the statement that accepts the request
+   * The INSERT of a new request's parts, undecided, not yet run: a part of the statement that accepts the request
    * (api/use-cases/start-request-workflow.ts `acceptRequest`).
    */
   insertAllQuery(db: Db, requestId: string, customerId: string, parts: readonly DeletionPart[]): Knex.QueryBuilder {

@@ -93,13 +93,10 @@ const TERMINAL: RequestStatus[] = ['completed', 'failed', 'cancelled'];
 
 /** Store for `lifecycle_requests`. */
 export const lifecycleRequests = {
-  async insert(db: Knex | Knex.Transaction, r: NewLifecycleRequest): Promise<void> {
-    await lifecycleRequests.insertQuery(db, r);
-  },
-
   /**
-   * The INSERT of `r`, not yet run: a builder that {@link insert} awaits, and that the API's accepting statement
-   * (api/use-cases/start-request-workflow.ts) runs as one of its parts.
+   * The INSERT of a new request `r`, not yet run: the API's accepting statement
+   * (api/use-cases/start-request-workflow.ts `acceptRequest`) runs it as one of its parts, with the start the request
+   * is owed and its audit event.
    */
   insertQuery(db: Knex | Knex.Transaction, r: NewLifecycleRequest): Knex.QueryBuilder {
     return db('lifecycle_requests').insert({
