@@ -18,6 +18,7 @@ import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-r
 import { readEncryptedFile } from '../lib/export-encryption';
 import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
 import { startTestStack, type TestStack } from './support/test-stack';
+import { withSettingDuring } from './support/setting-during';
 
 let stack: TestStack;
 let exportDir: string;
@@ -467,7 +468,10 @@ describe('the deadline clock', () => {
 describe('the archive on disk', () => {
   it('holds the manifest and one file per table while the link lives', async () => {
     const { customerId, email } = await seededCustomer(20);
-    const res = await requestAccess(customerId, { requesterEmail: email, scope: 'service_records' });
+    // The files are read after delivery: a link lifetime of its own, so a busy machine cannot expire them first.
+    const res = await withSettingDuring(stack.config.exports, 'linkLifetimeMs', 10 * 60_000, () =>
+      requestAccess(customerId, { requesterEmail: email, scope: 'service_records' }),
+    );
     const mail = await mailAbout(res.body.requestId, email, /^Confirm your data access request/);
     await confirmVerification(stack, linkToken(mail.text, 'verify'));
     await mailAbout(res.body.requestId, email, /^Your data export for .* is ready/);
