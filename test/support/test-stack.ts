@@ -4,6 +4,7 @@
  * them. Logs go to a file per test file under .data/test/logs so test output stays readable.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -97,7 +98,10 @@ export async function startTestStack(opts: {
   schedules?: EnsureSchedulesOptions;
   /** Test-only activity hooks (e.g. failure injection in the erasure); merged into the worker's activity deps. */
   activityHooks?: Pick<ActivityDeps, 'erasureTestHooks' | 'exportHooks'>;
-  /** Another database than the run's (a test that tampers with the audit chain gets one of its own). */
+  /**
+   * Another database than the run's (a test that tampers with the audit chain gets one of its own). Unless `env` names
+   * an AUDIT_CHECKPOINT_PATH, the stack then signs its audit checkpoints into a file of its own, removed by `stop()`.
+   */
   databaseUrl?: string;
 }): Promise<TestStack> {
   const address = required('TEST_TEMPORAL_ADDRESS');
@@ -115,6 +119,12 @@ export async function startTestStack(opts: {
   });
 
   routeTemporalLogs(log);
+  // A database of the stack's own holds a chain of its own, so it gets a checkpoint file of its own too: the run's file
+  // signs positions of the run's chain, which this one's verification would read as a truncation of it.
+  const ownCheckpoints =
+    opts.databaseUrl !== undefined && opts.env?.AUDIT_CHECKPOINT_PATH === undefined
+      ? path.join(__dirname, '..', '..', '.data', 'test', `audit-checkpoints-${opts.name}-${suffix}.jsonl`)
+      : undefined;
   // The service's own configuration, as a deployment would have it, with this run's servers and the test's overrides.
   const config = loadConfig({
     ...process.env,
@@ -127,6 +137,7 @@ export async function startTestStack(opts: {
     PAYLOAD_ACTIVE_KEY_ID: TEST_ACTIVE_PAYLOAD_KEY_ID,
     // The fake subprocessors run on http://127.0.0.1: allowed here, explicitly (off by default everywhere else).
     ...TEST_OUTBOUND_ENV,
+    ...(ownCheckpoints ? { AUDIT_CHECKPOINT_PATH: ownCheckpoints } : {}),
     ...opts.env,
   });
   const dataConverter = createDataConverter(config.payloadEncryption.keyring);
@@ -256,6 +267,7 @@ export async function startTestStack(opts: {
       await sim.stop();
       await smtp.stop();
       await db.destroy();
+      if (ownCheckpoints) fs.rmSync(ownCheckpoints, { force: true });
       log.close();
     },
   };
