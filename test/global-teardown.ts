@@ -18,6 +18,8 @@ export default async function globalTeardown(): Promise<void> {
     fs.rmSync(process.env.AUDIT_CHECKPOINT_PATH ?? '', { force: true });
   } else console.log(`test database kept: ${run.databaseUrl}`);
   await run.databaseServer.stop();
+  // The run's workflow bundle (named after its process, so no later run reads it).
+  fs.rmSync(process.env.TEST_WORKFLOW_BUNDLE ?? '', { force: true });
 
   const leaks = findLogLeaks(path.join(__dirname, '..', '.data', 'test', 'logs'));
   if (leaks.length > 0) {
