@@ -64,11 +64,14 @@ export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
   });
 }
 
-/** Parses `value` with `schema` or throws a {@link ValidationProblem}. */
+/**
+ * Parses `value` with `schema` or throws a {@link ValidationProblem} whose fields start with `location`: a header is
+ * parsed on its own, so its location names it (`header.Idempotency-Key`), and the answer says which header is wrong.
+ */
 export function parseOr400<S extends z.ZodType>(
   schema: S,
   value: unknown,
-  location: 'body' | 'query' | 'path' | 'header',
+  location: 'body' | 'query' | 'path' | `header.${string}`,
 ): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationProblem(fieldErrors(location, result.error));

@@ -266,7 +266,7 @@ describe('refusing bad onboarding input', () => {
     expect(res.body.detail).toBe('body is not valid JSON');
     const key = await onboard(onboardingBody([]), { 'Idempotency-Key': 'x' });
     expect(key.status).toBe(400);
-    expect(key.body.errors[0].field).toBe('header');
+    expect(key.body.errors[0].field).toBe('header.Idempotency-Key');
     expect(await requestCount()).toBe(before);
   });
 

@@ -243,6 +243,7 @@ describe('retention policies', () => {
       'privacy_officer',
     );
     expect(malformedIfMatch.status).toBe(400);
+    expect(malformedIfMatch.body.errors[0].field).toBe('header.If-Match');
     for (const role of ['support', 'auditor', 'admin'] as const)
       expect((await stack.http('PUT', '/v1/retention-policies/orders', valid, {}, role)).status).toBe(403);
     expect(await versionsOf('orders')).toHaveLength(1);

@@ -29,7 +29,7 @@ export function accessRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/access-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
+    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
     const input = parseOr400(AccessRequestInput, req.body, 'body');
     const started = await startAccessRequest(deps, id, input, { idempotencyKey, actor: res.locals.actor as string });
     res

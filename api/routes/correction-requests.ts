@@ -28,7 +28,7 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/correction-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
+    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
     const input = parseOr400(CorrectionRequestInput, req.body, 'body');
     const started = await startCorrectionRequest(deps, id, input, {
       idempotencyKey,

@@ -11,7 +11,7 @@ export function customersRouter(deps: AppDeps): Router {
   const router = Router();
 
   router.post('/v1/customers', async (req, res) => {
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
+    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
     const input = parseOr400(OnboardingInput, req.body, 'body');
     const result = await startOnboarding(
       { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, log: deps.log, config: deps.config },

@@ -13,7 +13,7 @@ export function deletionRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/deletion-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header');
+    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
     const input = parseOr400(DeletionRequestInput, req.body, 'body');
     const started = await startDeletionRequest(deps, id, input, { idempotencyKey, actor: res.locals.actor as string });
     res

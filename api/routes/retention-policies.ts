@@ -72,7 +72,7 @@ export function retentionPoliciesRouter(deps: AppDeps): Router {
 
   router.put('/v1/retention-policies/:category', async (req, res) => {
     const { category } = parseOr400(RetentionCategoryParam, req.params, 'path');
-    const ifMatch = parseOr400(IfMatchHeader, req.get('If-Match'), 'header');
+    const ifMatch = parseOr400(IfMatchHeader, req.get('If-Match'), 'header.If-Match');
     const input = parseOr400(RetentionPolicyInput, req.body, 'body');
     const problem = clockProblem(category, input.clockStart);
     if (problem)
