@@ -64,10 +64,7 @@ export function fieldErrors(location: string, error: z.ZodError): FieldError[] {
   });
 }
 
-/**
- * Parses `value` with `schema` or throws a {@link ValidationProblem} whose fields start with `location`: a header is
- * parsed on its own, so its location names it (`header.Idempotency-Key`), and the answer says which header is wrong.
- */
+/** Parses `value` with `schema` or throws a {@link ValidationProblem} whose fields start with `location`. */
 export function parseOr400<S extends z.ZodType>(
   schema: S,
   value: unknown,
@@ -76,6 +73,14 @@ export function parseOr400<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationProblem(fieldErrors(location, result.error));
   return result.data;
+}
+
+/**
+ * Parses the request's header `name` with `schema` or throws a {@link ValidationProblem} naming it
+ * (`header.Idempotency-Key`): a header is parsed on its own, so its name is the only thing that says which is wrong.
+ */
+export function parseHeaderOr400<S extends z.ZodType>(schema: S, req: Request, name: string): z.infer<S> {
+  return parseOr400(schema, req.get(name), `header.${name}`);
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 } from '../../lib/schemas/access-request';
 import type { AppDeps } from '../deps';
 import { withRecordedReason } from '../use-cases/record-reason';
-import { HttpProblem, parseOr400 } from '../problem';
+import { HttpProblem, parseHeaderOr400, parseOr400 } from '../problem';
 import { startAccessRequest } from '../use-cases/start-access-request';
 import { executeRequestUpdate } from '../workflow-calls';
 import { extendDeadlineUpdate } from '../../workflows/deadline-clock';
@@ -29,7 +29,7 @@ export function accessRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/access-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
+    const idempotencyKey = parseHeaderOr400(IdempotencyKeyHeader, req, 'Idempotency-Key');
     const input = parseOr400(AccessRequestInput, req.body, 'body');
     const started = await startAccessRequest(deps, id, input, { idempotencyKey, actor: res.locals.actor as string });
     res

@@ -19,7 +19,7 @@ import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params'
 import { waiveReceiptUpdate } from '../../workflows/correction';
 import type { AppDeps } from '../deps';
 import { withRecordedReason } from '../use-cases/record-reason';
-import { HttpProblem, parseOr400 } from '../problem';
+import { HttpProblem, parseHeaderOr400, parseOr400 } from '../problem';
 import { startCorrectionRequest } from '../use-cases/start-correction-request';
 import { executeRequestUpdate } from '../workflow-calls';
 
@@ -28,7 +28,7 @@ export function correctionRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/correction-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
+    const idempotencyKey = parseHeaderOr400(IdempotencyKeyHeader, req, 'Idempotency-Key');
     const input = parseOr400(CorrectionRequestInput, req.body, 'body');
     const started = await startCorrectionRequest(deps, id, input, {
       idempotencyKey,

@@ -3,7 +3,7 @@ import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params'
 import { Router } from 'express';
 import { customers } from '../../db/repositories/customers';
 import { ListCustomersQuery, OnboardingInput } from '../../lib/schemas/onboarding';
-import { HttpProblem, parseOr400 } from '../problem';
+import { HttpProblem, parseHeaderOr400, parseOr400 } from '../problem';
 import type { AppDeps } from '../deps';
 import { startOnboarding } from '../use-cases/start-onboarding';
 
@@ -11,7 +11,7 @@ export function customersRouter(deps: AppDeps): Router {
   const router = Router();
 
   router.post('/v1/customers', async (req, res) => {
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
+    const idempotencyKey = parseHeaderOr400(IdempotencyKeyHeader, req, 'Idempotency-Key');
     const input = parseOr400(OnboardingInput, req.body, 'body');
     const result = await startOnboarding(
       { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, log: deps.log, config: deps.config },

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DeletionRequestInput, DeletionRequestStarted } from '../../lib/schemas/deletion-request';
 import { CustomerIdParam, IdempotencyKeyHeader } from '../../lib/schemas/params';
 import type { AppDeps } from '../app';
-import { parseOr400 } from '../problem';
+import { parseHeaderOr400, parseOr400 } from '../problem';
 import { startDeletionRequest } from '../use-cases/start-deletion-request';
 
 export function deletionRequestsRouter(deps: AppDeps): Router {
@@ -13,7 +13,7 @@ export function deletionRequestsRouter(deps: AppDeps): Router {
 
   router.post('/v1/customers/:id/deletion-requests', async (req, res) => {
     const { id } = parseOr400(CustomerIdParam, req.params, 'path');
-    const idempotencyKey = parseOr400(IdempotencyKeyHeader, req.get('Idempotency-Key'), 'header.Idempotency-Key');
+    const idempotencyKey = parseHeaderOr400(IdempotencyKeyHeader, req, 'Idempotency-Key');
     const input = parseOr400(DeletionRequestInput, req.body, 'body');
     const started = await startDeletionRequest(deps, id, input, { idempotencyKey, actor: res.locals.actor as string });
     res

@@ -19,7 +19,7 @@ import {
 } from '../../lib/schemas/retention-policies';
 import { PendingChangeAnswer } from '../../lib/schemas/change-requests';
 import type { AppDeps } from '../deps';
-import { HttpProblem, parseOr400, ValidationProblem } from '../problem';
+import { HttpProblem, parseHeaderOr400, parseOr400, ValidationProblem } from '../problem';
 import { notifyRetentionWorkflows, proposeRetentionChangeIfShortening } from '../use-cases/change-retention-policy';
 
 function view(p: StoredRetentionPolicy) {
@@ -72,7 +72,7 @@ export function retentionPoliciesRouter(deps: AppDeps): Router {
 
   router.put('/v1/retention-policies/:category', async (req, res) => {
     const { category } = parseOr400(RetentionCategoryParam, req.params, 'path');
-    const ifMatch = parseOr400(IfMatchHeader, req.get('If-Match'), 'header.If-Match');
+    const ifMatch = parseHeaderOr400(IfMatchHeader, req, 'If-Match');
     const input = parseOr400(RetentionPolicyInput, req.body, 'body');
     const problem = clockProblem(category, input.clockStart);
     if (problem)
