@@ -15,8 +15,8 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { armFaultPoints } from '../lib/fault-points';
 import { requestStartReconcilerScheduleId } from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
-import type { requestStartReconcilerWorkflow } from '../workflows/request-start-reconciler';
 import { onboardingBody } from './support/fixtures';
+import { reconcileStarts, until } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -86,25 +86,6 @@ async function call(
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Runs one pass of the start reconciler on the stack's worker, restricted to `requestIds`. */
-async function reconcile(requestIds: string[]) {
-  return stack.client.workflow.execute<typeof requestStartReconcilerWorkflow>('requestStartReconcilerWorkflow', {
-    taskQueue: stack.taskQueue,
-    workflowId: `test-start-reconciler-${randomUUID()}`,
-    args: [{ requestIds }],
-  });
-}
-
 describe('while Temporal is down', () => {
   it('an onboarding is accepted (202 received, row and event committed) and the reconciler starts it; the replay answers completed', async () => {
     const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}` });
@@ -151,11 +132,11 @@ describe('while Temporal is down', () => {
         Date.now() - new Date(row.received_at).getTime() > 2 * stack.config.temporal.startTimeoutMs ? true : undefined,
       ),
     );
-    expect(await reconcile([requestId])).toMatchObject({ started: [requestId], closed: [], failed: [] });
+    expect(await reconcileStarts(stack, [requestId])).toMatchObject({ started: [requestId], closed: [], failed: [] });
     const result = await stack.client.workflow.getHandle(workflowId).result();
     expect(result).toMatchObject({ customerId, status: 'active' });
     // A second pass finds nothing owed.
-    expect(await reconcile([requestId])).toMatchObject({ started: [], closed: [], failed: [] });
+    expect(await reconcileStarts(stack, [requestId])).toMatchObject({ started: [], closed: [], failed: [] });
 
     // The replay answers where the request stands now, not "running".
     const replay = await stack.http('POST', '/v1/customers', body, { 'Idempotency-Key': key });

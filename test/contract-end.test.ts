@@ -16,6 +16,7 @@ import {
 } from '../lib/pure/temporal-ids';
 import { ensureSchedules } from '../workers/schedules';
 import type { contractEndCheckWorkflow } from '../workflows/contract-end-check';
+import { until } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;
@@ -55,16 +56,6 @@ async function terminationRequests(customerId: string) {
       'status',
       'workflow_id',
     );
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const request = async (requestId: string) =>
