@@ -65,6 +65,7 @@ export function createRequestStartActivities(deps: RequestStartDeps) {
         try {
           await launchRequestWorkflow(
             client,
+            deps.db,
             taskQueue,
             { ...r, requestType: r.type, workflowIdReusePolicy: r.reusePolicy },
             timeoutMs,

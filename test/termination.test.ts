@@ -5,6 +5,7 @@
  * mid-erasure. After every completed termination nothing of the customer remains in any customer-owned table of the
  * live schema beyond what the certificate lists as retained, and no export archive is left on disk.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,10 @@ import { seedDemoCustomer, type SeedResult } from '../scripts/seed-demo-customer
 import type { SignedCertificate } from '../lib/certificate';
 import { archiveDirectory } from '../lib/export-archive';
 import { startTestStack, type TestStack } from './support/test-stack';
+import { reconcileStarts, until } from './support/polling';
 import { withSettingDuring } from './support/setting-during';
+import type { WorkflowHandle } from '@temporalio/client';
+import { searchAttributes } from '../lib/pure/temporal-ids';
 
 let stack: TestStack;
 let secondOfficer: string;
@@ -297,6 +301,99 @@ describe('contract termination', () => {
     expect(again.status).toBe(202);
     expect((await stack.http('DELETE', `/v1/customers/${customerId}/termination`)).status).toBe(200);
     await waitForEnd(again.body.requestId);
+  });
+
+  /**
+   * A cancelled termination's request ends in the database one workflow task before its run closes. The run is held
+   * open here on purpose (a run under the cancelled request's id on a task queue no worker polls), as a slow moment of
+   * the worker would hold it.
+   */
+  async function cancelledWithItsRunStillOpen(): Promise<{
+    customerId: string;
+    cancelledId: string;
+    holder: WorkflowHandle;
+  }> {
+    const { customerId } = await seed();
+    const effectiveAt = new Date(Date.now() + 3600_000).toISOString();
+    const first = await stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'x', effectiveAt });
+    await waitForStage(first.body.requestId, 'scheduled');
+    expect((await stack.http('DELETE', `/v1/customers/${customerId}/termination`)).status).toBe(200);
+    await waitForEnd(first.body.requestId);
+    await until('the cancelled run to close', async () => {
+      const { status } = await stack.client.workflow.getHandle(first.body.workflowId).describe();
+      return status.name === 'RUNNING' ? undefined : status.name;
+    });
+    const holder = await stack.client.workflow.start('terminationWorkflow', {
+      taskQueue: `unpolled-${randomUUID()}`,
+      workflowId: first.body.workflowId,
+      args: [{}],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [{ key: searchAttributes.requestId, value: first.body.requestId as string }],
+    });
+    return { customerId, cancelledId: first.body.requestId as string, holder };
+  }
+
+  it("a termination asked for while the cancelled one's run is still closing waits for that run and starts", async () => {
+    const { customerId, cancelledId, holder } = await cancelledWithItsRunStillOpen();
+    const effectiveAt = new Date(Date.now() + 3600_000).toISOString();
+    // Long enough that the wait below cannot run into it on a busy machine.
+    await withSettingDuring(stack.config.temporal, 'startTimeoutMs', 60_000, async () => {
+      let answered = false;
+      const asked = stack
+        .http('POST', `/v1/customers/${customerId}/termination`, { reason: 'y', effectiveAt })
+        .finally(() => (answered = true));
+      const accepted = await until('the second termination to be accepted', () =>
+        stack
+          .db('lifecycle_requests')
+          .where({ customer_id: customerId, type: 'termination' })
+          .whereNot({ id: cancelledId })
+          .first<{ id: string } | undefined>('id'),
+      );
+      // Its start found the cancelled request's run open: it waits rather than refusing.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(answered).toBe(false);
+      await holder.terminate('the cancelled run closes');
+
+      const again = await asked;
+      expect(again.status).toBe(202);
+      expect(again.body).toMatchObject({ requestId: accepted.id, status: 'running' });
+      const run = await stack.client.workflow.getHandle(again.body.workflowId).describe();
+      expect(run.typedSearchAttributes.get(searchAttributes.requestId)).toBe(accepted.id);
+      expect(await auditEvents.list(stack.db, { requestId: accepted.id, action: 'termination.start_refused' })).toEqual(
+        [],
+      );
+      expect((await stack.http('DELETE', `/v1/customers/${customerId}/termination`)).status).toBe(200);
+      await waitForEnd(accepted.id);
+    });
+  });
+
+  it("a termination asked for while the cancelled one's run stays open past the start timeout is left owed, not refused", async () => {
+    const { customerId, holder } = await cancelledWithItsRunStillOpen();
+    const effectiveAt = new Date(Date.now() + 3600_000).toISOString();
+    const again = await withSettingDuring(stack.config.temporal, 'startTimeoutMs', 1_000, () =>
+      stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'y', effectiveAt }),
+    );
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ status: 'received' });
+    const row = await stack.db('lifecycle_requests').where({ id: again.body.requestId }).first();
+    expect(row).toMatchObject({ status: 'received', workflow_started_at: null });
+    expect(row.start_error).toContain('still open at the start deadline');
+    expect(
+      await auditEvents.list(stack.db, { requestId: again.body.requestId, action: 'termination.start_refused' }),
+    ).toEqual([]);
+
+    // Once the run has closed, the start reconciler makes the start it is owed.
+    await holder.terminate('the cancelled run closes');
+    await until('the request to be older than twice the start timeout', () =>
+      Promise.resolve(
+        Date.now() - new Date(row.received_at).getTime() > 2 * stack.config.temporal.startTimeoutMs ? true : undefined,
+      ),
+    );
+    const requestId = again.body.requestId as string;
+    expect(await reconcileStarts(stack, [requestId])).toMatchObject({ started: [requestId], closed: [] });
+    await waitForStage(requestId, 'scheduled');
+    expect((await stack.http('DELETE', `/v1/customers/${customerId}/termination`)).status).toBe(200);
+    await waitForEnd(requestId);
   });
 
   it('an active legal hold makes the approved termination wait, visibly, until it is released', async () => {

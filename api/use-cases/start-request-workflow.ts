@@ -11,13 +11,15 @@
  * (a Temporal Schedule, activities/request-starts.ts) chains its event and starts it later through
  * {@link launchRequestWorkflow}.
  * Work once accepted is never answered 5xx. Only a start Temporal refuses for good (another request's run holds a
- * customer-scoped workflow id) closes the request and answers 409.
+ * customer-scoped workflow id) closes the request and answers 409; the run of a request that has already ended is
+ * only finishing, and the start waits for it (a termination taken again right after one was cancelled).
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { auditEvents } from '../../db/repositories/audit-events';
 import { auditIntake } from '../../db/repositories/audit-intake';
 import {
+  isTerminal,
   lifecycleRequests,
   type LifecycleRequest,
   type NewLifecycleRequest,
@@ -191,12 +193,16 @@ export class StartConflict extends Error {
 
 /**
  * Starts the workflow of a recorded request within `timeoutMs`. A run of this same request already there (an earlier
- * start whose answer was lost) counts as started.
+ * start whose answer was lost) counts as started. A run of an earlier request that has ended in the database
+ * (cancelled, completed or failed: a customer-scoped id such as `termination-<id>`, taken again right after the
+ * previous request ended) is finishing its last workflow task: the start waits for it to close, within the same
+ * `timeoutMs`, and is made then.
  * @throws StartConflict when a run of another request holds the id; anything else Temporal throws (unavailable,
- * deadline exceeded), which leaves the start owed.
+ * deadline exceeded, or an ended request's run still open at the deadline), which leaves the start owed.
  */
 export async function launchRequestWorkflow(
   temporal: Client,
+  db: Knex,
   taskQueue: string,
   start: Pick<
     RequestWorkflowStart,
@@ -205,8 +211,8 @@ export async function launchRequestWorkflow(
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  try {
-    await withTimeout(
+  const startRun = () =>
+    withTimeout(
       temporal.connection.withDeadline(deadline, () =>
         temporal.workflow.start(start.workflowType, {
           taskQueue,
@@ -224,25 +230,73 @@ export async function launchRequestWorkflow(
           ],
         }),
       ),
-      timeoutMs,
+      Math.max(0, deadline - Date.now()),
     );
+  try {
+    await startRun();
+    return;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const holder = await runHolder(temporal, start.workflowId, deadline);
-    if (holder !== start.requestId) throw new StartConflict(start.workflowId);
+  }
+  const holder = await runHolder(temporal, start.workflowId, deadline);
+  if (holder?.requestId === start.requestId) return;
+  if (!holder?.requestId || !(await requestHasEnded(db, holder.requestId))) throw new StartConflict(start.workflowId);
+  if (holder.running) await waitForRunToClose(temporal, start.workflowId, holder.runId, deadline);
+  try {
+    await startRun();
+  } catch (err) {
+    // Taken again meanwhile (or a REJECT_DUPLICATE id whose closed run is another request's): held for good.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new StartConflict(start.workflowId);
+    throw err;
   }
 }
 
-/** The request id of the latest run of `workflowId` (its `RequestId` search attribute), if any. */
-async function runHolder(temporal: Client, workflowId: string, deadline: number): Promise<string | undefined> {
+/** The latest run of a workflow id: whose request it serves (its `RequestId` search attribute) and whether it runs. */
+interface RunHolder {
+  requestId: string | undefined;
+  runId: string;
+  running: boolean;
+}
+
+async function runHolder(temporal: Client, workflowId: string, deadline: number): Promise<RunHolder | undefined> {
   try {
     const description = await temporal.connection.withDeadline(Math.max(deadline, Date.now() + 1000), () =>
       temporal.workflow.getHandle(workflowId).describe(),
     );
-    return description.typedSearchAttributes.get(searchAttributes.requestId);
+    return {
+      requestId: description.typedSearchAttributes.get(searchAttributes.requestId),
+      runId: description.runId,
+      running: description.status.name === 'RUNNING',
+    };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
+  }
+}
+
+/** Whether the request `requestId` has ended in the database (its run, if still open, is only finishing). */
+async function requestHasEnded(db: Knex, requestId: string): Promise<boolean> {
+  const request = await lifecycleRequests.findById(db, requestId);
+  return request !== undefined && isTerminal(request.status);
+}
+
+/** How often {@link waitForRunToClose} looks again. */
+const CLOSE_POLL_MS = 100;
+
+/**
+ * Waits until the run `runId` of `workflowId` has closed, looking every {@link CLOSE_POLL_MS}.
+ * @throws Error when it is still open at `deadline` (the start stays owed; the reconciler tries again later).
+ */
+async function waitForRunToClose(temporal: Client, workflowId: string, runId: string, deadline: number): Promise<void> {
+  const handle = temporal.workflow.getHandle(workflowId, runId);
+  for (;;) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      throw new Error(`the run ${runId} of ${workflowId} (an ended request's) was still open at the start deadline`);
+    }
+    const description = await temporal.connection.withDeadline(deadline, () => handle.describe());
+    if (description.status.name !== 'RUNNING') return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_POLL_MS, remaining)));
   }
 }
 
@@ -313,7 +367,7 @@ async function launchAccepted(
 ): Promise<StartOutcome> {
   const timeoutMs = deps.config?.temporal?.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   try {
-    await launchRequestWorkflow(deps.temporal, deps.taskQueue, start, timeoutMs);
+    await launchRequestWorkflow(deps.temporal, deps.db, deps.taskQueue, start, timeoutMs);
   } catch (err) {
     if (err instanceof StartConflict) {
       // The refusal follows the request's own event in the chain.
