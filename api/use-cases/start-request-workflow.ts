@@ -232,22 +232,20 @@ export async function launchRequestWorkflow(
       ),
       Math.max(0, deadline - Date.now()),
     );
-  try {
-    await startRun();
-    return;
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  const holder = await runHolder(temporal, start.workflowId, deadline);
-  if (holder?.requestId === start.requestId) return;
-  if (!holder?.requestId || !(await requestHasEnded(db, holder.requestId))) throw new StartConflict(start.workflowId);
-  if (holder.running) await waitForRunToClose(temporal, start.workflowId, holder.runId, deadline);
-  try {
-    await startRun();
-  } catch (err) {
-    // Taken again meanwhile (or a REJECT_DUPLICATE id whose closed run is another request's): held for good.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new StartConflict(start.workflowId);
-    throw err;
+  // At most twice: the second time only after an ended request's run has closed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startRun();
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    const holder = await runHolder(temporal, start.workflowId, deadline);
+    if (holder?.requestId === start.requestId) return;
+    const closing = attempt === 1 && holder?.requestId !== undefined && (await requestHasEnded(db, holder.requestId));
+    // Another request's run, or the id taken again while the ended one closed: held for good.
+    if (!closing) throw new StartConflict(start.workflowId);
+    if (holder.running) await waitForRunToClose(temporal, start.workflowId, holder.runId, deadline);
   }
 }
 
