@@ -292,7 +292,10 @@ async function waitForRunToClose(temporal: Client, workflowId: string, runId: st
     if (remaining <= 0) {
       throw new Error(`the run ${runId} of ${workflowId} (an ended request's) was still open at the start deadline`);
     }
-    const description = await temporal.connection.withDeadline(deadline, () => handle.describe());
+    // Bounded as runHolder's look is: one that ends past the deadline is answered, and the next turn names why.
+    const description = await temporal.connection.withDeadline(Math.max(deadline, Date.now() + 1000), () =>
+      handle.describe(),
+    );
     if (description.status.name !== 'RUNNING') return;
     await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_POLL_MS, remaining)));
   }
