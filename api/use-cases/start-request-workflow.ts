@@ -56,7 +56,8 @@ export interface RequestWorkflowStart {
   description: string;
   /**
    * Default `REJECT_DUPLICATE` (request-scoped ids never repeat). A customer-scoped id such as `termination-<id>` uses
-   * `ALLOW_DUPLICATE`: a new run after the previous one closed, never two at once (answered 409).
+   * `ALLOW_DUPLICATE`: a new run after the previous one closed, never two at once (answered 409; a run whose request
+   * has ended is waited for instead, see {@link launchRequestWorkflow}).
    */
   workflowIdReusePolicy?: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE';
 }
