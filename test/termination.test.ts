@@ -370,7 +370,8 @@ describe('contract termination', () => {
   it("a termination asked for while the cancelled one's run stays open past the start timeout is left owed, not refused", async () => {
     const { customerId, holder } = await cancelledWithItsRunStillOpen();
     const effectiveAt = new Date(Date.now() + 3600_000).toISOString();
-    const again = await withSettingDuring(stack.config.temporal, 'startTimeoutMs', 1_000, () =>
+    // Short, so the test need not wait long, and not so short that the first start call itself could outlast it.
+    const again = await withSettingDuring(stack.config.temporal, 'startTimeoutMs', 3_000, () =>
       stack.http('POST', `/v1/customers/${customerId}/termination`, { reason: 'y', effectiveAt }),
     );
     expect(again.status).toBe(202);
