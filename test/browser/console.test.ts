@@ -260,8 +260,9 @@ describe('the staff console', () => {
       60_000,
     );
     const approver = await actorOf(stack, stack.tokens.privacy_officer);
+    // The decision as recorded (before the change was applied): the same whether the workflow still runs or has ended.
     const request = await stack.http('GET', `/v1/requests/${requestId}`);
-    expect(request.body.progress.decision).toMatchObject({ decision: 'approved', actor: approver });
+    expect(request.body.outcome.decision).toMatchObject({ decision: 'approved', actor: approver });
     expect(browser.pageErrors(officer)).toEqual([]);
   });
 
