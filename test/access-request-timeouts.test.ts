@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { signLinkToken } from '../lib/signed-links';
-import { confirmVerification, eventually, linkToken } from './support/access-export';
+import { confirmVerification, linkToken } from './support/access-export';
+import { eventually } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;

@@ -16,7 +16,8 @@ import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { AccessRequestInput, ExtendDeadlineInput } from '../lib/schemas/access-request';
 import { readEncryptedFile } from '../lib/export-encryption';
-import { confirmVerification, expectedTableCsv, eventually, linkToken, readTarGz } from './support/access-export';
+import { confirmVerification, expectedTableCsv, linkToken, readTarGz } from './support/access-export';
+import { eventually } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 import { withSettingDuring } from './support/setting-during';
 

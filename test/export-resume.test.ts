@@ -17,7 +17,8 @@ import { auditEvents } from '../db/repositories/audit-events';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
 import { deliveredArchiveDirectory } from '../lib/export-archive';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
-import { confirmVerification, eventually, expectedTableCsv, linkToken } from './support/access-export';
+import { confirmVerification, expectedTableCsv, linkToken } from './support/access-export';
+import { eventually } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 const FAIL_AFTER_ROWS = 250;

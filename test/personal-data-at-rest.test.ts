@@ -26,7 +26,8 @@ import { AesGcmPayloadCodec } from '../lib/payload-codec';
 import { SCOPE_CATEGORIES } from '../lib/pure/access-scope';
 import { can, ROLES } from '../lib/roles';
 import { seedDemoCustomer } from '../scripts/seed-demo-customer';
-import { confirmVerification, eventually, expectedTableCsv, linkToken, readTarGz } from './support/access-export';
+import { confirmVerification, expectedTableCsv, linkToken, readTarGz } from './support/access-export';
+import { eventually } from './support/polling';
 import { startTestStack, type TestStack } from './support/test-stack';
 
 let stack: TestStack;

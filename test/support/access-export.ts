@@ -85,15 +85,3 @@ type Http = (
 export function confirmVerification(stack: { http: Http }, token: string) {
   return stack.http('POST', '/verify', { token }, { Accept: 'application/json' }, null);
 }
-
-/** Polls `read` until `done` holds (or fails after `timeoutMs`), returning the last value. */
-export async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until)
-      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

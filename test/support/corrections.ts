@@ -4,7 +4,8 @@
  */
 import { auditEvents } from '../../db/repositories/audit-events';
 import { hashToken } from '../../db/repositories/staff-tokens';
-import { confirmVerification, eventually, linkToken } from './access-export';
+import { confirmVerification, linkToken } from './access-export';
+import { eventually } from './polling';
 import { onboardingBody } from './fixtures';
 import type { TestStack } from './test-stack';
 

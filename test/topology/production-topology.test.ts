@@ -18,7 +18,8 @@ import { SCOPE_CATEGORIES } from '../../lib/pure/access-scope';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/pure/temporal-ids';
 import { temporalServerRelease } from '../../scripts/topology/temporal-server';
 import { startTopology, type RunningTopology } from '../../scripts/topology/topology';
-import { eventually, expectedTableCsv, linkToken, readTarGz } from '../support/access-export';
+import { expectedTableCsv, linkToken, readTarGz } from '../support/access-export';
+import { eventually } from '../support/polling';
 import { onboardingBody } from '../support/fixtures';
 import { findLogLeaks } from '../support/log-canaries';
 
